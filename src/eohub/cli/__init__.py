@@ -1,0 +1,1 @@
+"""The ``eohub`` command line: thin Typer commands over the Python API."""

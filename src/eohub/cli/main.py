@@ -1,0 +1,32 @@
+"""The ``eohub`` console script: one Typer app that mounts each command group."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from eohub import __version__
+from eohub.cli import mlm
+
+app = typer.Typer(
+    help="eohub: an open hub for Earth-observation datasets and ML models (STAC + MLM).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(mlm.app, name="mlm")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what eohub does."),
+) -> None:
+    """eohub command line."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")

@@ -1,0 +1,63 @@
+"""Named exceptions raised by eohub's Python API.
+
+Every error a user can cause is an :class:`EohubError`; the CLI turns them into a one-line
+message and a non-zero exit code, the server into an HTTP 4xx with a ``detail``.
+"""
+
+from __future__ import annotations
+
+
+class EohubError(Exception):
+    """Base class of every error eohub raises on purpose."""
+
+
+class UsageError(EohubError):
+    """The caller asked for something impossible: a missing file, a document that is not JSON."""
+
+
+class SchemaNotAvailableError(EohubError):
+    """A JSON schema is referenced that is not shipped with eohub (validation never uses the network)."""
+
+
+class ModelGraphError(EohubError):
+    """A model file cannot be read as an ONNX graph."""
+
+
+class MigrationError(EohubError):
+    """An MLM document cannot be migrated automatically; the message says which fields need a human."""
+
+
+class InvalidNameError(EohubError):
+    """A model or dataset name breaks the naming rules (letters, digits, '-', 3 to 64 characters)."""
+
+
+class NotFoundError(EohubError):
+    """A model, dataset, version or file does not exist (or is not visible to the caller)."""
+
+
+class AlreadyExistsError(EohubError):
+    """The target exists and the operation would overwrite it without being asked to."""
+
+
+class InvalidStacError(EohubError):
+    """STAC metadata failed validation; ``problems`` holds the validator's messages."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class IntegrityError(EohubError):
+    """Stored or transferred bytes do not match their recorded SHA-256."""
+
+
+class PermissionDeniedError(EohubError):
+    """The caller is authenticated but may not change this repository."""
+
+
+class AuthenticationError(EohubError):
+    """A token is missing or invalid."""
+
+
+class InferenceError(EohubError):
+    """A model cannot be run on the given input (bands missing, bad data type, contradictory metadata)."""
