@@ -1,0 +1,1 @@
+"""eohub benchmarks: ``make bench`` runs every ``bench_*.py`` module's ``main()``."""

@@ -1,0 +1,79 @@
+"""Blobs as files under a folder: ``<root>/ab/cd/abcd...`` (two levels of fan-out)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from eohub.errors import IntegrityError, NotFoundError
+from eohub.storage.base import CHUNK, BlobStore, check_digest
+
+
+class LocalBlobStore(BlobStore):
+    """A blob store on the local file system; writes go to a temporary file renamed when verified."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def path(self, digest: str) -> Path:
+        check_digest(digest)
+        return self.root / digest[:2] / digest[2:4] / digest
+
+    def exists(self, digest: str) -> bool:
+        return self.path(digest).is_file()
+
+    def write(self, digest: str, source: BinaryIO) -> int:
+        target = self.path(digest)
+        if target.is_file():
+            return target.stat().st_size
+        target.parent.mkdir(parents=True, exist_ok=True)
+        h = hashlib.sha256()
+        size = 0
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".partial-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := source.read(CHUNK):
+                    h.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            if h.hexdigest() != digest:
+                raise IntegrityError(f"content does not match its SHA-256: expected {digest}, got {h.hexdigest()}")
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return size
+
+    def size(self, digest: str) -> int:
+        try:
+            return self.path(digest).stat().st_size
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {digest} is not stored") from None
+
+    def read(self, digest: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        path = self.path(digest)
+        if not path.is_file():
+            raise NotFoundError(f"blob {digest} is not stored")
+        return self._chunks(path, start, end)
+
+    @staticmethod
+    def _chunks(path: Path, start: int, end: int | None) -> Iterator[bytes]:
+        with open(path, "rb") as f:
+            f.seek(start)
+            remaining = None if end is None else max(0, end - start)
+            while remaining is None or remaining > 0:
+                chunk = f.read(CHUNK if remaining is None else min(CHUNK, remaining))
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    def delete(self, digest: str) -> None:
+        self.path(digest).unlink(missing_ok=True)
