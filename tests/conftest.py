@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from eohub.mlm.schemas import SCHEMA_ROOT
+from tests.servers import PostgresServer, S3Server, ServerUnavailable, start_postgres, start_seaweedfs
 
 EXAMPLES = SCHEMA_ROOT / "mlm" / "examples"
 
@@ -26,3 +29,41 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 def example_item() -> dict:
     """A fresh copy of the official MLM basic example item."""
     return json.loads((EXAMPLES / "item_basic.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real S3 server (SeaweedFS) on loopback for the whole session; skips if `weed` is missing."""
+    try:
+        server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
+    except ServerUnavailable as e:
+        pytest.skip(str(e))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_location(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty ``s3://bucket/prefix`` on the test server, its credentials and endpoint in the environment."""
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    return f"s3://{s3_server.bucket}/{uuid.uuid4().hex}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on loopback for the whole session; skips if it is not installed."""
+    try:
+        server = start_postgres()
+    except ServerUnavailable as e:
+        pytest.skip(str(e))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The SQLAlchemy URL of a new, empty PostgreSQL database, dropped after the test."""
+    name = postgres_server.create_database()
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from eohub.errors import UsageError
+from eohub.errors import IntegrityError, UsageError
 
 CHUNK = 1024 * 1024
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -25,6 +25,12 @@ def check_digest(digest: str) -> str:
     if not _DIGEST.match(digest):
         raise UsageError(f"not a SHA-256 hex digest: {digest!r}")
     return digest
+
+
+def verify_digest(expected: str, actual: str) -> None:
+    """Raise :class:`IntegrityError` when streamed bytes hashed to ``actual`` instead of ``expected``."""
+    if actual != expected:
+        raise IntegrityError(f"content does not match its SHA-256: expected {expected}, got {actual}")
 
 
 def sha256_file(path: str | Path) -> tuple[str, int]:

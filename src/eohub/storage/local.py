@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from eohub.errors import IntegrityError, NotFoundError
-from eohub.storage.base import CHUNK, BlobStore, check_digest
+from eohub.errors import NotFoundError
+from eohub.storage.base import CHUNK, BlobStore, check_digest, verify_digest
 
 
 class LocalBlobStore(BlobStore):
@@ -42,8 +42,7 @@ class LocalBlobStore(BlobStore):
                     size += len(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-            if h.hexdigest() != digest:
-                raise IntegrityError(f"content does not match its SHA-256: expected {digest}, got {h.hexdigest()}")
+            verify_digest(digest, h.hexdigest())
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
