@@ -1,0 +1,121 @@
+"""Tiling, blending and the scene pipeline compared with plain references computed on the whole scene."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import rasterio
+
+from eohub.inference.predictor import Predictor
+from eohub.inference.tiling import Grid, pad_to, ramp, window_count
+from tests.inference_helpers import regressor_item, segmenter_item, write_raster
+
+BANDS = ["B02", "B03", "B04"]
+
+
+def smooth_scene(height: int, width: int, bands: int = 3) -> np.ndarray:
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    layers = [1000 + 300 * np.sin(x / (17 + 5 * b)) * np.cos(y / (23 + 3 * b)) + x + y for b in range(bands)]
+    return np.stack(layers).astype(np.float32)
+
+
+def reference_blend(predictor: Predictor, data: np.ndarray, tile: int, overlap: int) -> np.ndarray:
+    """Whole-scene reference: pad the scene, predict every window, weight, sum and divide in float64."""
+    grid = Grid.make(data.shape[1], data.shape[2], (tile, tile), (overlap, overlap))
+    scaled = predictor.scale(data, 0)
+    padded = pad_to(scaled, (grid.rows - 1) * grid.stride_h + tile, grid.padded_width)
+    weights = grid.weights("cosine").astype(np.float64)
+    acc = np.zeros((predictor.primary.channels, *padded.shape[1:]))
+    wsum = np.zeros(padded.shape[1:])
+    for r in range(grid.rows):
+        for c in range(grid.cols):
+            y, x = r * grid.stride_h, c * grid.stride_w
+            window = padded[None, None, :, y : y + tile, x : x + tile]
+            pred = predictor.predict_windows(window)[0]
+            acc[:, y : y + tile, x : x + tile] += pred * weights
+            wsum[y : y + tile, x : x + tile] += weights
+    return (acc / wsum)[:, : data.shape[1], : data.shape[2]]
+
+
+def test_windows_cover_the_scene_and_a_small_scene_is_one_padded_window() -> None:
+    assert window_count(100, 32, 32) == 4  # 3 full windows + one running past the edge
+    assert window_count(96, 32, 32) == 3
+    assert window_count(10, 32, 24) == 1
+    grid = Grid.make(10, 7, (32, 32), (8, 8))
+    assert (grid.rows, grid.cols) == (1, 1)
+    region = grid.region(0, 0)
+    assert (region.own_h, region.own_w, region.extent_h, region.extent_w) == (10, 7, 32, 32)
+    padded = pad_to(np.arange(70.0).reshape(1, 10, 7), 32, 32)
+    assert padded.shape == (1, 32, 32)
+    assert padded[0, 10, 0] == padded[0, 9, 0]  # mirrored, not zero-filled
+
+
+def test_blend_ramps_rise_over_the_overlap_and_are_never_zero() -> None:
+    weights = ramp(16, 4, "cosine")
+    assert weights.min() > 0
+    assert np.all(weights[4:12] == 1)
+    assert np.all(np.diff(weights[:4]) > 0)
+    np.testing.assert_allclose(weights, weights[::-1])
+    assert np.all(ramp(16, 0) == 1)
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "tile", "overlap", "region"),
+    [(150, 170, 32, 8, 64), (97, 61, 32, 12, 40), (20, 30, 32, 8, 64), (130, 140, 40, 30, 50)],
+)
+def test_blended_scene_equals_a_whole_scene_reference(tmp_path, height, width, tile, overlap, region) -> None:
+    data = smooth_scene(height, width)
+    raster = write_raster(tmp_path / "in.tif", data, BANDS, block=32)
+    predictor = Predictor.from_item(
+        regressor_item(tmp_path, BANDS, outputs=2, scaling=[{"type": "scale", "value": 1000}])
+    )
+    out = predictor.run(raster, tmp_path / "out.tif", tile=tile, overlap=overlap, region=region, batch=3)
+    with rasterio.open(out) as src:
+        result = src.read()
+    expected = reference_blend(predictor, data, tile, overlap)
+    np.testing.assert_allclose(result, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_without_overlap_classes_equal_a_plain_onnxruntime_loop(tmp_path) -> None:
+    rng = np.random.default_rng(3)
+    data = rng.integers(1, 3000, (3, 100, 90)).astype(np.uint16)
+    raster = write_raster(tmp_path / "in.tif", data, BANDS, block=32)
+    item = segmenter_item(
+        tmp_path, BANDS, classes=3, size=32, scaling=[{"type": "z-score", "mean": 1500, "stddev": 800}]
+    )
+    out = Predictor.from_item(item).run(raster, tmp_path / "out.tif", overlap=0, region=64)
+    with rasterio.open(out) as src:
+        result = src.read(1)
+    session = ort.InferenceSession(str(tmp_path / "seg.onnx"))
+    scaled = (data.astype(np.float32) - 1500) / 800
+    padded = np.pad(scaled, [(0, 0), (0, 128 - 100), (0, 96 - 90)], mode="symmetric")
+    expected = np.zeros((128, 96), np.uint8)
+    for y in range(0, 128, 32):
+        for x in range(0, 96, 32):
+            scores = session.run(None, {"input": padded[None, :, y : y + 32, x : x + 32]})[0]
+            expected[y : y + 32, x : x + 32] = scores[0].argmax(axis=0)
+    assert np.array_equal(result, expected[:100, :90])
+
+
+def _column_jumps(values: np.ndarray, columns: list[int]) -> float:
+    return float(np.mean([np.abs(values[:, :, c] - values[:, :, c - 1]).mean() for c in columns]))
+
+
+def test_overlap_leaves_no_seam_at_tile_borders(tmp_path) -> None:
+    data = smooth_scene(96, 192)
+    raster = write_raster(tmp_path / "in.tif", data, BANDS, block=32)
+    predictor = Predictor.from_item(
+        regressor_item(tmp_path, BANDS, outputs=1, scaling=[{"type": "scale", "value": 1000}])
+    )
+    seams, inside = {}, {}
+    for overlap in (0, 16):
+        out = predictor.run(raster, tmp_path / f"out{overlap}.tif", tile=48, overlap=overlap, region=96)
+        with rasterio.open(out) as src:
+            values = src.read()
+        stride = 48 - overlap
+        borders = [c for c in range(stride, 190, stride)]
+        interior = [c + stride // 2 for c in borders if c + stride // 2 < 190]
+        seams[overlap], inside[overlap] = _column_jumps(values, borders), _column_jumps(values, interior)
+    assert seams[0] > 3 * inside[0]  # the measure sees the seam a model with zero padding leaves
+    assert seams[16] <= 1.5 * inside[16]
