@@ -535,3 +535,23 @@ def finalize(
         raise InferenceError(f"{job.output}: writing the result failed ({exc})") from exc
     finally:
         remove_quietly(temps)
+
+
+def scene_jobs(inputs: Sequence[str], output: Path) -> list[SceneJob]:
+    """Scenes for ``inputs``: with a ``.tif`` output, all inputs are one scene (its bands); otherwise
+    ``output`` is a folder and each input (raster or STAC item) is a scene written as ``<name>.tif`` in it."""
+    output = Path(output).expanduser().absolute()
+    if output.suffix.lower() in (".tif", ".tiff"):
+        return [SceneJob(list(inputs), check_output(output))]
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"{output}: not a folder (give a .tif name for one scene, or a folder for several)")
+    output.mkdir(parents=True, exist_ok=True)
+    jobs = []
+    for source in inputs:
+        name = Path(source).name
+        stem = name[: -len(".json")] if name.lower().endswith(".json") else _stem(Path(name))
+        jobs.append(SceneJob([source], output / f"{stem}.tif"))
+    names = [j.output.name for j in jobs]
+    if len(set(names)) != len(names):
+        raise UsageError("two inputs would write the same output name; give them distinct file names")
+    return jobs

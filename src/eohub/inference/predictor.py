@@ -12,6 +12,8 @@ the model's ``dim_order`` -> ``pre_processing_function`` -> cast to ``data_type`
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -269,6 +271,12 @@ class Predictor:
             height, width = size or x.shape[-2:]
             y = restore(y, height, width, self.spec.resize_type)
         return plan.blendable(y)
+
+    def portable_item_json(self) -> str:
+        """The MLM item as JSON with the model asset's href made absolute, for workers of a Dask cluster."""
+        item = copy.deepcopy(self.metadata.item)
+        item["assets"][self.metadata.asset.key]["href"] = str(Path(self.model_path).absolute())
+        return json.dumps(item)
 
     def run(self, inputs: Sequence[str | Path] | str | Path, output: str | Path, **options: Any) -> Path:
         """Run on rasters (a multi-band file, single-band files, or a STAC item) and write ``output``.

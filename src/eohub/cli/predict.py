@@ -1,0 +1,53 @@
+"""``eohub predict``: run an MLM-described model on rasters or STAC items, here or on a Dask cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from eohub.cli.common import user_errors
+from eohub.inference.distributed import dask_client, default_threads, run_scenes
+from eohub.inference.pipeline import RunOptions, scene_jobs
+from eohub.inference.predictor import Predictor
+
+
+def predict(
+    model: str = typer.Argument(
+        ..., help="MLM item file, downloaded model folder, or hub name NAME[:VERSION]."
+    ),
+    inputs: list[str] = typer.Argument(
+        ..., help="One multi-band GeoTIFF/COG, several single-band files, or a STAC item JSON."
+    ),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Output .tif (one scene), or a folder (each INPUT is a scene)."
+    ),
+    tile: int | None = typer.Option(None, "--tile", help="Window size in pixels (default: the model's)."),
+    overlap: int | None = typer.Option(None, "--overlap", help="Overlap of neighbouring windows in pixels."),
+    batch: int | None = typer.Option(None, "--batch", help="Windows per ONNX Runtime call."),
+    workers: int | None = typer.Option(None, "--workers", help="Run on a local Dask cluster of N processes."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Run on a Dask cluster (tcp://host:port)."
+    ),
+    allow_code: bool = typer.Option(
+        False, "--allow-code", help="Run processing expressions and Python functions the MLM item names."
+    ),
+) -> None:
+    """Predict with a model described by STAC MLM; writes a COG and a STAC item beside it."""
+    with user_errors():
+        options = RunOptions(tile=tile, overlap=overlap, batch=batch)
+        threads = default_threads(workers) if workers and not scheduler else None
+        predictor = Predictor.from_item(model, allow_code=allow_code)
+        jobs = scene_jobs(inputs, output)
+        try:
+            if workers or scheduler:
+                with dask_client(workers, scheduler) as client:
+                    written = run_scenes(predictor, jobs, options, client, threads=threads)
+            else:
+                written = run_scenes(predictor, jobs, options)
+        except BaseException:
+            if output.is_dir() and not any(output.iterdir()):
+                output.rmdir()
+            raise
+    for path in written:
+        typer.echo(str(path))
