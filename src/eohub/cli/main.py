@@ -8,6 +8,7 @@ import typer
 
 from eohub import __version__
 from eohub.cli import mlm
+from eohub.cli import predict as predict_cli
 
 app = typer.Typer(
     help="eohub: an open hub for Earth-observation datasets and ML models (STAC + MLM).",
@@ -15,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(mlm.app, name="mlm")
+app.command("predict")(predict_cli.predict)
 
 
 def _version(value: bool) -> None:
