@@ -106,7 +106,7 @@ def run_scenes(
     parts_per_worker: int = 2,
     threads: int | None = None,
 ) -> list[Path]:
-    """Predict every scene; with a Dask ``client`` the parts run on its workers, otherwise here, one by one."""
+    """Predict every scene; with a Dask ``client`` the parts run on its workers, else here one by one."""
     if client is None:
         return [run_scene(predictor, job.sources, job.output, options) for job in jobs]
     workers = max(1, len(client.scheduler_info().get("workers", {})))

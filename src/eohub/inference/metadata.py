@@ -200,7 +200,9 @@ def _band_ref(entry: Any, where: str) -> BandRef:
     if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
         expr = None
         if entry.get("expression") is not None:
-            expr = Expression(str(entry.get("format", "")), entry["expression"], where)
+            expr = Expression(
+                str(entry.get("format", "")), entry["expression"], f"{where} ({entry['name']!r})"
+            )
         return BandRef(entry["name"], expr)
     raise InferenceError(f"{where}: a band is a name or an object with 'name'")
 

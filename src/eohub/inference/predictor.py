@@ -71,6 +71,9 @@ class Predictor:
         self.dtype = graph.numpy_type(spec.data_type)
         self.work_dtype = np.dtype(np.float64) if self.dtype == np.float64 else np.dtype(np.float32)
         self._scaling: dict[int, Scaling | None] = {}
+        channels = len(spec.bands) or self.size("channel")
+        if spec.value_scaling and channels > 0:
+            self.scaling(channels)
         self._pre = [self._pre_function(e) for e in spec.pre_processing]
         self._post = {
             b.tensor.name: [expressions.array_function(e, allow_code) for e in b.spec.post_processing]
