@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from eohub.cli.common import EXIT_INVALID, OutputFormat, print_json, user_errors
+from eohub.mlm.migrate import LATEST_MLM_VERSION, UnmigratableError, migrate_file
 from eohub.mlm.report import Report
 from eohub.mlm.validate import validate
 
@@ -35,3 +37,30 @@ def validate_cmd(
     with user_errors():
         report = validate(paths)
     emit(report, format, "{n} document(s) valid")
+
+
+@app.command("migrate")
+def migrate_cmd(
+    path: Annotated[Path, typer.Argument(help="An MLM Item or Collection JSON file.")],
+    to: Annotated[str, typer.Option("--to", help="The MLM version to upgrade to.")] = LATEST_MLM_VERSION,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (may be PATH).")] = None,
+) -> None:
+    """Upgrade MLM metadata to a newer MLM version; nothing is written when a field needs a human.
+
+    Without -o the upgraded JSON goes to stdout; the changes are listed on stderr.
+    """
+    with user_errors():
+        try:
+            result = migrate_file(path, to, output)
+        except UnmigratableError as exc:
+            typer.echo(f"error: {exc.summary}:", err=True)
+            for problem in exc.problems:
+                typer.echo(f"  {problem}", err=True)
+            raise typer.Exit(EXIT_INVALID) from None
+    for change in result.changes:
+        typer.echo(f"changed {change}", err=True)
+    if output is None:
+        print_json(result.data)
+    summary = f"{path}: MLM {result.from_version or 'undeclared'} -> {result.to_version}"
+    where = f", written to {output}" if output is not None else ""
+    typer.echo(f"{summary}, {len(result.changes)} change(s){where}", err=True)
