@@ -41,7 +41,9 @@ def test_model_band_names_meet_input_common_names_both_ways() -> None:
 
 def test_a_name_matching_two_input_bands_is_ambiguous() -> None:
     available = [BandInfo("B08", "nir"), BandInfo("N2", "nir")]
-    with pytest.raises(InferenceError, match="band 'nir' is ambiguous in the input: B08 \\(nir\\), N2 \\(nir\\)"):
+    with pytest.raises(
+        InferenceError, match="band 'nir' is ambiguous in the input: B08 \\(nir\\), N2 \\(nir\\)"
+    ):
         resolve(refs("nir"), available)
     assert resolve(refs("B08"), available).sources == (0,)  # the exact name wins over common names
 

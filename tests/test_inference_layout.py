@@ -31,7 +31,9 @@ def test_any_dim_order_gives_the_same_scene_prediction(tmp_path, dims) -> None:
     raster = write_raster(tmp_path / "in.tif", smooth_scene(50, 70), BANDS, block=16)
     results = []
     for order in ("NCHW", dims):
-        out = layout_model(tmp_path, order).run(raster, tmp_path / f"{order}.tif", tile=32, overlap=8, batch=4)
+        out = layout_model(tmp_path, order).run(
+            raster, tmp_path / f"{order}.tif", tile=32, overlap=8, batch=4
+        )
         with rasterio.open(out) as src:
             results.append(src.read())
     np.testing.assert_allclose(results[1], results[0], rtol=1e-6, atol=1e-6)

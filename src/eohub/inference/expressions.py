@@ -182,7 +182,10 @@ def array_function(
         func = load_entry_point(expr)
 
         def run_python(array: np.ndarray) -> np.ndarray:
-            result = np.asarray(func(array))
+            try:
+                result = np.asarray(func(array))
+            except Exception as exc:  # noqa: BLE001 - the model author's code may raise anything
+                raise InferenceError(f"{expr.where}: {expr.expression!r} failed: {exc}") from exc
             if result.dtype == object:
                 raise InferenceError(f"{expr.where}: {expr.expression!r} did not return an array")
             return result

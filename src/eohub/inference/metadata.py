@@ -78,6 +78,7 @@ class ClassSpec:
     color: tuple[int, int, int, int] | None = None
     nodata: bool = False
     title: str | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -264,11 +265,9 @@ def parse_classes(raw: Any, where: str) -> tuple[ClassSpec, ...]:
         if not isinstance(c, Mapping) or not isinstance(c.get("value"), int):
             raise InferenceError(f"{where}[{i}]: a class needs an integer 'value'")
         name = str(c.get("name") or c.get("title") or c["value"])
-        classes.append(
-            ClassSpec(
-                c["value"], name, parse_color(c.get("color_hint")), bool(c.get("nodata")), c.get("title")
-            )
-        )
+        color = parse_color(c.get("color_hint"))
+        description = c.get("description") if isinstance(c.get("description"), str) else None
+        classes.append(ClassSpec(c["value"], name, color, bool(c.get("nodata")), c.get("title"), description))
     values = [c.value for c in classes]
     if len(set(values)) != len(values):
         raise InferenceError(f"{where}: class values repeat ({values})")

@@ -50,14 +50,19 @@ def _footprint(raster: Any) -> tuple[dict[str, Any] | None, list[float] | None]:
 def _classes(plan: Any) -> list[dict[str, Any]]:
     out = []
     for c in plan.output.classes:
-        entry: dict[str, Any] = {"value": c.value, "name": c.name}
+        entry: dict[str, Any] = {
+            "value": c.value,
+            "name": c.name,
+            "description": c.description or c.title or c.name,
+        }
         if c.title:
             entry["title"] = c.title
         if c.color:
             entry["color_hint"] = "".join(f"{v:02X}" for v in c.color[:3])
         out.append(entry)
     if not any(c.nodata for c in plan.output.classes):
-        out.append({"value": plan.layout.nodata, "name": "nodata", "nodata": True})
+        nodata = plan.layout.nodata
+        out.append({"value": nodata, "name": "nodata", "description": "no data in the input", "nodata": True})
     return out
 
 
