@@ -74,8 +74,8 @@ def _raster_cases(tmp_path):
     good = smooth_scene(40, 40).astype(np.uint16)
     (tmp_path / "text.tif").write_text("not a raster")
     return {
-        "wrong band count": (write_raster(tmp_path / "two.tif", good[:2], None), "wrong band count: the model "
-                             "takes 3 bands, the input has 2"),
+        "wrong band count": (write_raster(tmp_path / "two.tif", good[:2], None),
+                             "wrong band count: the model takes 3 bands, the input has 2"),
         "missing band": (write_raster(tmp_path / "named.tif", good, ["B02", "B03", "B08"]),
                          "input lacks bands the model needs: B04 (input has: B02, B03, B08)"),
         "unsupported type": (write_raster(tmp_path / "cplx.tif", good.astype(np.complex64), BANDS),

@@ -21,8 +21,9 @@ def layout_model(tmp_path, dims: str) -> Predictor:
     path = make_conv_regressor(tmp_path / f"{dims}.onnx", len(BANDS), outputs=2, dims=dims)
     sizes = {"N": -1, "T": 1, "C": len(BANDS), "H": -1, "W": -1}
     out_dims = ["batch", "channel", "height", "width"]
-    item = mlm_item(path, BANDS, [sizes[d] for d in dims], [NAMES[d] for d in dims], [-1, 2, -1, -1], out_dims,
-                    ["regression"], scaling=[{"type": "scale", "value": 1000}])  # fmt: skip
+    shape, dim_order = [sizes[d] for d in dims], [NAMES[d] for d in dims]
+    scaling = [{"type": "scale", "value": 1000}]
+    item = mlm_item(path, BANDS, shape, dim_order, [-1, 2, -1, -1], out_dims, ["regression"], scaling=scaling)
     return Predictor.from_item(write_item(tmp_path / f"{dims}.json", item))
 
 

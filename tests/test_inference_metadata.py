@@ -92,13 +92,12 @@ def _item(tmp_path, **changes):
     ("pointer", "value", "message"),
     [
         ("mlm:input/0/input/shape", [-1, 3, 48, 48], "height is 48, graph input 'input' has 32"),
-        ("mlm:input/0/input", {"shape": [-1, 1, 3, 32, 32], "dim_order": ["batch", "time", "bands", "height", "width"],
-                               "data_type": "float32"}, "has shape"),
+        ("mlm:input/0/input", {"shape": [-1, 1, 3, 32, 32], "data_type": "float32",
+                               "dim_order": ["batch", "time", "bands", "height", "width"]}, "has shape"),
         ("mlm:input/0/input/data_type", "uint16", "says uint16, graph input 'input' is float32"),
         ("mlm:input/0/bands", ["B02", "B03"], "lists 2 bands but the channel axis has 3"),
         ("mlm:output/0/result/shape", [-1, 5, 32, 32], "class is 5"),
-        ("mlm:output/0/classification:classes", [{"value": 0, "name": "a"}, {"value": 1, "name": "b"},
-                                                 {"value": 2, "name": "c"}, {"value": 3, "name": "d"}], "lists 4 classes"),
+        ("mlm:output/0/classification:classes", [{"value": v, "name": f"c{v}"} for v in range(4)], "lists 4"),
     ],
 )  # fmt: skip
 def test_mlm_contradicting_the_graph_is_refused(tmp_path, pointer, value, message) -> None:

@@ -138,8 +138,8 @@ def test_output_item_of_a_plain_raster_has_its_footprint_in_wgs84(tmp_path) -> N
     item = json.loads((tmp_path / "out.json").read_text())
     west, south, east, north = item["bbox"]
     assert 2.99 < west < east < 3.02 and 36.1 < south < north < 36.2
-    assert item["links"][1] == {"rel": "derived_from", "href": "in.tif", "type": "image/tiff; application=geotiff",
-                                "title": "input"}  # fmt: skip
+    tiff = "image/tiff; application=geotiff"
+    assert item["links"][1] == {"rel": "derived_from", "href": "in.tif", "type": tiff, "title": "input"}
     assert item["assets"]["prediction"]["raster:bands"][1] == {
         "name": "y_1",
         "data_type": "float32",

@@ -1,4 +1,4 @@
-"""value_scaling, resize_type, processing expressions and the --allow-code gate, checked through real models."""
+"""value_scaling, resize_type, processing expressions and the --allow-code gate, through real models."""
 
 from __future__ import annotations
 
