@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -13,25 +14,34 @@ from eohub.inference.predictor import Predictor
 
 
 def predict(
-    model: str = typer.Argument(
-        ..., help="MLM item file, downloaded model folder, or hub name NAME[:VERSION]."
-    ),
-    inputs: list[str] = typer.Argument(
-        ..., help="One multi-band GeoTIFF/COG, several single-band files, or a STAC item JSON."
-    ),
-    output: Path = typer.Option(
-        ..., "-o", "--output", help="Output .tif (one scene), or a folder (each INPUT is a scene)."
-    ),
-    tile: int | None = typer.Option(None, "--tile", help="Window size in pixels (default: the model's)."),
-    overlap: int | None = typer.Option(None, "--overlap", help="Overlap of neighbouring windows in pixels."),
-    batch: int | None = typer.Option(None, "--batch", help="Windows per ONNX Runtime call."),
-    workers: int | None = typer.Option(None, "--workers", help="Run on a local Dask cluster of N processes."),
-    scheduler: str | None = typer.Option(
-        None, "--scheduler", help="Run on a Dask cluster (tcp://host:port)."
-    ),
-    allow_code: bool = typer.Option(
-        False, "--allow-code", help="Run processing expressions and Python functions the MLM item names."
-    ),
+    model: Annotated[
+        str, typer.Argument(help="MLM item file, downloaded model folder, or hub name NAME[:VERSION].")
+    ],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(help="One multi-band GeoTIFF/COG, several single-band files, or a STAC item JSON."),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option("-o", "--output", help="Output .tif (one scene), or a folder (each INPUT is a scene)."),
+    ],
+    tile: Annotated[
+        int | None, typer.Option("--tile", help="Window size in pixels (default: the model's).")
+    ] = None,
+    overlap: Annotated[
+        int | None, typer.Option("--overlap", help="Overlap of neighbouring windows in pixels.")
+    ] = None,
+    batch: Annotated[int | None, typer.Option("--batch", help="Windows per ONNX Runtime call.")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Run on a local Dask cluster of N processes.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Run on a Dask cluster (tcp://host:port).")
+    ] = None,
+    allow_code: Annotated[
+        bool,
+        typer.Option("--allow-code", help="Run processing expressions and Python functions the item names."),
+    ] = False,
 ) -> None:
     """Predict with a model described by STAC MLM; writes a COG and a STAC item beside it."""
     with user_errors():
