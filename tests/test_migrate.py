@@ -17,6 +17,7 @@ from eohub.mlm.schemas import LATEST_MLM_SCHEMA, MLM_VERSIONS
 from eohub.mlm.validate import validate_data
 
 from .conftest import EXAMPLES
+from .fixtures_tutorial import EUROSAT_CLASSES, TUTORIAL_SCHEMA, tutorial_item_dict
 
 runner = CliRunner()
 EO = "https://stac-extensions.github.io/eo/v1.1.0/schema.json"
@@ -172,6 +173,20 @@ def test_old_layout_becomes_a_valid_v152_item_with_inferred_fields() -> None:
     assert model["href"] == "../v1/model.onnx"
     assert [b["common_name"] for b in model["eo:bands"]] == ["red", "green", "blue"]
     assert any("[batch, class]" in c for c in result.changes)
+
+
+def test_tutorial_item_becomes_a_valid_v152_item() -> None:
+    tutorial = tutorial_item_dict("../v1/model.onnx")
+    assert tutorial["stac_extensions"] == [TUTORIAL_SCHEMA]
+
+    result = migrate_data(tutorial)
+
+    assert errors(result.data) == []
+    assert (result.from_version, result.to_version) == ("v1.2.0", "v1.5.2")
+    output = result.data["properties"]["mlm:output"][0]
+    assert output["result"] == {"shape": [-1, 10], "dim_order": ["batch", "class"], "data_type": "float32"}
+    assert [c["name"] for c in output["classification:classes"]] == EUROSAT_CLASSES
+    assert result.data["assets"]["model"]["href"] == "../v1/model.onnx"
 
 
 def test_old_layout_on_stac_11_defines_bands_in_core_bands() -> None:
