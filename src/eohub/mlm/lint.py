@@ -1,0 +1,332 @@
+"""Lint MLM metadata for what the JSON schema cannot see: contradictions a runner would trip over.
+
+Lint is about meaning, not form: it does not run the schemas (``eohub mlm validate`` does; the quality
+levels run both). It reads what it can and skips what is malformed, so it never crashes on a document
+the schema would reject. Where a rule and the schema meet (the bands trap, ``mlm:artifact_type``, the
+places the v1.5.2 schema contradicts its README) lint adds the explanation and the fix the schema's raw
+error lacks. Items and Collections that use no MLM field are not linted.
+
+Every finding has a stable code:
+
+=======  ========  ==================================================================================
+code     severity  finding
+=======  ========  ==================================================================================
+MLM001   error     ``dim_order`` and ``shape`` have different lengths (an input or an output)
+MLM002   error     a class dimension's size differs from the number of ``classification:classes``
+MLM003   error     the number of ``bands`` (``variables``) differs from the size of the bands/channel
+                   (variables) dimension; a warning when a ``pre_processing_function`` may combine them
+MLM004   error     ``value_scaling`` has neither one entry nor one per band
+MLM005   error     no asset has the role ``mlm:model``
+MLM006   error     a local model asset's href points at a file that does not exist
+MLM007   error     a local ONNX model asset cannot be read as an ONNX graph
+MLM008   error     ``mlm:input``/``mlm:output`` cannot be paired with the graph's inputs/outputs
+MLM009   warning   an entry's ``name`` is not a graph tensor name (paired by position instead)
+MLM010   error     a declared rank contradicts the ONNX graph
+MLM011   error     a declared fixed size contradicts the ONNX graph
+MLM012   error     a declared data type contradicts the ONNX graph
+MLM013   warning   ``mlm:total_parameters`` differs from the graph's parameter count
+MLM014   warning   the MLM version is older than the newest shipped one (``eohub mlm migrate``)
+MLM015   info      ``mlm:name`` is just a file name
+MLM016   warning   a legacy key a v1.4+ runner ignores (``norm_type``, ``norm_by_channel``, ``norm_clip``,
+                   ``statistics``) or the misspelt ``classification_classes``
+MLM017   error     a model asset without ``mlm:artifact_type`` (a warning before MLM v1.4.0)
+MLM018   warning   an output's ``tasks`` are not a subset of ``mlm:tasks``
+MLM019   error     an input lists bands the document does not define (the STAC 1.1 / MLM bands trap)
+MLM020   error     ``mlm:accelerator`` outside the schema's enum (the v1.5.2 schema/README disagreement)
+MLM021   error     array-valued Collection ``summaries`` with MLM (the schema/README disagreement)
+MLM022   error     the pre-v1.0 object layout of ``mlm:input``/``mlm:output`` (``eohub mlm migrate``)
+MLM023   warning   ``mlm:*`` fields without the MLM extension in ``stac_extensions``
+=======  ========  ==================================================================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from eohub.mlm.documents import StacDocument, walk_all
+from eohub.mlm.lint_context import BAND_DIMS, CLASS_DIMS, MODEL_SUFFIXES, Entry, LintContext
+from eohub.mlm.lint_model import check_model_assets
+from eohub.mlm.report import Report, Severity, pointer
+from eohub.mlm.schemas import LATEST_MLM_VERSION
+from eohub.mlm.validate import KNOWN_DISAGREEMENTS
+from eohub.mlm.vocabulary import mlm_enum
+
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+MIGRATE_HINT = "run `eohub mlm migrate ITEM -o ITEM` to upgrade it"
+LEGACY_INPUT_KEYS = {
+    "norm_type": "value_scaling",
+    "norm_by_channel": "value_scaling (one entry per band)",
+    "norm_clip": "value_scaling entries of type 'clip'",
+    "statistics": "value_scaling (z-score mean/stddev or min-max)",
+}
+FILE_NAME = re.compile(r"^[^/\\\s]+(" + "|".join(re.escape(s) for s in MODEL_SUFFIXES) + r")$", re.IGNORECASE)
+
+
+def _check_layout(ctx: LintContext) -> None:
+    for kind, structure in (("input", "input"), ("output", "result")):
+        if isinstance(ctx.properties.get(f"mlm:{kind}"), dict):
+            ctx.add(
+                "MLM022",
+                ERROR,
+                pointer("properties", f"mlm:{kind}"),
+                f"mlm:{kind} is one object with a nested '{structure}' (the layout before MLM v1.0); "
+                f"runners expect a list of {kind} objects",
+                MIGRATE_HINT,
+            )
+
+
+def _check_version(ctx: LintContext) -> None:
+    declared = ctx.extension("mlm")
+    if declared is None:
+        if ctx.uses_mlm:
+            ctx.add(
+                "MLM023",
+                WARNING,
+                "/stac_extensions",
+                "mlm:* fields are used but the MLM extension is not declared, so no schema checks them",
+                f"add https://stac-extensions.github.io/mlm/{LATEST_MLM_VERSION}/schema.json",
+            )
+        return
+    index, version = declared
+    if not ctx.mlm_at_least(LATEST_MLM_VERSION):
+        ctx.add(
+            "MLM014",
+            WARNING,
+            pointer("stac_extensions", index),
+            f"MLM {version} is older than {LATEST_MLM_VERSION}, the newest eohub ships",
+            MIGRATE_HINT,
+        )
+
+
+def _check_dim_order(ctx: LintContext, entry: Entry) -> None:
+    shape, dims = entry.shape, entry.dim_order
+    if shape is not None and dims is not None and len(shape) != len(dims):
+        ctx.add(
+            "MLM001",
+            ERROR,
+            entry.structure_pointer("dim_order"),
+            f"{entry.where}: dim_order {dims} names {len(dims)} dimensions, shape {shape} has {len(shape)}",
+            "name every dimension of the shape once, in order (e.g. [batch, class] for [-1, 10])",
+        )
+
+
+def _classes(entry: Entry) -> list[Any]:
+    return entry.list_of("classification:classes") or entry.list_of("classification_classes")
+
+
+def _check_classes(ctx: LintContext, entry: Entry) -> None:
+    classes, found = _classes(entry), entry.dim_size(CLASS_DIMS)
+    if not classes or found is None:
+        return
+    axis, size = found
+    # A class dimension of size 1 holds a class index (or one score for a binary model).
+    if size > 1 and size != len(classes):
+        ctx.add(
+            "MLM002",
+            ERROR,
+            entry.structure_pointer("shape", axis),
+            f"{entry.where}: the class dimension has size {size} but {len(classes)} classes are listed",
+            "list one class per index of the class dimension, or fix the shape",
+        )
+
+
+def _check_band_count(ctx: LintContext, entry: Entry) -> None:
+    for key, dims in (("bands", BAND_DIMS), ("variables", ("variables",))):
+        listed, found = entry.list_of(key), entry.dim_size(dims)
+        if not listed or found is None or found[1] <= 0 or found[1] == len(listed):
+            continue
+        axis, size = found
+        combined = entry.data.get("pre_processing_function") not in (None, [])
+        dim = (entry.dim_order or [])[axis]
+        message = f"{entry.where}: {len(listed)} {key} listed but the {dim} dimension has size {size}"
+        ctx.add(
+            "MLM003",
+            WARNING if combined else ERROR,
+            entry.pointer(key),
+            message + (" (fine if pre_processing_function combines them)" if combined else ""),
+            f"list exactly the {size} {key} the model reads, in order, or fix the shape",
+        )
+
+
+def _check_value_scaling(ctx: LintContext, entry: Entry) -> None:
+    scaling = entry.list_of("value_scaling")
+    found = entry.dim_size(BAND_DIMS)
+    per_band = found[1] if found and found[1] > 0 else len(entry.list_of("bands")) or None
+    if len(scaling) <= 1 or per_band is None or len(scaling) == per_band:
+        return
+    ctx.add(
+        "MLM004",
+        ERROR,
+        entry.pointer("value_scaling"),
+        f"{entry.where}: {len(scaling)} value_scaling entries for {per_band} bands",
+        f"give one entry for all bands or exactly {per_band}, in band order",
+    )
+
+
+def _check_legacy_keys(ctx: LintContext, entry: Entry) -> None:
+    if entry.kind == "input" and ctx.mlm_at_least("v1.4.0"):
+        for key, replacement in LEGACY_INPUT_KEYS.items():
+            if key in entry.data:
+                ctx.add(
+                    "MLM016",
+                    WARNING,
+                    entry.pointer(key),
+                    f"{entry.where}: '{key}' was removed in MLM v1.4.0; the schema still lets it through but "
+                    "runners ignore it",
+                    f"express it as {replacement}",
+                )
+    if "classification_classes" in entry.data:
+        ctx.add(
+            "MLM016",
+            WARNING,
+            entry.pointer("classification_classes"),
+            f"{entry.where}: 'classification_classes' is not an MLM field, so runners ignore the classes",
+            "rename it to 'classification:classes'",
+        )
+
+
+def _check_output_tasks(ctx: LintContext, entry: Entry) -> None:
+    declared = ctx.properties.get("mlm:tasks")
+    if entry.kind != "output" or not isinstance(declared, list):
+        return
+    extra = [t for t in entry.list_of("tasks") if t not in declared]
+    if extra:
+        ctx.add(
+            "MLM018",
+            WARNING,
+            entry.pointer("tasks"),
+            f"{entry.where}: tasks {extra} are not in mlm:tasks {declared}",
+            "add them to mlm:tasks or remove them from the output",
+        )
+
+
+def _check_name(ctx: LintContext) -> None:
+    name = ctx.properties.get("mlm:name")
+    if isinstance(name, str) and FILE_NAME.match(name):
+        ctx.add(
+            "MLM015",
+            INFO,
+            pointer("properties", "mlm:name"),
+            f"mlm:name {name!r} is a file name; it should name the model",
+            "use a human-readable model name (the file belongs in the model asset's href)",
+        )
+
+
+def _band_defined(ctx: LintContext) -> dict[str, bool]:
+    props, assets = ctx.properties, list(ctx.assets.values())
+    models = [a for _, a in ctx.model_assets()] or assets
+    return {
+        "raster": bool(ctx.extension_version("raster")) and all(a.get("raster:bands") for a in models),
+        "eo": bool(ctx.extension_version("eo"))
+        and (bool(props.get("eo:bands")) or all(a.get("eo:bands") for a in models)),
+        "properties": bool(props.get("bands")),
+        "asset": any(a.get("bands") for a in assets),
+    }
+
+
+def _check_bands_trap(ctx: LintContext) -> None:
+    with_bands = [e for e in ctx.inputs + ctx.outputs if e.list_of("bands")]
+    if not with_bands:
+        return
+    has = _band_defined(ctx)
+    stac11 = ctx.stac_version.startswith("1.1")
+    if has["raster"] or has["eo"] or (stac11 and has["properties"] and has["asset"]):
+        return
+    entry = with_bands[0]
+    if stac11 and has["properties"]:
+        message = (
+            "properties.bands is set but no asset has 'bands': the STAC 1.1.0 core schema only allows "
+            "item-level bands when an asset has bands too"
+        )
+        hint = "add the same band list as 'bands' on the model asset"
+    elif stac11 and has["asset"]:
+        message = (
+            "an asset has 'bands' but properties.bands is missing: MLM needs the band definitions at "
+            "item level to resolve the input's band names"
+        )
+        hint = "add properties.bands, one object with 'name' per band"
+    else:
+        message = (
+            f"{entry.where} lists bands but the document defines none; MLM requires band definitions "
+            "for named bands"
+        )
+        hint = (
+            "with STAC 1.1.0 add properties.bands AND 'bands' on the model asset (the core schema refuses "
+            "item-level bands otherwise); with STAC 1.0.0 declare the eo extension and add eo:bands, or "
+            "the raster extension with raster:bands on the model asset"
+        )
+    ctx.add("MLM019", ERROR, entry.pointer("bands"), message, hint)
+
+
+def _check_accelerator(ctx: LintContext) -> None:
+    value = ctx.properties.get("mlm:accelerator")
+    allowed = mlm_enum("mlm:accelerator")
+    if isinstance(value, str) and value not in allowed:
+        ctx.add(
+            "MLM020",
+            ERROR,
+            pointer("properties", "mlm:accelerator"),
+            f"mlm:accelerator {value!r} is rejected by the MLM schema, whose enum is "
+            f"{', '.join(allowed)}",
+            KNOWN_DISAGREEMENTS["mlm:accelerator"],
+        )
+
+
+def _check_summaries(ctx: LintContext) -> None:
+    summaries = ctx.data.get("summaries")
+    if ctx.stac_type != "Collection" or ctx.mlm_version is None or not isinstance(summaries, dict):
+        return
+    for key, value in summaries.items():
+        if isinstance(value, list):
+            ctx.add(
+                "MLM021",
+                ERROR,
+                pointer("summaries", key),
+                f"summary {key!r} is a list, as STAC and the MLM README describe, but the MLM "
+                f"{ctx.mlm_version} schema rejects every array-valued summary",
+                KNOWN_DISAGREEMENTS["summaries"],
+            )
+
+
+def _lint(ctx: LintContext) -> None:
+    if ctx.stac_type not in ("Feature", "Collection") or not ctx.uses_mlm:
+        return
+    _check_version(ctx)
+    _check_summaries(ctx)
+    if ctx.stac_type != "Feature":
+        return
+    _check_layout(ctx)
+    _check_name(ctx)
+    _check_accelerator(ctx)
+    for entry in ctx.inputs + ctx.outputs:
+        _check_dim_order(ctx, entry)
+        _check_classes(ctx, entry)
+        _check_band_count(ctx, entry)
+        _check_value_scaling(ctx, entry)
+        _check_legacy_keys(ctx, entry)
+        _check_output_tasks(ctx, entry)
+    _check_bands_trap(ctx)
+    check_model_assets(ctx)
+
+
+def lint_data(data: dict[str, Any], base_dir: Path | None = None, label: str = "<memory>") -> Report:
+    """Lint an in-memory STAC object; ``base_dir`` resolves relative asset hrefs (unchecked without it)."""
+    ctx = LintContext(data, label, Path(base_dir) if base_dir is not None else None)
+    _lint(ctx)
+    return Report(findings=ctx.findings, files=[label])
+
+
+def lint_document(doc: StacDocument) -> Report:
+    """Lint one document read from disk; relative hrefs resolve against its folder."""
+    return lint_data(doc.data, doc.path.parent, doc.label)
+
+
+def lint(paths: Iterable[str | Path]) -> Report:
+    """Lint files and catalog folders (walked through every local child and item link)."""
+    report = Report()
+    for doc in walk_all([Path(p) for p in paths]):
+        report.extend(lint_document(doc))
+    return report
