@@ -12,12 +12,13 @@ from typer.testing import CliRunner
 
 from eohub.cli.main import app
 from eohub.errors import MigrationError, UsageError
+from eohub.mlm.lint import lint_data
 from eohub.mlm.migrate import UnmigratableError, migrate_data, migrate_file, schema_url
 from eohub.mlm.schemas import LATEST_MLM_SCHEMA, MLM_VERSIONS
 from eohub.mlm.validate import validate_data
 
 from .conftest import EXAMPLES
-from .fixtures_tutorial import EUROSAT_CLASSES, TUTORIAL_SCHEMA, tutorial_item_dict
+from .fixtures_tutorial import EUROSAT_CLASSES, TUTORIAL_SCHEMA, tutorial_item_dict, write_tutorial_item
 
 runner = CliRunner()
 EO = "https://stac-extensions.github.io/eo/v1.1.0/schema.json"
@@ -117,6 +118,7 @@ def test_item_of_every_older_version_migrates_to_a_valid_v152_item(version: str)
     result = migrate_data(item)
 
     assert errors(result.data) == []
+    assert lint_data(result.data).findings == []
     assert result.from_version == version and result.to_version == "v1.5.2"
     assert LATEST_MLM_SCHEMA in result.data["stac_extensions"]
     entry = result.data["properties"]["mlm:input"][0]
@@ -187,6 +189,19 @@ def test_tutorial_item_becomes_a_valid_v152_item() -> None:
     assert output["result"] == {"shape": [-1, 10], "dim_order": ["batch", "class"], "data_type": "float32"}
     assert [c["name"] for c in output["classification:classes"]] == EUROSAT_CLASSES
     assert result.data["assets"]["model"]["href"] == "../v1/model.onnx"
+
+
+def test_migrated_tutorial_item_lints_without_errors_against_its_onnx_model(tmp_path: Path) -> None:
+    item_path = write_tutorial_item(tmp_path)
+    assert lint_data(json.loads(item_path.read_text()), item_path.parent).errors, (
+        "the tutorial item has errors"
+    )
+
+    result = migrate_file(item_path, output=item_path)
+
+    report = lint_data(json.loads(item_path.read_text()), item_path.parent, str(item_path))
+    assert report.errors == []
+    assert json.loads(item_path.read_text()) == result.data
 
 
 def test_old_layout_on_stac_11_defines_bands_in_core_bands() -> None:

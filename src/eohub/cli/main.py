@@ -9,6 +9,7 @@ import typer
 from eohub import __version__
 from eohub.cli import mlm
 from eohub.cli import predict as predict_cli
+from eohub.cli import quality as quality_cli
 
 app = typer.Typer(
     help="eohub: an open hub for Earth-observation datasets and ML models (STAC + MLM).",
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 app.add_typer(mlm.app, name="mlm")
 app.command("predict")(predict_cli.predict)
+app.command("quality")(quality_cli.quality)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,266 @@
+"""Quality levels of a model or dataset folder, Q0 to Q3, with the reasons it is not one level higher.
+
+- **Q0**: files only; a ``README.md`` whose front matter gives ``name``, ``authors``, ``license`` and
+  ``source`` is the metadata. Levels are cumulative, so a missing field keeps the folder at Q0.
+- **Q1**: a valid STAC catalog (``catalog.json`` at the root; every linked document valid offline) whose
+  assets cover the files: each file other than STAC documents and ``README.md`` is some asset's href.
+  Hrefs resolve against the document holding them and may leave the folder; remote hrefs are fine.
+- **Q2**: for a model, every item using MLM lints without errors (it is valid since Q1); for a dataset,
+  items use the label or ml-aoi extension and were validated against it offline.
+- **Q3** (models only): each MLM item's ONNX model runs in ONNX Runtime on a synthetic input built from
+  ``mlm:input`` and every output has its declared shape and data type (:mod:`eohub.quality_run`).
+
+Each reason starts with the level the folder stays at because of it: ``"Q1: item 'model': MLM lint error
+MLM003 at /properties/mlm:output/0/result: ..."`` explains why the folder is Q1 and not Q2.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from eohub.errors import UsageError
+from eohub.mlm.documents import StacDocument, walk
+from eohub.mlm.lint import lint_document
+from eohub.mlm.schemas import parse_extension_url
+from eohub.mlm.validate import SCHEMA_UNAVAILABLE, validate_document
+from eohub.quality_run import run_check
+from eohub.readme import parse_readme
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["model", "dataset"]
+KINDS: tuple[str, ...] = ("model", "dataset")
+TOP_LEVEL = {"model": 3, "dataset": 2}
+DATASET_EXTENSIONS = frozenset({"label", "ml-aoi"})
+MAX_LISTED_FILES = 20
+STAC_TYPE_NAMES = {"Feature": "item", "Collection": "collection", "Catalog": "catalog"}
+
+
+@dataclass
+class QualityReport:
+    """The level a folder reaches (0..3), why it is not higher, and what was looked at."""
+
+    folder: str
+    kind: str
+    level: int
+    reasons: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"Q{self.level}"
+
+    @property
+    def top(self) -> bool:
+        """True when the folder is at the highest level its kind has (Q3 models, Q2 datasets)."""
+        return self.level == TOP_LEVEL[self.kind]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "folder": self.folder,
+            "kind": self.kind,
+            "level": self.level,
+            "label": self.label,
+            "reasons": list(self.reasons),
+            "details": self.details,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QualityReport:
+        return cls(
+            data["folder"], data["kind"], int(data["level"]), list(data["reasons"]), dict(data["details"])
+        )
+
+
+def doc_name(doc: StacDocument) -> str:
+    """``item 'model'``, ``catalog 'root'``: how reasons name a STAC document."""
+    kind = STAC_TYPE_NAMES.get(doc.stac_type, "document")
+    return f"{kind} '{doc.data.get('id', doc.path.name)}'"
+
+
+def _extensions(doc: StacDocument) -> set[str]:
+    names = set()
+    for url in doc.data.get("stac_extensions") or []:
+        if ext := parse_extension_url(str(url)):
+            names.add(ext.name)
+    return names
+
+
+def _relative(path: Path, folder: Path) -> str:
+    try:
+        return path.resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def is_remote(href: str) -> bool:
+    return "://" in href and not href.startswith("file://")
+
+
+def asset_path(doc: StacDocument, href: str) -> Path:
+    """A local asset href resolved against the folder of the document that holds it."""
+    path = Path(href.removeprefix("file://"))
+    return path if path.is_absolute() else (doc.path.parent / path)
+
+
+# --- Q0 -> Q1 -----------------------------------------------------------------------------------------
+
+
+def _readme_reasons(folder: Path, details: dict[str, Any]) -> list[str]:
+    readme = folder / "README.md"
+    if not readme.is_file():
+        details["readme"] = None
+        return ["no README.md (its front matter names the name, authors, license and source)"]
+    try:
+        meta = parse_readme(readme)
+    except UsageError as exc:
+        details["readme"] = None
+        return [str(exc)]
+    details["readme"] = meta.to_dict()
+    missing = meta.missing()
+    return [f"README.md front matter lacks {', '.join(missing)}"] if missing else []
+
+
+def _catalog_documents(folder: Path) -> tuple[list[StacDocument], list[str]]:
+    root = folder / "catalog.json"
+    if not root.is_file():
+        return [], ["no catalog.json at the folder root: files only, no STAC catalog"]
+    try:
+        return walk(root), []
+    except UsageError as exc:
+        return [], [f"the catalog cannot be read: {exc}"]
+
+
+def _validity_reasons(docs: list[StacDocument]) -> list[str]:
+    reasons = []
+    for doc in docs:
+        for f in validate_document(doc).errors:
+            reasons.append(f"{doc_name(doc)}: invalid STAC ({f.code}) at {f.pointer or '/'}: {f.message}")
+    return reasons
+
+
+def _coverage_reasons(folder: Path, docs: list[StacDocument], details: dict[str, Any]) -> list[str]:
+    reasons: list[str] = []
+    covered = {doc.path.resolve() for doc in docs} | {(folder / "README.md").resolve()}
+    for doc in docs:
+        for key, asset in (doc.data.get("assets") or {}).items():
+            href = str(asset.get("href") or "") if isinstance(asset, dict) else ""
+            if not href or is_remote(href):
+                continue
+            target = asset_path(doc, href).resolve()
+            if target.is_dir():
+                covered.update(p.resolve() for p in target.rglob("*") if p.is_file())
+            elif target.is_file():
+                covered.add(target)
+            else:
+                reasons.append(f"{doc_name(doc)}: asset '{key}' points at a missing file ({href})")
+    files = [
+        p
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    ]
+    uncovered = [_relative(p, folder) for p in files if p.resolve() not in covered]
+    details["files"] = len(files)
+    details["uncovered_files"] = uncovered
+    for name in uncovered[:MAX_LISTED_FILES]:
+        reasons.append(f"file '{name}' is not the href of any asset")
+    if len(uncovered) > MAX_LISTED_FILES:
+        reasons.append(f"... and {len(uncovered) - MAX_LISTED_FILES} more files no asset refers to")
+    return reasons
+
+
+# --- Q1 -> Q2 -----------------------------------------------------------------------------------------
+
+
+def mlm_items(docs: list[StacDocument]) -> list[StacDocument]:
+    """The items that declare the MLM extension."""
+    return [d for d in docs if d.stac_type == "Feature" and "mlm" in _extensions(d)]
+
+
+def _model_reasons(docs: list[StacDocument]) -> list[str]:
+    items = mlm_items(docs)
+    if not items:
+        return ["no item uses the MLM extension (eohub mlm init MODEL.onnx writes one)"]
+    reasons = []
+    for doc in items:
+        for f in lint_document(doc).errors:
+            reasons.append(f"{doc_name(doc)}: MLM lint error {f.code} at {f.pointer or '/'}: {f.message}")
+    return reasons
+
+
+def _dataset_reasons(docs: list[StacDocument]) -> list[str]:
+    items = [d for d in docs if d.stac_type == "Feature" and DATASET_EXTENSIONS & _extensions(d)]
+    if not items:
+        return ["no item uses the label or ml-aoi extension"]
+    reasons = []
+    for doc in items:
+        for f in validate_document(doc).findings:
+            if f.code == SCHEMA_UNAVAILABLE:
+                reasons.append(f"{doc_name(doc)}: {f.message}")
+    return reasons
+
+
+# --- Q2 -> Q3 -----------------------------------------------------------------------------------------
+
+
+def _onnx_model_asset(doc: StacDocument) -> tuple[str, str] | None:
+    for key, asset in (doc.data.get("assets") or {}).items():
+        if not isinstance(asset, dict) or "mlm:model" not in (asset.get("roles") or []):
+            continue
+        href = str(asset.get("href") or "")
+        kind = f"{asset.get('mlm:artifact_type', '')} {asset.get('type', '')} {href.split('?')[0]}".lower()
+        if "onnx" in kind:
+            return key, href
+    return None
+
+
+def _run_reasons(docs: list[StacDocument], details: dict[str, Any]) -> list[str]:
+    reasons: list[str] = []
+    runs: dict[str, Any] = {}
+    for doc in mlm_items(docs):
+        name = doc_name(doc)
+        found = _onnx_model_asset(doc)
+        if found is None:
+            reasons.append(f"{name}: no ONNX asset with the role mlm:model (eohub runs ONNX models)")
+            continue
+        key, href = found
+        if is_remote(href):
+            reasons.append(f"{name}: model asset '{key}' is remote ({href}); Q3 runs local files only")
+            continue
+        props = doc.data.get("properties") or {}
+        check = run_check(asset_path(doc, href), props.get("mlm:input") or [], props.get("mlm:output") or [])
+        runs[str(doc.data.get("id"))] = {"inputs": check.input_shapes, "outputs": check.output_shapes}
+        reasons.extend(f"{name}: {problem}" for problem in check.problems)
+    details["runs"] = runs
+    return reasons
+
+
+def assess_quality(folder: str | Path, kind: Kind = "model") -> QualityReport:
+    """The quality level of a model or dataset folder, with the reasons it is not one level higher."""
+    folder = Path(folder)
+    if kind not in KINDS:
+        raise UsageError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: not a folder")
+    details: dict[str, Any] = {}
+
+    def report(level: int, reasons: list[str]) -> QualityReport:
+        return QualityReport(str(folder), kind, level, [f"Q{level}: {r}" for r in reasons], details)
+
+    docs, reasons = _catalog_documents(folder)
+    details["documents"] = [_relative(d.path, folder) for d in docs]
+    reasons = _readme_reasons(folder, details) + reasons
+    if docs:
+        reasons += _validity_reasons(docs) + _coverage_reasons(folder, docs, details)
+    if reasons:
+        return report(0, reasons)
+    reasons = _model_reasons(docs) if kind == "model" else _dataset_reasons(docs)
+    if reasons:
+        return report(1, reasons)
+    if kind == "dataset":
+        return report(2, [])
+    reasons = _run_reasons(docs, details)
+    return report(2, reasons) if reasons else report(3, [])

@@ -1,0 +1,149 @@
+"""Run an MLM item's ONNX model on a synthetic input and compare what comes out with ``mlm:output``.
+
+The input is built from ``mlm:input``: its declared ``shape`` and ``data_type``, with every ``-1``
+replaced by the graph's static size when the ONNX file fixes one, else 1 for ``batch``, 64 for spatial
+axes (height, width, y, x...), the number of named bands for a bands/channel axis, and 1 otherwise.
+Values are seeded random numbers, so a run is reproducible. Each output must have the declared rank,
+every declared size that is not ``-1``, and the declared data type. :func:`run_check` returns the
+problems found (empty when the model runs as described) and the output shapes it saw.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from eohub.errors import EohubError
+from eohub.mlm.onnx_graph import GraphSignature, TensorSpec, read_signature
+
+log = logging.getLogger(__name__)
+
+SPATIAL_SIZE = 64
+SPATIAL_AXES = frozenset({"height", "width", "y", "x", "rows", "cols", "lat", "lon", "latitude", "longitude"})
+BAND_AXES = frozenset({"bands", "band", "channel", "channels"})
+MLM_NUMPY = {"cfloat32": "complex64", "cfloat64": "complex128"}
+NUMPY_MLM = {v: k for k, v in MLM_NUMPY.items()}
+
+
+@dataclass
+class RunCheck:
+    """What running one model told: problems (empty when it matches its metadata) and output shapes."""
+
+    problems: list[str] = field(default_factory=list)
+    input_shapes: dict[str, list[int]] = field(default_factory=dict)
+    output_shapes: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _pair(
+    declared: Sequence[dict[str, Any]], graph: Sequence[TensorSpec], what: str
+) -> list[tuple[Any, Any]]:
+    """MLM entries paired with graph tensors: by name when every name matches, else by position."""
+    by_name = {t.name: t for t in graph}
+    names = [str(d.get("name")) for d in declared]
+    if all(n in by_name for n in names):
+        return [(d, by_name[n]) for d, n in zip(declared, names, strict=True)]
+    if len(declared) == len(graph):
+        return list(zip(declared, graph, strict=True))
+    raise EohubError(
+        f"cannot match mlm:{what} {names} with the graph's {what}s {[t.name for t in graph]} "
+        "(neither by name nor by position)"
+    )
+
+
+def _size(declared: int, graph: int, axis: str, bands: int) -> int:
+    if declared >= 0:
+        return declared
+    if graph > 0:
+        return graph
+    if axis == "batch":
+        return 1
+    if axis in SPATIAL_AXES:
+        return SPATIAL_SIZE
+    if axis in BAND_AXES and bands:
+        return bands
+    return 1
+
+
+def synthetic_input(entry: dict[str, Any], tensor: TensorSpec, rng: np.random.Generator) -> np.ndarray:
+    """A seeded random array shaped and typed as ``entry`` (an ``mlm:input`` object) declares."""
+    struct = entry.get("input") or {}
+    shape, order, data_type = struct.get("shape"), struct.get("dim_order"), struct.get("data_type")
+    name = entry.get("name")
+    if not isinstance(shape, list) or not isinstance(order, list) or len(shape) != len(order):
+        raise EohubError(f"input {name!r}: shape and dim_order must be lists of equal length")
+    if tensor.rank_known and len(tensor.shape) != len(shape):
+        raise EohubError(f"input {name!r}: declares rank {len(shape)}, the graph input has {tensor.shape}")
+    if tensor.data_type != data_type:
+        raise EohubError(f"input {name!r}: declares {data_type}, the graph input is {tensor.data_type}")
+    graph_shape = tensor.shape if tensor.rank_known else [-1] * len(shape)
+    for declared, graph in zip(shape, graph_shape, strict=True):
+        if declared >= 0 and graph > 0 and declared != graph:
+            raise EohubError(f"input {name!r}: declares shape {shape}, the graph input has {tensor.shape}")
+    bands = len(entry.get("bands") or [])
+    sizes = [
+        _size(int(d), int(g), str(a).lower(), bands)
+        for d, g, a in zip(shape, graph_shape, order, strict=True)
+    ]
+    dtype = np.dtype(MLM_NUMPY.get(data_type, data_type))
+    if dtype.kind == "f":
+        return rng.random(sizes).astype(dtype)
+    if dtype.kind == "c":
+        return (rng.random(sizes) + 1j * rng.random(sizes)).astype(dtype)
+    return rng.integers(0, 2, sizes).astype(dtype)
+
+
+def _compare(entry: dict[str, Any], array: np.ndarray) -> list[str]:
+    result = entry.get("result") or {}
+    shape, data_type = result.get("shape"), result.get("data_type")
+    name, actual = entry.get("name"), list(array.shape)
+    problems = []
+    if not isinstance(shape, list) or len(shape) != len(actual):
+        problems.append(f"output {name!r}: the model returned shape {actual}, the item declares {shape}")
+    elif any(d >= 0 and d != a for d, a in zip(shape, actual, strict=True)):
+        problems.append(f"output {name!r}: the model returned shape {actual}, the item declares {shape}")
+    returned = NUMPY_MLM.get(array.dtype.name, array.dtype.name)
+    if returned != data_type:
+        problems.append(f"output {name!r}: the model returned {returned}, the item declares {data_type}")
+    return problems
+
+
+def run_check(model_path: Path, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> RunCheck:
+    """Run the ONNX model at ``model_path`` once on synthetic inputs and compare its outputs."""
+    check = RunCheck()
+    try:
+        signature: GraphSignature = read_signature(model_path)
+        feeds = {
+            tensor.name: synthetic_input(entry, tensor, np.random.default_rng(0))
+            for entry, tensor in _pair(inputs, signature.inputs, "input")
+        }
+        pairs = _pair(outputs, signature.outputs, "output")
+    except EohubError as exc:
+        check.problems.append(str(exc))
+        return check
+    check.input_shapes = {k: list(v.shape) for k, v in feeds.items()}
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        names = [tensor.name for _, tensor in pairs]
+        arrays = session.run(names, feeds)
+    except Exception as exc:  # noqa: BLE001 - any runtime failure means "does not run"; report it, don't crash
+        message = " ".join(str(exc).split())
+        check.problems.append(f"ONNX Runtime failed: {message[:300]}")
+        return check
+    for (entry, tensor), array in zip(pairs, arrays, strict=True):
+        check.output_shapes[tensor.name] = list(np.asarray(array).shape)
+        check.problems.extend(_compare(entry, np.asarray(array)))
+    log.info("ran %s: inputs %s, outputs %s", model_path, check.input_shapes, check.output_shapes)
+    return check

@@ -1,0 +1,351 @@
+"""Quality levels Q0..Q3 of model and dataset folders built in tmp_path, and the reasons they give."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from eohub.cli.main import app
+from eohub.demo import make_classifier, make_segmenter
+from eohub.errors import UsageError
+from eohub.mlm.migrate import migrate_data
+from eohub.mlm.schemas import LATEST_MLM_SCHEMA
+from eohub.quality import QualityReport, assess_quality
+
+from .fixtures_tutorial import EUROSAT_CLASSES, tutorial_item_dict
+
+runner = CliRunner()
+README = """---
+name: tiny-cnn
+authors: [Jane Doe]
+license: MIT
+source: https://example.org/tiny
+---
+A model.
+"""
+LABEL = "https://stac-extensions.github.io/label/v1.0.1/schema.json"
+
+
+def write_json(path: Path, data: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2))
+    return path
+
+
+def catalog(*item_hrefs: str) -> dict[str, Any]:
+    links = [{"rel": "root", "href": "./catalog.json"}] + [{"rel": "item", "href": h} for h in item_hrefs]
+    return {"type": "Catalog", "stac_version": "1.0.0", "id": "root", "description": "test", "links": links}
+
+
+def plain_item(assets: dict[str, Any], extensions: list[str] | None = None, **props: Any) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "stac_extensions": extensions or [],
+        "id": "model",
+        "geometry": None,
+        "properties": {"datetime": "2024-01-01T00:00:00Z", **props},
+        "links": [{"rel": "root", "href": "./catalog.json"}, {"rel": "parent", "href": "./catalog.json"}],
+        "assets": assets,
+    }
+
+
+def model_asset(href: str = "model.onnx") -> dict[str, Any]:
+    return {
+        "href": href,
+        "type": "application/octet-stream; application=onnx",
+        "roles": ["mlm:model"],
+        "mlm:artifact_type": "onnx",
+    }
+
+
+def mlm_item(
+    classes: int = 10, output_shape: list[int] | None = None, href: str = "model.onnx"
+) -> dict[str, Any]:
+    """A v1.5.2 item for ``make_classifier(bands=3, classes=classes, size=64)``."""
+    return plain_item(
+        {"model": model_asset(href)},
+        [LATEST_MLM_SCHEMA],
+        **{
+            "mlm:name": "tiny-cnn",
+            "mlm:architecture": "cnn",
+            "mlm:framework": "ONNX",
+            "mlm:tasks": ["classification"],
+            "mlm:input": [
+                {
+                    "name": "input",
+                    "bands": [],
+                    "input": {
+                        "shape": [-1, 3, 64, 64],
+                        "dim_order": ["batch", "channel", "height", "width"],
+                        "data_type": "float32",
+                    },
+                }
+            ],
+            "mlm:output": [
+                {
+                    "name": "logits",
+                    "tasks": ["classification"],
+                    "result": {
+                        "shape": output_shape or [-1, classes],
+                        "dim_order": ["batch", "class"],
+                        "data_type": "float32",
+                    },
+                    "classification:classes": [
+                        {"value": i, "name": f"class{i}", "description": f"Class {i}"} for i in range(classes)
+                    ],
+                }
+            ],
+        },
+    )
+
+
+def model_folder(root: Path, item: dict[str, Any] | None = None, readme: str | None = README) -> Path:
+    """README.md, model.onnx (a 10-class classifier), catalog.json and item.json in ``root``."""
+    make_classifier(root / "model.onnx", bands=3, classes=10, size=64)
+    if readme is not None:
+        (root / "README.md").write_text(readme)
+    write_json(root / "catalog.json", catalog("./item.json"))
+    write_json(root / "item.json", item if item is not None else mlm_item())
+    return root
+
+
+def test_complete_model_folder_is_q3_and_records_the_run(tmp_path: Path) -> None:
+    report = assess_quality(model_folder(tmp_path))
+
+    assert (report.label, report.reasons) == ("Q3", [])
+    assert report.top
+    assert report.details["runs"]["model"] == {
+        "inputs": {"input": [1, 3, 64, 64]},
+        "outputs": {"logits": [1, 10]},
+    }
+
+
+def test_files_only_folder_is_q0_because_there_is_no_catalog(tmp_path: Path) -> None:
+    make_classifier(tmp_path / "model.onnx")
+    (tmp_path / "README.md").write_text(README)
+
+    report = assess_quality(tmp_path)
+
+    assert report.level == 0
+    assert report.reasons == ["Q0: no catalog.json at the folder root: files only, no STAC catalog"]
+    assert report.details["readme"]["name"] == "tiny-cnn"
+
+
+def test_readme_without_license_and_source_keeps_a_folder_at_q0(tmp_path: Path) -> None:
+    model_folder(tmp_path, readme="---\nname: tiny\nauthors: [Jane]\n---\ntext\n")
+
+    report = assess_quality(tmp_path)
+
+    assert report.level == 0
+    assert report.reasons == ["Q0: README.md front matter lacks license, source"]
+
+
+def test_missing_readme_is_a_reason(tmp_path: Path) -> None:
+    report = assess_quality(model_folder(tmp_path, readme=None))
+
+    assert report.level == 0
+    assert report.reasons[0].startswith("Q0: no README.md")
+
+
+def test_a_file_no_asset_refers_to_keeps_a_folder_at_q0(tmp_path: Path) -> None:
+    model_folder(tmp_path)
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "extra.bin").write_bytes(b"\0")
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "ignored").write_bytes(b"\0")
+
+    report = assess_quality(tmp_path)
+
+    assert report.reasons == ["Q0: file 'weights/extra.bin' is not the href of any asset"]
+
+
+def test_invalid_stac_and_missing_asset_files_keep_a_folder_at_q0(tmp_path: Path) -> None:
+    item = mlm_item()
+    item["assets"]["model"]["href"] = "missing.onnx"
+    item["properties"]["mlm:input"][0]["input"]["shape"] = "64x64"
+    model_folder(tmp_path, item)
+
+    reasons = assess_quality(tmp_path).reasons
+
+    assert "Q0: item 'model': asset 'model' points at a missing file (missing.onnx)" in reasons
+    assert "Q0: file 'model.onnx' is not the href of any asset" in reasons
+    assert any(
+        r.startswith("Q0: item 'model': invalid STAC (STAC001) at /properties/mlm:input/0") for r in reasons
+    )
+
+
+def test_a_broken_catalog_link_is_a_reason(tmp_path: Path) -> None:
+    model_folder(tmp_path)
+    write_json(tmp_path / "catalog.json", catalog("./item.json", "./gone.json"))
+
+    report = assess_quality(tmp_path)
+
+    assert report.level == 0
+    assert any("the catalog cannot be read" in r and "gone.json" in r for r in report.reasons)
+
+
+def test_valid_catalog_without_mlm_is_q1(tmp_path: Path) -> None:
+    model_folder(tmp_path, plain_item({"model": {"href": "model.onnx"}}))
+
+    report = assess_quality(tmp_path)
+
+    assert (report.level, report.reasons) == (
+        1,
+        ["Q1: no item uses the MLM extension (eohub mlm init MODEL.onnx writes one)"],
+    )
+
+
+def test_mlm_lint_error_keeps_a_model_at_q1(tmp_path: Path) -> None:
+    # Valid MLM, but 10 classes for an output whose class dimension says 5: only lint sees it.
+    model_folder(tmp_path, mlm_item(output_shape=[-1, 5]))
+
+    report = assess_quality(tmp_path)
+
+    assert report.level == 1
+    assert report.reasons
+    assert all(r.startswith("Q1: item 'model': MLM lint error MLM") for r in report.reasons)
+    assert any(" at /properties/mlm:output/0" in r for r in report.reasons)
+
+
+def test_model_whose_outputs_differ_from_the_metadata_at_runtime_is_q2(tmp_path: Path) -> None:
+    # The graph leaves height and width symbolic, so only running it shows the output is 64x64, not 32x32.
+    make_segmenter(tmp_path / "model.onnx", bands=4, classes=3, size=None)
+    item = mlm_item(classes=3)
+    props = item["properties"]
+    props["mlm:tasks"] = ["semantic-segmentation"]
+    props["mlm:input"][0]["input"] |= {"shape": [-1, 4, -1, -1]}
+    props["mlm:output"][0] |= {"name": "scores", "tasks": ["semantic-segmentation"]}
+    props["mlm:output"][0]["result"] = {
+        "shape": [-1, 3, 32, 32],
+        "dim_order": ["batch", "class", "height", "width"],
+        "data_type": "float32",
+    }
+    (tmp_path / "README.md").write_text(README)
+    write_json(tmp_path / "catalog.json", catalog("./item.json"))
+    write_json(tmp_path / "item.json", item)
+
+    report = assess_quality(tmp_path)
+
+    assert report.level == 2
+    assert report.reasons == [
+        "Q2: item 'model': output 'scores': the model returned shape [1, 3, 64, 64], "
+        "the item declares [-1, 3, 32, 32]"
+    ]
+    assert report.details["runs"]["model"]["inputs"] == {"input": [1, 4, 64, 64]}
+
+
+def test_remote_model_is_q2_because_q3_runs_local_files(tmp_path: Path) -> None:
+    model_folder(tmp_path, mlm_item(href="https://example.org/model.onnx"))
+    (tmp_path / "model.onnx").unlink()
+
+    report = assess_quality(tmp_path)
+
+    assert report.level == 2
+    assert report.reasons == [
+        "Q2: item 'model': model asset 'model' is remote (https://example.org/model.onnx); "
+        "Q3 runs local files only"
+    ]
+
+
+def test_tutorial_item_migrated_reaches_q3_with_its_model_outside_the_folder(tmp_path: Path) -> None:
+    stac = tmp_path / "STAC"
+    make_classifier(tmp_path / "v1" / "model.onnx", bands=3, classes=len(EUROSAT_CLASSES), size=None)
+    stac.mkdir()
+    (stac / "README.md").write_text(README)
+    item = migrate_data(tutorial_item_dict("../v1/model.onnx")).data
+    item["links"] = [{"rel": "root", "href": "./catalog.json"}]
+    del item["collection"]  # this catalog has no collection level
+    write_json(stac / "catalog.json", catalog("./model.json"))
+    write_json(stac / "model.json", item)
+
+    report = assess_quality(stac)
+
+    assert (report.label, report.reasons) == ("Q3", [])
+    assert report.details["runs"]["model"]["inputs"] == {"input": [1, 3, 64, 64]}
+
+
+def dataset_folder(root: Path, extensions: list[str], **props: Any) -> Path:
+    (root / "README.md").write_text(README.replace("tiny-cnn", "tiny-labels"))
+    (root / "labels.geojson").write_text('{"type": "FeatureCollection", "features": []}')
+    assets = {"labels": {"href": "labels.geojson", "type": "application/geo+json", "roles": ["labels"]}}
+    write_json(root / "catalog.json", catalog("./item.json"))
+    write_json(root / "item.json", plain_item(assets, extensions, **props))
+    return root
+
+
+def test_dataset_with_valid_label_items_is_q2(tmp_path: Path) -> None:
+    dataset_folder(
+        tmp_path,
+        [LABEL],
+        **{"label:properties": ["class"], "label:description": "land cover", "label:type": "vector"},
+    )
+
+    report = assess_quality(tmp_path, kind="dataset")
+
+    assert (report.label, report.reasons, report.top) == ("Q2", [], True)
+
+
+def test_dataset_without_label_or_ml_aoi_items_is_q1(tmp_path: Path) -> None:
+    report = assess_quality(dataset_folder(tmp_path, []), kind="dataset")
+
+    assert (report.level, report.reasons) == (1, ["Q1: no item uses the label or ml-aoi extension"])
+
+
+def test_dataset_with_an_invalid_label_item_is_q0(tmp_path: Path) -> None:
+    dataset_folder(tmp_path, [LABEL], **{"label:type": "raster"})  # no label:properties/description
+
+    report = assess_quality(tmp_path, kind="dataset")
+
+    assert report.level == 0
+    assert any("invalid STAC (STAC001)" in r and "label extension" in r for r in report.reasons)
+
+
+def test_report_round_trips_through_a_dict(tmp_path: Path) -> None:
+    report = assess_quality(model_folder(tmp_path, readme=None))
+
+    assert QualityReport.from_dict(json.loads(json.dumps(report.to_dict()))) == report
+
+
+def test_usage_errors(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="not a folder"):
+        assess_quality(tmp_path / "nope")
+    with pytest.raises(UsageError, match="kind must be one of"):
+        assess_quality(tmp_path, kind="pipeline")  # type: ignore[arg-type]
+
+
+def test_cli_prints_the_level_and_each_reason(tmp_path: Path) -> None:
+    model_folder(tmp_path, readme="---\nname: tiny\n---\n")
+
+    result = runner.invoke(app, ["quality", str(tmp_path)])
+
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        f"{tmp_path}: Q0 (model)",
+        "  Q0: README.md front matter lacks authors, license, source",
+    ]
+
+
+def test_cli_json_report_and_dataset_kind(tmp_path: Path) -> None:
+    dataset_folder(tmp_path, [])
+
+    result = runner.invoke(app, ["quality", str(tmp_path), "--kind", "dataset", "--format", "json"])
+
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert (data["label"], data["kind"], data["reasons"]) == (
+        "Q1",
+        "dataset",
+        ["Q1: no item uses the label or ml-aoi extension"],
+    )
+
+
+def test_cli_missing_folder_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["quality", str(tmp_path / "nope")])
+
+    assert result.exit_code == 2
+    assert "not a folder" in result.stderr
