@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import onnx
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 from typer.testing import CliRunner
 
 from eohub.cli.main import app
@@ -237,6 +240,48 @@ def test_model_whose_outputs_differ_from_the_metadata_at_runtime_is_q2(tmp_path:
         "the item declares [-1, 3, 32, 32]"
     ]
     assert report.details["runs"]["model"]["inputs"] == {"input": [1, 4, 64, 64]}
+
+
+def make_reshaper(path: Path, size: int = 64) -> Path:
+    """A model that only runs on ``size`` x ``size`` inputs although its graph leaves H and W symbolic."""
+    target = numpy_helper.from_array(np.array([1, 3 * size * size], np.int64), "target")
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["input", "target"], ["flat"])],
+        "reshaper",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, "height", "width"])],
+        [helper.make_tensor_value_info("flat", TensorProto.FLOAT, [1, 3 * size * size])],
+        [target],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+def test_model_that_fails_in_onnx_runtime_is_q2_with_the_runtime_message(tmp_path: Path) -> None:
+    make_reshaper(tmp_path / "model.onnx")
+    item = mlm_item()
+    props = item["properties"]
+    props["mlm:tasks"] = ["regression"]
+    props["mlm:input"][0]["input"]["shape"] = [-1, 3, 32, 32]
+    props["mlm:output"] = [
+        {
+            "name": "flat",
+            "tasks": ["regression"],
+            "result": {"shape": [-1, 12288], "dim_order": ["batch", "value"], "data_type": "float32"},
+        }
+    ]
+    (tmp_path / "README.md").write_text(README)
+    write_json(tmp_path / "catalog.json", catalog("./item.json"))
+    write_json(tmp_path / "item.json", item)
+
+    report = assess_quality(tmp_path)
+
+    assert report.level == 2
+    [reason] = report.reasons
+    assert reason.startswith("Q2: item 'model': ONNX Runtime failed: ")
+    assert "Input shape:{1,3,32,32}, requested shape:{1,12288}" in reason
+    assert "onnxruntime_src" not in reason
 
 
 def test_remote_model_is_q2_because_q3_runs_local_files(tmp_path: Path) -> None:

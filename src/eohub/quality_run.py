@@ -11,6 +11,7 @@ problems found (empty when the model runs as described) and the output shapes it
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ SPATIAL_AXES = frozenset({"height", "width", "y", "x", "rows", "cols", "lat", "l
 BAND_AXES = frozenset({"bands", "band", "channel", "channels"})
 MLM_NUMPY = {"cfloat32": "complex64", "cfloat64": "complex128"}
 NUMPY_MLM = {v: k for k, v in MLM_NUMPY.items()}
+# "/onnxruntime_src/.../reshape_helper.h:91 onnxruntime::ReshapeHelper::ReshapeHelper(...) " in messages
+_SOURCE_LOCATION = re.compile(r"/\S+\.(?:h|cc|cpp):\d+ \S+?\([^)]*\) ")
 
 
 @dataclass
@@ -117,6 +120,12 @@ def _compare(entry: dict[str, Any], array: np.ndarray) -> list[str]:
     return problems
 
 
+def _runtime_message(exc: Exception, limit: int = 400) -> str:
+    """ONNX Runtime's message on one line, without the C++ source location it embeds."""
+    message = _SOURCE_LOCATION.sub("", " ".join(str(exc).split()))
+    return message if len(message) <= limit else message[: limit - 3] + "..."
+
+
 def run_check(model_path: Path, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> RunCheck:
     """Run the ONNX model at ``model_path`` once on synthetic inputs and compare its outputs."""
     check = RunCheck()
@@ -133,14 +142,13 @@ def run_check(model_path: Path, inputs: list[dict[str, Any]], outputs: list[dict
     check.input_shapes = {k: list(v.shape) for k, v in feeds.items()}
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
-    options.log_severity_level = 3
+    options.log_severity_level = 4  # failures are reported, not logged
     try:
         session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         names = [tensor.name for _, tensor in pairs]
         arrays = session.run(names, feeds)
     except Exception as exc:  # noqa: BLE001 - any runtime failure means "does not run"; report it, don't crash
-        message = " ".join(str(exc).split())
-        check.problems.append(f"ONNX Runtime failed: {message[:300]}")
+        check.problems.append(f"ONNX Runtime failed: {_runtime_message(exc)}")
         return check
     for (entry, tensor), array in zip(pairs, arrays, strict=True):
         check.output_shapes[tensor.name] = list(np.asarray(array).shape)
