@@ -333,6 +333,17 @@ def test_documents_without_mlm_are_refused() -> None:
         migrate_data({"type": "Catalog", "stac_version": "1.0.0", "stac_extensions": [schema_url("v1.0.0")]})
 
 
+def test_mlm_fields_without_a_declared_extension_get_the_target_schema() -> None:
+    item = legacy_item("v1.5.2")
+    item["stac_extensions"] = [EO]
+
+    result = migrate_data(item)
+
+    assert result.from_version is None
+    assert result.data["stac_extensions"] == [EO, LATEST_MLM_SCHEMA]
+    assert errors(result.data) == []
+
+
 def test_collection_gets_the_new_schema_url() -> None:
     collection = json.loads((EXAMPLES / "collection.json").read_text())
     collection["stac_extensions"].append(schema_url("v1.3.0"))
