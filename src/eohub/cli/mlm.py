@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from eohub.cli.common import EXIT_INVALID, OutputFormat, print_json, user_errors
+from eohub.errors import AlreadyExistsError, UsageError
+from eohub.mlm.build import build_item
+from eohub.mlm.lint import lint, lint_data
 from eohub.mlm.migrate import LATEST_MLM_VERSION, UnmigratableError, migrate_file
 from eohub.mlm.report import Report
-from eohub.mlm.validate import validate
+from eohub.mlm.validate import validate, validate_data
 
 app = typer.Typer(help="Build, validate, lint and migrate STAC MLM metadata.", no_args_is_help=True)
+PATHS_HELP = "Item, Collection or Catalog JSON files, or catalog folders."
 
 
 def emit(report: Report, fmt: OutputFormat, ok_text: str) -> None:
@@ -30,8 +36,8 @@ def emit(report: Report, fmt: OutputFormat, ok_text: str) -> None:
 
 @app.command("validate")
 def validate_cmd(
-    paths: list[Path] = typer.Argument(..., help="Item, Collection or Catalog JSON files, or catalog folders."),
-    format: OutputFormat = typer.Option(OutputFormat.text, "--format", help="text or json."),
+    paths: Annotated[list[Path], typer.Argument(help=PATHS_HELP)],
+    format: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
 ) -> None:
     """Validate STAC documents against the core and extension schemas, offline."""
     with user_errors():
@@ -64,3 +70,99 @@ def migrate_cmd(
     summary = f"{path}: MLM {result.from_version or 'undeclared'} -> {result.to_version}"
     where = f", written to {output}" if output is not None else ""
     typer.echo(f"{summary}, {len(result.changes)} change(s){where}", err=True)
+
+
+@app.command("lint")
+def lint_cmd(
+    paths: Annotated[list[Path], typer.Argument(help=PATHS_HELP)],
+    format: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+) -> None:
+    """Find what the schema cannot see: shape/band mismatches, contradictions with the ONNX graph, old keys.
+
+    Exit 1 when a finding is an error (warnings and infos are printed but pass).
+    """
+    with user_errors():
+        report = lint(paths)
+    emit(report, format, "{n} document(s) linted, no errors")
+
+
+def _names(value: str | None) -> list[str] | None:
+    return None if value is None else [v.strip() for v in value.split(",")]
+
+
+def _numbers(value: str | None, option: str) -> list[float] | None:
+    if value is None:
+        return None
+    try:
+        return [float(v) for v in value.split(",")]
+    except ValueError:
+        raise UsageError(f"{option} takes comma-separated numbers, got {value!r}") from None
+
+
+def _write_new(path: Path, text: str, force: bool) -> None:
+    """Write ``text`` to ``path`` via a temporary file, so a failure leaves any previous file intact."""
+    if path.exists() and not force:
+        raise AlreadyExistsError(f"{path} exists; pass --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@app.command("init")
+def init_cmd(
+    model: Annotated[Path, typer.Argument(help="The ONNX model file.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the item here (default: stdout).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="mlm:name (default: from the file name).")] = None,
+    tasks: Annotated[str | None, typer.Option(help="Comma list of MLM tasks, e.g. classification.")] = None,
+    architecture: Annotated[str | None, typer.Option(help="mlm:architecture, e.g. ResNet-18.")] = None,
+    bands: Annotated[str | None, typer.Option(help="Comma list of input band names, in order.")] = None,
+    classes: Annotated[
+        str | None, typer.Option(help="Comma list of class names, in class-index order.")
+    ] = None,
+    mean: Annotated[str | None, typer.Option(help="Per-band means for z-score scaling (with --std).")] = None,
+    std: Annotated[str | None, typer.Option(help="Per-band standard deviations (with --mean).")] = None,
+    minimum: Annotated[
+        str | None, typer.Option("--min", help="Per-band minimums for min-max scaling.")
+    ] = None,
+    maximum: Annotated[str | None, typer.Option("--max", help="Per-band maximums (with --min).")] = None,
+    item_id: Annotated[str | None, typer.Option("--id", help="The item id (default: from the name).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+) -> None:
+    """Write an MLM v1.5.2 item for an ONNX model: inputs, outputs, types and sizes read from the graph.
+
+    The model asset's href is relative to the output file. Nothing is written unless the item validates and
+    lints with no errors.
+    """
+    with user_errors():
+        base = (output.parent if output is not None else Path.cwd()).resolve()
+        item = build_item(
+            model,
+            name=name,
+            tasks=_names(tasks),
+            architecture=architecture,
+            bands=_names(bands),
+            classes=_names(classes),
+            mean=_numbers(mean, "--mean"),
+            std=_numbers(std, "--std"),
+            minimum=_numbers(minimum, "--min"),
+            maximum=_numbers(maximum, "--max"),
+            item_id=item_id,
+            href=Path(os.path.relpath(model.resolve(), base)).as_posix(),
+        )
+        data = item.to_dict(include_self_link=False)
+        report = validate_data(data, str(output or "<stdout>"))
+        report.extend(lint_data(data, base, str(output or "<stdout>")))
+        if not report.ok:
+            emit(report, OutputFormat.text, "")
+        if output is None:
+            print_json(data)
+        else:
+            _write_new(output, json.dumps(data, indent=2) + "\n", force)
+    graph = (
+        f"{len(data['properties']['mlm:input'])} input(s), {len(data['properties']['mlm:output'])} output(s)"
+    )
+    where = f"wrote {output}" if output is not None else "item"
+    typer.echo(f"{where}: {graph}, {data['properties']['mlm:total_parameters']} parameters", err=True)

@@ -8,6 +8,7 @@ schema reports them, the rules only look at what they can read.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,7 +183,8 @@ class LintContext:
         path = Path(href)
         if path.is_absolute():
             return path
-        return None if self.base_dir is None else self.base_dir / path
+        # Lexically, so '..' works even when the item's own folder does not exist yet.
+        return None if self.base_dir is None else Path(os.path.normpath(self.base_dir / path))
 
 
 def looks_like_model(asset: dict[str, Any]) -> bool:
