@@ -1,14 +1,41 @@
 """Upgrade MLM metadata to a newer MLM version (v1.5.2 unless told otherwise).
 
 ``migrate_data`` works on a copy of an Item (or Collection) and returns the upgraded document with the
-list of changes; the rules themselves, and what is inferred, are in :mod:`eohub.mlm.migration_steps`.
-Anything that needs a human is collected, field by field, into one :class:`UnmigratableError`
-(a :class:`~eohub.errors.MigrationError`), and ``migrate_file`` then writes nothing. The result is
-validated against the target schema before it is returned: a migration never hands back an invalid
-document.
+list of changes. Versions covered: v1.0.0 to v1.5.2 (the schema host moved from
+``crim-ca.github.io/mlm-extension`` to ``stac-extensions.github.io/mlm`` at v1.4.0) and the pre-v1.0
+object layout of the EOTDL tutorial. Steps are idempotent and guarded by the target version, so one
+list upgrades v1.0.0 items, the tutorial's layout, and current items that only carry leftovers
+(``classification_classes``, ``norm_type``). Anything that needs a human is collected, field by field,
+into one :class:`UnmigratableError` (a :class:`~eohub.errors.MigrationError`), and ``migrate_file``
+then writes nothing. The result is validated against the target schema before it is returned: a
+migration never hands back an invalid document.
 
-Versions covered: v1.0.0 to v1.5.2 (the schema host moved from ``crim-ca.github.io/mlm-extension`` to
-``stac-extensions.github.io/mlm`` at v1.4.0) and the pre-v1.0 object layout of the EOTDL tutorial.
+What is inferred, and why it is safe:
+
+- ``mlm:input``/``mlm:output`` given as one object become a list of one; ``shape``/``dim_order``/
+  ``data_type`` written directly on the object move under ``input``/``result``.
+- ``classification:classes`` given as names become class objects whose ``value`` is the list index (the
+  only meaning a plain list has); ``classification_classes`` is renamed; ``color_hint`` ``[r, g, b]``
+  becomes the ``"RRGGBB"`` string the classification extension requires, a null hint is dropped.
+- An output whose ``dim_order`` length differs from its ``shape`` length is fixed in one case only:
+  a classification output (tasks within classification/scene-classification) with N classes and shape
+  ``[batch, N]`` (batch ``-1`` or positive) gets ``dim_order [batch, class]``. That is the tutorial's
+  ``shape [-1, 10]`` with ``[batch, height, width]``: a rank-2 tensor whose second size equals the
+  number of classes can only hold one score per class. Every other mismatch needs the author.
+- ``norm_type`` + ``statistics`` become ``value_scaling`` (v1.4.0) only for ``min-max``
+  (minimum/maximum) and ``z-score`` (mean/stddev), one entry per statistics object. ``norm_clip``, the
+  removed ``norm_type`` values and statistics without a ``norm_type`` have no exact equivalent: reported.
+- The model asset gets the ``mlm:model`` role when exactly one asset is a model file (by suffix or by
+  ``mlm:artifact_type``); ``mlm:artifact_type`` (required since v1.4.0) is inferred only for ONNX, where
+  the file format fixes it; ``mlm:artifact_type``/``compile_method`` in Item properties move to it.
+- ``mlm:accelerator`` ``"cpu"`` (not a schema value) becomes null, "no accelerator needed"; framework
+  and task names are spelt as the schema spells them (``scikit-learn``, ``scene-classification``).
+- From v1.5.0 named ``bands`` need a ``bands`` dimension: a single ``channel`` axis is renamed (and a
+  ``bands`` axis without named bands becomes ``channel``).
+- Band names used by ``mlm:input`` with no band definitions anywhere get name-only definitions (eo
+  ``eo:bands`` on the model asset for STAC 1.0, ``bands`` for STAC 1.1), with the eo ``common_name``
+  when the name is one.
+- Unknown ``mlm:`` fields (rejected since v1.4.0) are reported, never dropped.
 """
 
 from __future__ import annotations
@@ -22,12 +49,31 @@ from pathlib import Path
 from typing import Any
 
 from eohub.errors import MigrationError, UsageError
+from eohub.mlm import migration_fields, migration_tensors
 from eohub.mlm.documents import read_json
-from eohub.mlm.migration_steps import ITEM_STEPS, Run
+from eohub.mlm.migration_run import Run
 from eohub.mlm.schemas import LATEST_MLM_VERSION, MLM_VERSIONS, parse_extension_url
 from eohub.mlm.validate import validate_data
 
 __all__ = ["LATEST_MLM_VERSION", "MigrationResult", "UnmigratableError", "migrate_data", "migrate_file"]
+
+# In order: later steps read what earlier ones normalized (lists, class objects, the model asset).
+ITEM_STEPS = (
+    migration_tensors.layout,
+    migration_tensors.tasks,
+    migration_tensors.classes,
+    migration_tensors.dims,
+    migration_tensors.processing,
+    migration_fields.framework,
+    migration_fields.accelerator,
+    migration_fields.asset_fields,
+    migration_fields.model_asset,
+    migration_fields.artifact_type,
+    migration_tensors.value_scaling,
+    migration_fields.unknown_fields,
+    migration_tensors.band_dims,
+    migration_fields.band_definitions,
+)
 
 
 class UnmigratableError(MigrationError):
