@@ -182,6 +182,22 @@ def test_invalid_stac_and_missing_asset_files_keep_a_folder_at_q0(tmp_path: Path
     )
 
 
+def test_an_old_mlm_item_is_q0_with_a_hint_to_migrate(tmp_path: Path) -> None:
+    item = tutorial_item_dict("model.onnx")
+    del item["collection"]
+    model_folder(tmp_path, item | {"links": []})
+
+    reasons = assess_quality(tmp_path).reasons
+
+    assert any(
+        r.startswith("Q0: item 'model': invalid STAC (STAC001) at /properties/mlm:input") for r in reasons
+    )
+    assert reasons[-1] == (
+        "Q0: item 'model': declares MLM v1.2.0; `eohub mlm migrate` upgrades it to v1.5.2 "
+        "and fixes what can be fixed automatically"
+    )
+
+
 def test_a_broken_catalog_link_is_a_reason(tmp_path: Path) -> None:
     model_folder(tmp_path)
     write_json(tmp_path / "catalog.json", catalog("./item.json", "./gone.json"))

@@ -24,7 +24,8 @@ from typing import Any, Literal
 from eohub.errors import UsageError
 from eohub.mlm.documents import StacDocument, walk
 from eohub.mlm.lint import lint_document
-from eohub.mlm.schemas import parse_extension_url
+from eohub.mlm.migrate import declared_version
+from eohub.mlm.schemas import LATEST_MLM_VERSION, parse_extension_url
 from eohub.mlm.validate import SCHEMA_UNAVAILABLE, validate_document
 from eohub.quality_run import run_check
 from eohub.readme import parse_readme
@@ -137,8 +138,15 @@ def _catalog_documents(folder: Path) -> tuple[list[StacDocument], list[str]]:
 def _validity_reasons(docs: list[StacDocument]) -> list[str]:
     reasons = []
     for doc in docs:
-        for f in validate_document(doc).errors:
+        errors = validate_document(doc).errors
+        for f in errors:
             reasons.append(f"{doc_name(doc)}: invalid STAC ({f.code}) at {f.pointer or '/'}: {f.message}")
+        version = declared_version(doc.data)
+        if errors and version and version != LATEST_MLM_VERSION:
+            reasons.append(
+                f"{doc_name(doc)}: declares MLM {version}; `eohub mlm migrate` upgrades it to "
+                f"{LATEST_MLM_VERSION} and fixes what can be fixed automatically"
+            )
     return reasons
 
 
