@@ -1,0 +1,123 @@
+"""ORM tables of the metadata database (one ``Base``, so Alembic sees everything in ``Base.metadata``).
+
+```
+users 1--* repositories 1--* versions 1--* files        (path, size, sha256 of a stored blob)
+                                       1--* documents    (a STAC document as JSON text)
+```
+
+- A repository is a model or a dataset: ``(kind, name_key)`` is unique, where ``name_key`` is the
+  lower-cased name, so ``EuroSAT-RGB`` and ``eurosat-rgb`` cannot both exist; ``name`` keeps the spelling.
+- A version is immutable once committed. ``(repository_id, number)`` is unique: two writers racing for
+  the same number make one transaction fail, and the writer retries with the next number.
+- ``metadata_json`` holds the README front matter (:class:`eohub.readme.ReadmeMetadata`); the repository
+  row carries the latest version's copy so listings need no join.
+- Only portable column types: JSON, BigInteger, timezone-aware DateTime, String, Text, Boolean.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAME_LENGTH = 64
+PATH_LENGTH = 1024
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every eohub table."""
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RepositoryRow(Base):
+    __tablename__ = "repositories"
+    __table_args__ = (UniqueConstraint("kind", "name_key", name="uq_repositories_kind_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    name_key: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    metadata_json: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    owner: Mapped[UserRow] = relationship(lazy="joined")
+    versions: Mapped[list[VersionRow]] = relationship(
+        back_populates="repository", cascade="all, delete-orphan", order_by="VersionRow.number"
+    )
+
+
+class VersionRow(Base):
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("repository_id", "number", name="uq_versions_repository_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    quality_level: Mapped[int] = mapped_column(Integer)
+    quality_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    metadata_json: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    total_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    file_count: Mapped[int] = mapped_column(Integer, default=0)
+    tasks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    repository: Mapped[RepositoryRow] = relationship(back_populates="versions")
+    files: Mapped[list[FileRow]] = relationship(cascade="all, delete-orphan", order_by="FileRow.path")
+    documents: Mapped[list[DocumentRow]] = relationship(
+        cascade="all, delete-orphan", order_by="DocumentRow.path"
+    )
+
+
+class FileRow(Base):
+    __tablename__ = "files"
+    __table_args__ = (
+        UniqueConstraint("version_id", "path", name="uq_files_version_path"),
+        Index("ix_files_sha256", "sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(String(PATH_LENGTH))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class DocumentRow(Base):
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("version_id", "path", name="uq_documents_version_path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(String(PATH_LENGTH))
+    stac_type: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,56 @@
+"""Versioned models and datasets behind one interface, :class:`Repository`.
+
+:func:`open_repository` is the ONE place that decides which implementation callers get: the embedded
+repository under ``EOHUB_HOME`` (SQLite + local blobs by default, or ``EOHUB_DATABASE_URL`` /
+``EOHUB_STORAGE``), or, when ``EOHUB_URL`` is set, the remote hub client.
+"""
+
+from __future__ import annotations
+
+from eohub.config import Settings, load_settings
+from eohub.errors import UsageError
+from eohub.repository.base import IngestResult, Repository, RepositoryInfo, VersionInfo
+from eohub.repository.embedded import EmbeddedRepository, local_user
+from eohub.repository.manifest import FileEntry, Manifest, ManifestDiff, diff
+from eohub.repository.names import KINDS, Kind, check_kind, check_name
+
+__all__ = [
+    "KINDS",
+    "EmbeddedRepository",
+    "FileEntry",
+    "IngestResult",
+    "Kind",
+    "Manifest",
+    "ManifestDiff",
+    "Repository",
+    "RepositoryInfo",
+    "VersionInfo",
+    "check_kind",
+    "check_name",
+    "diff",
+    "open_embedded",
+    "open_repository",
+]
+
+
+def open_embedded(
+    settings: Settings | None = None, user: str | None = None, admin: bool = False
+) -> EmbeddedRepository:
+    """The embedded repository for ``settings`` (the environment by default), acting as ``user``."""
+    from eohub.db import open_database
+    from eohub.storage import open_store
+
+    settings = settings or load_settings()
+    store = open_store(settings.storage, settings.s3_endpoint)
+    return EmbeddedRepository(open_database(settings.database_url), store, user or local_user(), admin)
+
+
+def open_repository(settings: Settings | None = None) -> Repository:
+    """The repository the configuration points at; use it as a context manager to release it."""
+    settings = settings or load_settings()
+    if settings.remote:
+        raise UsageError(
+            f"EOHUB_URL is set ({settings.url}) but this eohub build has no hub client yet; "
+            "unset EOHUB_URL to use the embedded repository"
+        )
+    return open_embedded(settings)

@@ -1,0 +1,81 @@
+"""Validate and rate a version before it is stored: STAC validation and the quality level.
+
+Quality is the quality of **what will be downloaded**, not of the folder as it happens to sit on disk: the
+version is staged in a temporary folder laid out exactly like a download (files linked, not copied, when
+the file system allows; STAC documents with their rewritten hrefs; a carried-over README), and
+:func:`eohub.quality.assess_quality` rates that folder. Reasons are stored without the staging path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from eohub.mlm.documents import StacDocument
+from eohub.mlm.validate import validate_document
+from eohub.quality import QualityReport, assess_quality
+from eohub.repository.manifest import FileEntry
+from eohub.repository.names import Kind
+from eohub.repository.scan import IngestPlan
+
+BlobReader = Callable[[FileEntry], Iterator[bytes]]
+
+
+def stac_problems(plan: IngestPlan) -> list[str]:
+    """Validation errors of the stored documents, and local hrefs naming missing files, one line each."""
+    problems = list(plan.problems)
+    for path, data in plan.documents.items():
+        report = validate_document(StacDocument(Path(path), data))
+        problems.extend(f.line() for f in report.errors)
+    return problems
+
+
+def _link(source: Path, dest: Path) -> None:
+    try:
+        os.link(source, dest)
+    except OSError:
+        try:
+            os.symlink(source.resolve(), dest)
+        except OSError:
+            shutil.copyfile(source, dest)
+
+
+def stage(plan: IngestPlan, folder: Path, read: BlobReader) -> None:
+    """Lay the version out in ``folder`` as a download would (links to the sources where possible)."""
+    for planned in plan.files:
+        dest = folder / planned.entry.path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if planned.source is not None:
+            _link(planned.source, dest)
+        else:
+            with open(dest, "wb") as out:
+                for chunk in read(planned.entry):
+                    out.write(chunk)
+    for path, data in plan.documents.items():
+        dest = folder / path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def assess(plan: IngestPlan, kind: Kind, read: BlobReader, invalid: list[str]) -> QualityReport:
+    """The quality of the staged version; Q0 with the validation problems when ``invalid`` is not empty."""
+    with tempfile.TemporaryDirectory(prefix="eohub-stage-") as tmp:
+        staged = Path(tmp) / "version"
+        staged.mkdir()
+        stage(plan, staged, read)
+        report = assess_quality(staged, kind)
+        prefixes = sorted({str(staged) + os.sep, str(staged.resolve()) + os.sep}, key=len, reverse=True)
+    reasons = []
+    for reason in report.reasons:
+        for prefix in prefixes:
+            reason = reason.replace(prefix, "")
+        reasons.append(reason)
+    level = report.level
+    if invalid:
+        level = 0
+        reasons = [f"Q0: stored with --allow-invalid: {p}" for p in invalid] + reasons
+    return QualityReport(str(plan.folder), kind, level, reasons, {})

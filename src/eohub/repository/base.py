@@ -1,0 +1,344 @@
+"""The one repository interface: embedded (database + blob store here) and remote (a hub over HTTP).
+
+Callers (the Python API, the CLI, the server's routes) only ever see :class:`Repository`. The steps
+that must behave the same everywhere live here, written once:
+
+- :meth:`Repository.ingest` scans the folder, resolves the name, validates STAC, compares with the latest
+  version ("no changes"), rates quality, uploads the blobs the store lacks, then commits the version.
+- :meth:`Repository.download` writes a version with :func:`eohub.repository.download.write_version`.
+
+A backend implements the reads (``list``, ``get``, ``versions``, ``manifest``, ``read_file``) and three
+write primitives: ``missing_blobs``, ``upload_blob`` and ``commit_version``. ``commit_version`` is the
+only step that makes anything visible, in one transaction, and only if every blob is stored: a failure
+anywhere before it leaves no version (blobs already uploaded are harmless, they are content-addressed).
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from eohub.errors import InvalidStacError, NotFoundError, UsageError
+from eohub.quality import QualityReport
+from eohub.readme import ReadmeMetadata
+from eohub.repository.assess import assess, stac_problems
+from eohub.repository.download import version_folder, write_version
+from eohub.repository.manifest import FileEntry, Manifest, diff
+from eohub.repository.names import Kind, check_kind, check_name
+from eohub.repository.progress import Progress, Silent
+from eohub.repository.scan import README, IngestPlan, scan_folder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class VersionInfo:
+    """One immutable version: its number, when, its quality and a summary of its content."""
+
+    number: int
+    created: datetime
+    quality_level: int
+    quality_reasons: list[str] = field(default_factory=list)
+    size: int = 0
+    files: int = 0
+    tasks: list[str] = field(default_factory=list)
+    changes: dict[str, Any] = field(default_factory=dict)
+    author: str = ""
+
+    @property
+    def quality(self) -> str:
+        return f"Q{self.quality_level}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "created": self.created.isoformat(),
+            "quality": self.quality,
+            "quality_level": self.quality_level,
+            "quality_reasons": list(self.quality_reasons),
+            "size": self.size,
+            "files": self.files,
+            "tasks": list(self.tasks),
+            "changes": dict(self.changes),
+            "author": self.author,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VersionInfo:
+        return cls(
+            number=int(data["number"]),
+            created=datetime.fromisoformat(data["created"]),
+            quality_level=int(data["quality_level"]),
+            quality_reasons=list(data.get("quality_reasons") or []),
+            size=int(data.get("size") or 0),
+            files=int(data.get("files") or 0),
+            tasks=list(data.get("tasks") or []),
+            changes=dict(data.get("changes") or {}),
+            author=str(data.get("author") or ""),
+        )
+
+
+@dataclass
+class RepositoryInfo:
+    """A model or dataset: name, owner, visibility, README metadata and its latest version."""
+
+    kind: str
+    name: str
+    owner: str
+    private: bool
+    metadata: ReadmeMetadata
+    created: datetime
+    updated: datetime
+    latest: VersionInfo | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "owner": self.owner,
+            "private": self.private,
+            "metadata": self.metadata.to_dict(),
+            "created": self.created.isoformat(),
+            "updated": self.updated.isoformat(),
+            "latest": self.latest.to_dict() if self.latest else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RepositoryInfo:
+        return cls(
+            kind=str(data["kind"]),
+            name=str(data["name"]),
+            owner=str(data["owner"]),
+            private=bool(data["private"]),
+            metadata=ReadmeMetadata.from_dict(data.get("metadata") or {}),
+            created=datetime.fromisoformat(data["created"]),
+            updated=datetime.fromisoformat(data["updated"]),
+            latest=VersionInfo.from_dict(data["latest"]) if data.get("latest") else None,
+        )
+
+
+@dataclass
+class IngestResult:
+    """What an ingest did: the version created (``None`` when nothing changed) and its quality."""
+
+    name: str
+    version: int | None
+    created: bool
+    quality: QualityReport
+
+    @property
+    def changed(self) -> bool:
+        return self.version is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "created": self.created,
+            "changed": self.changed,
+            "quality": self.quality.label,
+            "quality_level": self.quality.level,
+            "quality_reasons": list(self.quality.reasons),
+        }
+
+
+class Repository(ABC):
+    """Models and datasets with immutable, numbered versions. See the module docstring."""
+
+    # --- reads ------------------------------------------------------------------------------------
+
+    @abstractmethod
+    def list(self, kind: Kind, name: str | None = None, limit: int | None = None) -> list[RepositoryInfo]:
+        """Visible repositories of ``kind`` by name; ``name`` filters by case-insensitive substring."""
+
+    @abstractmethod
+    def get(self, kind: Kind, name: str) -> RepositoryInfo:
+        """One repository (raises :class:`NotFoundError`)."""
+
+    @abstractmethod
+    def versions(self, kind: Kind, name: str) -> list[VersionInfo]:
+        """Every version, oldest first (raises :class:`NotFoundError`)."""
+
+    @abstractmethod
+    def manifest(self, kind: Kind, name: str, version: int | None = None) -> Manifest:
+        """The files, documents and metadata of a version (the latest by default)."""
+
+    @abstractmethod
+    def read_file(
+        self, kind: Kind, name: str, version: int, path: str, start: int = 0, end: int | None = None
+    ) -> Iterator[bytes]:
+        """Stream bytes ``[start, end)`` of one stored file of a version."""
+
+    # --- write primitives ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def missing_blobs(self, digests: set[str]) -> set[str]:
+        """The digests among ``digests`` whose blobs are not stored yet."""
+
+    @abstractmethod
+    def upload_blob(self, entry: FileEntry, source: Path, progress: Progress) -> None:
+        """Store the file ``source`` as the blob ``entry.sha256`` (verified by the store)."""
+
+    @abstractmethod
+    def commit_version(
+        self, kind: Kind, name: str, manifest: Manifest, quality: QualityReport, private: bool = False
+    ) -> tuple[VersionInfo, bool]:
+        """Create the next version atomically (the repository too, if new); return it and whether the
+        repository was created. Raises :class:`IntegrityError` if a blob is missing."""
+
+    @abstractmethod
+    def set_visibility(self, kind: Kind, name: str, private: bool) -> RepositoryInfo:
+        """Make a repository private or public (owner only)."""
+
+    @abstractmethod
+    def delete(self, kind: Kind, name: str) -> None:
+        """Delete a repository and its versions (owner only); shared blobs stay."""
+
+    def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
+        """Release connections; the repository is unusable afterwards."""
+
+    def __enter__(self) -> Repository:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- shared steps -------------------------------------------------------------------------------
+
+    def find(self, kind: Kind, name: str) -> RepositoryInfo | None:
+        """Like :meth:`get`, but ``None`` for an unknown name."""
+        try:
+            return self.get(kind, name)
+        except NotFoundError:
+            return None
+
+    def ingest(
+        self,
+        kind: Kind,
+        path: str | Path,
+        name: str | None = None,
+        private: bool = False,
+        allow_invalid: bool = False,
+        progress: Progress | None = None,
+    ) -> IngestResult:
+        """Store a folder as the next version of ``name`` (see the module docstring).
+
+        The name is ``name``, else the README's ``name``, else (README-less STAC) the catalog id.
+        ``private`` applies when the repository is created. Invalid STAC raises
+        :class:`InvalidStacError` unless ``allow_invalid``, which stores it as Q0.
+        """
+        kind = check_kind(kind)
+        progress = progress or Silent()
+        plan = scan_folder(path)
+        name = self._resolve_name(plan, name)
+        existing = self.find(kind, name)
+        latest = self.manifest(kind, existing.name, None) if existing and existing.latest else None
+        if existing:
+            name = existing.name
+        self._complete_metadata(plan, name, latest)
+        invalid = stac_problems(plan)
+        if invalid and not allow_invalid:
+            raise InvalidStacError(
+                f"{path}: invalid STAC ({len(invalid)} problem(s)); fix them, or pass --allow-invalid "
+                f"(allow_invalid=True) to store the folder as Q0",
+                invalid,
+            )
+        manifest = plan.manifest()
+        if latest is not None and diff(latest, manifest).empty:
+            assert existing is not None and existing.latest is not None
+            log.info("%s %s: no changes since version %d", kind, name, existing.latest.number)
+            report = QualityReport(
+                str(path), kind, existing.latest.quality_level, existing.latest.quality_reasons
+            )
+            return IngestResult(name, None, False, report)
+        quality = assess(plan, kind, lambda e: self.read_file(kind, name, _number(existing), e.path), invalid)
+        self._upload(plan, progress)
+        info, created = self.commit_version(kind, name, manifest, quality, private)
+        log.info("%s %s: version %d created (%s)", kind, name, info.number, quality.label)
+        return IngestResult(name, info.number, created, quality)
+
+    @staticmethod
+    def _resolve_name(plan: IngestPlan, name: str | None) -> str:
+        if name is None:
+            name = plan.suggested_name
+        if not name:
+            raise UsageError(
+                f"{plan.folder}: no name: pass --name (name=...) or add a README.md whose front matter "
+                "has a name"
+            )
+        return check_name(name)
+
+    def _complete_metadata(self, plan: IngestPlan, name: str, latest: Manifest | None) -> None:
+        """Carry the previous README over when the folder has none; check a README-less STAC folder."""
+        readme = latest.file(README) if latest else None
+        if not plan.has_readme and readme is not None and latest is not None:
+            plan.carry(readme, latest.metadata)
+            return
+        if plan.has_readme:
+            return
+        if plan.stac and not (plan.metadata.license and plan.metadata.description):
+            raise UsageError(
+                f"{plan.folder}: no README.md, and the catalog gives no license or description; add a "
+                "README.md with front matter (name, authors, license, source) or a 'license' to the catalog"
+            )
+        plan.metadata.name = name
+
+    def _upload(self, plan: IngestPlan, progress: Progress) -> None:
+        pending = [f for f in plan.files if f.source is not None]
+        missing = self.missing_blobs({f.entry.sha256 for f in pending})
+        uploads: dict[str, Any] = {}
+        for f in pending:
+            if f.entry.sha256 in missing:
+                uploads.setdefault(f.entry.sha256, f)
+        progress.begin("uploading", sum(f.entry.size for f in uploads.values()), len(uploads))
+        try:
+            for f in uploads.values():
+                self.upload_blob(f.entry, f.source, progress)
+                progress.file_done()
+        finally:
+            progress.end()
+
+    def download(
+        self,
+        kind: Kind,
+        name: str,
+        path: str | Path | None = None,
+        version: int | None = None,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> Path:
+        """Write a version (the latest by default) to ``{path}/{name}/v{N}`` and return that path.
+
+        ``path`` defaults to the current directory. An existing target is an error unless ``force``,
+        which replaces it completely.
+        """
+        kind = check_kind(kind)
+        info = self.get(kind, name)
+        if info.latest is None:
+            raise NotFoundError(f"{kind} '{info.name}' has no versions")
+        number = info.latest.number if version is None else check_version(version)
+        manifest = self.manifest(kind, info.name, number)
+        target = version_folder(Path(".") if path is None else path, info.name, number)
+        return write_version(
+            manifest, target, lambda e: self.fetch(kind, info.name, number, e), force, progress
+        )
+
+    def fetch(self, kind: Kind, name: str, version: int, entry: FileEntry) -> Iterator[bytes]:
+        """The bytes of one manifest entry (a backend may read the blob directly)."""
+        return self.read_file(kind, name, version, entry.path)
+
+
+def check_version(version: Any) -> int:
+    """A version number given by a caller: a positive integer."""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise UsageError(f"a version is a positive integer (1, 2, ...), not {version!r}")
+    return version
+
+
+def _number(info: RepositoryInfo | None) -> int:
+    return info.latest.number if info and info.latest else 0

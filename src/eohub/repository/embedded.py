@@ -1,0 +1,353 @@
+"""The repository in this process: metadata in a SQLAlchemy database, bytes in a blob store.
+
+Used directly by the CLI and Python API when no hub is configured, and by the hub server, which builds
+one per request with the authenticated user. ``user`` is who acts (``None``: anonymous, read-only);
+private repositories are visible to their owner and admins only, and only they may write to them.
+
+Committing a version is one transaction: the repository row (when new), the version row, its files and
+its STAC documents. The version number is ``max + 1`` under the unique constraint
+``(repository_id, number)``; a writer that loses a race gets a constraint violation (or, on SQLite, a
+busy database), rolls back, and retries with the new maximum.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import random
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from eohub.db.engine import Database
+from eohub.db.tables import DocumentRow, FileRow, RepositoryRow, UserRow, VersionRow, utcnow
+from eohub.errors import AuthenticationError, IntegrityError, NotFoundError, PermissionDeniedError
+from eohub.quality import QualityReport
+from eohub.readme import ReadmeMetadata
+from eohub.repository.base import Repository, RepositoryInfo, VersionInfo, check_version
+from eohub.repository.manifest import FileEntry, Manifest, diff, document_text
+from eohub.repository.names import Kind, check_kind, check_name, name_key
+from eohub.repository.progress import CountingReader, Progress
+from eohub.storage import BlobStore
+
+log = logging.getLogger(__name__)
+
+COMMIT_ATTEMPTS = 20
+
+
+def local_user() -> str:
+    """The owner of what is ingested in embedded mode: the local user name."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "local"
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _version_info(row: VersionRow, author: str = "") -> VersionInfo:
+    return VersionInfo(
+        number=row.number,
+        created=_aware(row.created_at),
+        quality_level=row.quality_level,
+        quality_reasons=list(row.quality_reasons or []),
+        size=row.total_size,
+        files=row.file_count,
+        tasks=list(row.tasks or []),
+        changes=dict(row.changes or {}),
+        author=author,
+    )
+
+
+def _repository_info(row: RepositoryRow, latest: VersionRow | None) -> RepositoryInfo:
+    return RepositoryInfo(
+        kind=row.kind,
+        name=row.name,
+        owner=row.owner.name,
+        private=row.private,
+        metadata=ReadmeMetadata.from_dict(row.metadata_json or {}),
+        created=_aware(row.created_at),
+        updated=_aware(row.updated_at),
+        latest=_version_info(latest) if latest is not None else None,
+    )
+
+
+def _insert_files(session: Session, version_id: int, manifest: Manifest) -> None:
+    rows = [{"version_id": version_id, **e.to_dict()} for e in manifest.files]
+    if rows:
+        session.execute(insert(FileRow), rows)
+
+
+def _insert_documents(session: Session, version_id: int, manifest: Manifest) -> None:
+    rows = [
+        {
+            "version_id": version_id,
+            "path": p,
+            "stac_type": str(d.get("type", ""))[:16],
+            "content": document_text(d),
+        }
+        for p, d in manifest.documents.items()
+    ]
+    if rows:
+        session.execute(insert(DocumentRow), rows)
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, sa_exc.IntegrityError):
+        return True
+    return isinstance(exc, sa_exc.OperationalError) and "locked" in str(exc).lower()
+
+
+class EmbeddedRepository(Repository):
+    """A :class:`Repository` over a database and a blob store (see the module docstring)."""
+
+    def __init__(
+        self, database: Database, store: BlobStore, user: str | None = None, admin: bool = False
+    ) -> None:
+        self.database = database
+        self.store = store
+        self.user = user
+        self.admin = admin
+
+    def close(self) -> None:
+        self.database.close()
+
+    # --- access ---------------------------------------------------------------------------------
+
+    def _visible(self, row: RepositoryRow) -> bool:
+        return not row.private or self.admin or (self.user is not None and row.owner.name == self.user)
+
+    def _check_writer(self, row: RepositoryRow) -> None:
+        if self.user is None:
+            raise AuthenticationError("writing needs a user (set EOHUB_TOKEN or run eohub auth login)")
+        if not self.admin and row.owner.name != self.user:
+            raise PermissionDeniedError(
+                f"{row.kind} '{row.name}' belongs to {row.owner.name}; only its owner may change it"
+            )
+
+    def _row(self, session: Session, kind: Kind, name: str) -> RepositoryRow:
+        kind = check_kind(kind)
+        row = session.scalar(
+            select(RepositoryRow).where(RepositoryRow.kind == kind, RepositoryRow.name_key == name_key(name))
+        )
+        if row is None or not self._visible(row):
+            raise NotFoundError(f"no {kind} named '{name}'")
+        return row
+
+    @staticmethod
+    def _version_row(session: Session, repo: RepositoryRow, version: int | None) -> VersionRow:
+        query = select(VersionRow).where(VersionRow.repository_id == repo.id)
+        if version is None:
+            row = session.scalar(query.order_by(VersionRow.number.desc()).limit(1))
+        else:
+            row = session.scalar(query.where(VersionRow.number == check_version(version)))
+        if row is None:
+            latest = session.scalar(
+                select(func.max(VersionRow.number)).where(VersionRow.repository_id == repo.id)
+            )
+            what = "no versions" if version is None or latest is None else f"no version {version}"
+            hint = f" (latest is {latest})" if latest else ""
+            raise NotFoundError(f"{repo.kind} '{repo.name}' has {what}{hint}")
+        return row
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def list(self, kind: Kind, name: str | None = None, limit: int | None = None) -> list[RepositoryInfo]:
+        kind = check_kind(kind)
+        latest = (
+            select(VersionRow.repository_id, func.max(VersionRow.number).label("number"))
+            .group_by(VersionRow.repository_id)
+            .subquery()
+        )
+        query = (
+            select(RepositoryRow, VersionRow)
+            .outerjoin(latest, latest.c.repository_id == RepositoryRow.id)
+            .outerjoin(
+                VersionRow,
+                (VersionRow.repository_id == RepositoryRow.id) & (VersionRow.number == latest.c.number),
+            )
+            .where(RepositoryRow.kind == kind)
+            .order_by(RepositoryRow.name_key)
+        )
+        if name:
+            pattern = name.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(RepositoryRow.name_key.like(f"%{pattern}%", escape="\\"))
+        out: list[RepositoryInfo] = []
+        with self.database.sessions() as s:
+            for repo, version in s.execute(query):
+                if self._visible(repo):
+                    out.append(_repository_info(repo, version))
+                    if limit is not None and len(out) >= limit:
+                        break
+        return out
+
+    def get(self, kind: Kind, name: str) -> RepositoryInfo:
+        with self.database.sessions() as s:
+            repo = self._row(s, kind, name)
+            latest = s.scalar(
+                select(VersionRow)
+                .where(VersionRow.repository_id == repo.id)
+                .order_by(VersionRow.number.desc())
+            )
+            return _repository_info(repo, latest)
+
+    def versions(self, kind: Kind, name: str) -> list[VersionInfo]:
+        with self.database.sessions() as s:
+            repo = self._row(s, kind, name)
+            rows = s.execute(
+                select(VersionRow, UserRow.name)
+                .join(UserRow, UserRow.id == VersionRow.author_id)
+                .where(VersionRow.repository_id == repo.id)
+                .order_by(VersionRow.number)
+            )
+            return [_version_info(v, author) for v, author in rows]
+
+    def manifest(self, kind: Kind, name: str, version: int | None = None) -> Manifest:
+        with self.database.sessions() as s:
+            repo = self._row(s, kind, name)
+            row = self._version_row(s, repo, version)
+            return self._manifest(s, row)
+
+    @staticmethod
+    def _manifest(session: Session, row: VersionRow) -> Manifest:
+        files = session.scalars(select(FileRow).where(FileRow.version_id == row.id))
+        docs = session.scalars(select(DocumentRow).where(DocumentRow.version_id == row.id))
+        return Manifest(
+            [FileEntry(f.path, f.size, f.sha256) for f in files],
+            {d.path: json.loads(d.content) for d in docs},
+            ReadmeMetadata.from_dict(row.metadata_json or {}),
+        )
+
+    def read_file(
+        self, kind: Kind, name: str, version: int, path: str, start: int = 0, end: int | None = None
+    ) -> Iterator[bytes]:
+        with self.database.sessions() as s:
+            row = self._version_row(s, self._row(s, kind, name), version)
+            digest = s.scalar(
+                select(FileRow.sha256).where(FileRow.version_id == row.id, FileRow.path == path)
+            )
+        if digest is None:
+            raise NotFoundError(f"{kind} '{name}' version {version} has no file {path!r}")
+        return self.store.read(digest, start, end)
+
+    def fetch(self, kind: Kind, name: str, version: int, entry: FileEntry) -> Iterator[bytes]:
+        return self.store.read(entry.sha256)  # the manifest was read with the caller's access
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    def missing_blobs(self, digests: set[str]) -> set[str]:
+        return self.store.missing(digests)
+
+    def upload_blob(self, entry: FileEntry, source: Path, progress: Progress) -> None:
+        with open(source, "rb") as f:
+            size = self.store.write(entry.sha256, CountingReader(f, progress))
+        if size != entry.size:
+            raise IntegrityError(f"{source}: stored {size} bytes, expected {entry.size}")
+
+    def commit_version(
+        self, kind: Kind, name: str, manifest: Manifest, quality: QualityReport, private: bool = False
+    ) -> tuple[VersionInfo, bool]:
+        kind = check_kind(kind)
+        check_name(name)
+        if self.user is None:
+            raise AuthenticationError("ingesting needs a user (set EOHUB_TOKEN or run eohub auth login)")
+        missing = self.store.missing(manifest.digests())
+        if missing:
+            raise IntegrityError(
+                f"cannot commit: {len(missing)} blob(s) are not stored (e.g. {min(missing)})"
+            )
+        for attempt in range(COMMIT_ATTEMPTS):
+            try:
+                with self.database.sessions.begin() as s:
+                    return self._commit(s, kind, name, manifest, quality, private)
+            except (sa_exc.IntegrityError, sa_exc.OperationalError) as exc:
+                if not _retryable(exc) or attempt == COMMIT_ATTEMPTS - 1:
+                    raise
+                log.info("version commit of %s lost a race (%s); retrying", name, type(exc).__name__)
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _user_row(self, session: Session) -> UserRow:
+        user = session.scalar(select(UserRow).where(UserRow.name == self.user))
+        if user is None:
+            user = UserRow(name=self.user, is_admin=False)
+            session.add(user)
+            session.flush()
+        return user
+
+    def _commit(
+        self, s: Session, kind: Kind, name: str, manifest: Manifest, quality: QualityReport, private: bool
+    ) -> tuple[VersionInfo, bool]:
+        user = self._user_row(s)
+        repo = s.scalar(
+            select(RepositoryRow).where(RepositoryRow.kind == kind, RepositoryRow.name_key == name_key(name))
+        )
+        created = repo is None
+        previous: Manifest | None = None
+        if repo is None:
+            repo = RepositoryRow(kind=kind, name=name, name_key=name_key(name), owner=user, private=private)
+            s.add(repo)
+            s.flush()
+            number = 1
+        else:
+            self._check_writer(repo)
+            last = s.scalar(
+                select(VersionRow)
+                .where(VersionRow.repository_id == repo.id)
+                .order_by(VersionRow.number.desc())
+            )
+            number = last.number + 1 if last else 1
+            previous = self._manifest(s, last) if last else None
+        row = VersionRow(
+            repository_id=repo.id,
+            number=number,
+            author_id=user.id,
+            quality_level=quality.level,
+            quality_reasons=list(quality.reasons),
+            metadata_json=manifest.metadata.to_dict(),
+            total_size=manifest.size,
+            file_count=len(manifest.files),
+            tasks=manifest.tasks(),
+            changes=diff(previous, manifest).counts(),
+        )
+        s.add(row)
+        s.flush()
+        _insert_files(s, row.id, manifest)
+        _insert_documents(s, row.id, manifest)
+        repo.metadata_json = manifest.metadata.to_dict()
+        repo.updated_at = utcnow()
+        s.flush()
+        return _version_info(row, user.name), created
+
+    def set_visibility(self, kind: Kind, name: str, private: bool) -> RepositoryInfo:
+        with self.database.sessions.begin() as s:
+            repo = self._row(s, kind, name)
+            self._check_writer(repo)
+            repo.private = private
+            repo.updated_at = utcnow()
+        return self.get(kind, name)
+
+    def delete(self, kind: Kind, name: str) -> None:
+        with self.database.sessions.begin() as s:
+            repo = self._row(s, kind, name)
+            self._check_writer(repo)
+            s.delete(repo)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of repositories, versions and file entries (for diagnostics and tests)."""
+        with self.database.sessions() as s:
+            return {
+                "repositories": s.scalar(select(func.count(RepositoryRow.id))),
+                "versions": s.scalar(select(func.count(VersionRow.id))),
+                "files": s.scalar(select(func.count(FileRow.id))),
+                "documents": s.scalar(select(func.count(DocumentRow.id))),
+            }

@@ -1,0 +1,132 @@
+"""What a version holds: files (path, size, SHA-256), STAC documents, and README metadata.
+
+A :class:`Manifest` is the content of a version, independent of where it is stored; two manifests
+with the same files, documents and metadata are the same version ("no changes"). :func:`diff` says what
+changed between two versions; STAC documents count as entries too, named by their stored path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from eohub.readme import ReadmeMetadata
+from eohub.repository.names import check_stored_path
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One stored file of a version: its path inside the version, size and content digest."""
+
+    path: str
+    size: int
+    sha256: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "size": self.size, "sha256": self.sha256}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FileEntry:
+        return cls(check_stored_path(str(data["path"])), int(data["size"]), str(data["sha256"]))
+
+
+def document_text(doc: dict[str, Any]) -> str:
+    """The canonical JSON text of a STAC document (what is stored and compared)."""
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def document_digest(doc: dict[str, Any]) -> str:
+    return hashlib.sha256(document_text(doc).encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Manifest:
+    """The files, STAC documents (stored path -> JSON object) and README metadata of one version."""
+
+    files: list[FileEntry] = field(default_factory=list)
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metadata: ReadmeMetadata = field(default_factory=ReadmeMetadata)
+
+    def __post_init__(self) -> None:
+        self.files = sorted(self.files, key=lambda e: e.path)
+
+    @property
+    def size(self) -> int:
+        return sum(e.size for e in self.files)
+
+    def file(self, path: str) -> FileEntry | None:
+        return next((e for e in self.files if e.path == path), None)
+
+    def digests(self) -> set[str]:
+        return {e.sha256 for e in self.files}
+
+    def entries(self) -> dict[str, str]:
+        """Every path (files and documents) with the digest of its content."""
+        out = {e.path: e.sha256 for e in self.files}
+        out.update({path: document_digest(doc) for path, doc in self.documents.items()})
+        return out
+
+    def tasks(self) -> list[str]:
+        """The ``mlm:tasks`` declared by any item, sorted."""
+        tasks: set[str] = set()
+        for doc in self.documents.values():
+            if doc.get("type") == "Feature":
+                tasks.update(str(t) for t in (doc.get("properties") or {}).get("mlm:tasks") or [])
+        return sorted(tasks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files": [e.to_dict() for e in self.files],
+            "documents": dict(self.documents),
+            "metadata": self.metadata.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        docs = {check_stored_path(str(p)): dict(d) for p, d in (data.get("documents") or {}).items()}
+        return cls(
+            [FileEntry.from_dict(f) for f in data.get("files") or []],
+            docs,
+            ReadmeMetadata.from_dict(data.get("metadata") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class ManifestDiff:
+    """Paths added, changed and removed from one version to the next, and whether metadata changed."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    metadata_changed: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.changed or self.removed or self.metadata_changed)
+
+    def counts(self) -> dict[str, Any]:
+        return {
+            "added": len(self.added),
+            "changed": len(self.changed),
+            "removed": len(self.removed),
+            "metadata": self.metadata_changed,
+        }
+
+    def summary(self) -> str:
+        """``+2 ~1 -0`` style, with ``metadata`` appended when the README metadata changed."""
+        text = f"+{len(self.added)} ~{len(self.changed)} -{len(self.removed)}"
+        return text + " metadata" if self.metadata_changed else text
+
+
+def diff(old: Manifest | None, new: Manifest) -> ManifestDiff:
+    """What changed from ``old`` (None for a first version) to ``new``."""
+    before = old.entries() if old else {}
+    after = new.entries()
+    return ManifestDiff(
+        added=sorted(p for p in after if p not in before),
+        changed=sorted(p for p in after if p in before and before[p] != after[p]),
+        removed=sorted(p for p in before if p not in after),
+        metadata_changed=old is not None and old.metadata.to_dict() != new.metadata.to_dict(),
+    )
