@@ -10,6 +10,7 @@ from eohub import __version__
 from eohub.cli import mlm
 from eohub.cli import predict as predict_cli
 from eohub.cli import quality as quality_cli
+from eohub.cli import repo as repo_cli
 
 app = typer.Typer(
     help="eohub: an open hub for Earth-observation datasets and ML models (STAC + MLM).",
@@ -19,6 +20,8 @@ app = typer.Typer(
 app.add_typer(mlm.app, name="mlm")
 app.command("predict")(predict_cli.predict)
 app.command("quality")(quality_cli.quality)
+app.add_typer(repo_cli.models, name="models")
+app.add_typer(repo_cli.datasets, name="datasets")
 
 
 def _version(value: bool) -> None:

@@ -124,12 +124,14 @@ class RepositoryInfo:
 
 @dataclass
 class IngestResult:
-    """What an ingest did: the version created (``None`` when nothing changed) and its quality."""
+    """What an ingest did: the version created (``None`` when nothing changed), whether the repository
+    was created, the quality of the (new or unchanged) latest version, and that version's number."""
 
     name: str
     version: int | None
     created: bool
     quality: QualityReport
+    latest: int = 0
 
     @property
     def changed(self) -> bool:
@@ -141,6 +143,7 @@ class IngestResult:
             "version": self.version,
             "created": self.created,
             "changed": self.changed,
+            "latest": self.latest,
             "quality": self.quality.label,
             "quality_level": self.quality.level,
             "quality_reasons": list(self.quality.reasons),
@@ -255,12 +258,12 @@ class Repository(ABC):
             report = QualityReport(
                 str(path), kind, existing.latest.quality_level, existing.latest.quality_reasons
             )
-            return IngestResult(name, None, False, report)
+            return IngestResult(name, None, False, report, existing.latest.number)
         quality = assess(plan, kind, lambda e: self.read_file(kind, name, _number(existing), e.path), invalid)
         self._upload(plan, progress)
         info, created = self.commit_version(kind, name, manifest, quality, private)
         log.info("%s %s: version %d created (%s)", kind, name, info.number, quality.label)
-        return IngestResult(name, info.number, created, quality)
+        return IngestResult(name, info.number, created, quality, info.number)
 
     @staticmethod
     def _resolve_name(plan: IngestPlan, name: str | None) -> str:

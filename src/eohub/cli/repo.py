@@ -1,0 +1,201 @@
+"""``eohub models`` and ``eohub datasets``: one factory builds both command groups for their kind.
+
+ingest PATH, get NAME, list, versions NAME, info NAME. Tables are printed with rich; ``--format json``
+prints the same data as JSON. Every command talks to :func:`eohub.repository.open_repository`, so the
+same commands work on the embedded repository and on a hub.
+
+(No ``from __future__ import annotations`` here: Typer evaluates the option annotations, whose help texts
+name the group's kind, a local of :func:`make_group`.)
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from eohub.cli.common import OutputFormat, print_json, user_errors
+from eohub.cli.progress import progress_for
+from eohub.errors import InvalidStacError
+from eohub.repository import Kind, RepositoryInfo, VersionInfo, open_repository
+from eohub.repository.names import PLURALS
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text or json.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+
+def human_size(size: int) -> str:
+    """``1.5 MB`` style (powers of 1000, like the progress bars)."""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def _print_table(table: Table) -> None:
+    Console(soft_wrap=True).print(table)
+
+
+def _list_table(kind: Kind, infos: list[RepositoryInfo]) -> Table:
+    table = Table("name", "latest", "quality", "tasks", "size", "owner", title=PLURALS[kind].capitalize())
+    for info in infos:
+        latest = info.latest
+        table.add_row(
+            info.name + (" (private)" if info.private else ""),
+            f"v{latest.number}" if latest else "-",
+            latest.quality if latest else "-",
+            ", ".join(latest.tasks) if latest else "",
+            human_size(latest.size) if latest else "-",
+            info.owner,
+        )
+    return table
+
+
+def _changes(version: VersionInfo) -> str:
+    c = version.changes
+    text = f"+{c.get('added', 0)} ~{c.get('changed', 0)} -{c.get('removed', 0)}"
+    return text + " metadata" if c.get("metadata") else text
+
+
+def _versions_table(name: str, versions: list[VersionInfo]) -> Table:
+    table = Table("version", "date", "quality", "files", "size", "changes", title=name)
+    for v in versions:
+        table.add_row(
+            f"v{v.number}",
+            v.created.strftime("%Y-%m-%d %H:%M"),
+            v.quality,
+            str(v.files),
+            human_size(v.size),
+            _changes(v),
+        )
+    return table
+
+
+def _print_info(info: RepositoryInfo) -> None:
+    meta = info.metadata
+    lines = [
+        f"{info.kind} {info.name}" + (" (private)" if info.private else ""),
+        f"owner: {info.owner}",
+        f"authors: {', '.join(meta.authors) or '-'}",
+        f"license: {meta.license or '-'}",
+        f"source: {meta.source or '-'}",
+        f"tags: {', '.join(meta.tags) or '-'}",
+    ]
+    latest = info.latest
+    if latest:
+        lines.append(
+            f"latest: v{latest.number} ({latest.quality}), {latest.files} files, {human_size(latest.size)}"
+        )
+        lines += [f"  {reason}" for reason in latest.quality_reasons]
+    if meta.description:
+        lines += ["", meta.description]
+    typer.echo("\n".join(lines))
+
+
+def make_group(kind: Kind) -> typer.Typer:
+    """The Typer group of commands for ``kind`` (mounted as ``eohub models`` / ``eohub datasets``)."""
+    plural = PLURALS[kind]
+    app = typer.Typer(help=f"Ingest, download and list {plural}.", no_args_is_help=True)
+
+    @app.command("ingest")
+    def ingest(
+        path: Annotated[Path, typer.Argument(help="A folder of files, or a STAC catalog folder.")],
+        name: Annotated[
+            str | None, typer.Option("--name", help="Name (default: README or catalog id).")
+        ] = None,
+        private: Annotated[
+            bool, typer.Option("--private", help="Only you can see it (at creation).")
+        ] = False,
+        allow_invalid: Annotated[
+            bool, typer.Option("--allow-invalid", help="Store invalid STAC anyway, as Q0.")
+        ] = False,
+        quiet: QuietOption = False,
+        format: FormatOption = OutputFormat.text,
+    ) -> None:
+        """Store a folder as the next version of a {kind}; "no changes" when nothing changed."""
+        with user_errors():
+            try:
+                with open_repository() as repo:
+                    result = repo.ingest(kind, path, name, private, allow_invalid, progress_for(quiet))
+            except InvalidStacError as exc:
+                for problem in exc.problems:
+                    typer.echo(f"  {problem}", err=True)
+                raise
+        if format is OutputFormat.json:
+            print_json(result.to_dict())
+        elif result.version is None:
+            typer.echo(
+                f"{result.name}: no changes (latest is version {result.latest}, {result.quality.label})"
+            )
+        else:
+            typer.echo(f"{result.name}: version {result.version} created ({result.quality.label})")
+
+    @app.command("get")
+    def get(
+        name: Annotated[str, typer.Argument(help=f"The {kind}'s name.")],
+        version: Annotated[
+            int | None, typer.Option("--version", min=1, help="Version (default: latest).")
+        ] = None,
+        path: Annotated[Path, typer.Option("--path", help="Download under this folder.")] = Path("."),
+        force: Annotated[bool, typer.Option("--force", help="Replace an existing download.")] = False,
+        quiet: QuietOption = False,
+    ) -> None:
+        """Download a version into PATH/NAME/vN, verifying every file's SHA-256."""
+        with user_errors(), open_repository() as repo:
+            target = repo.download(kind, name, path, version, force, progress_for(quiet))
+        typer.echo(str(target))
+
+    @app.command("list")
+    def list_(
+        name: Annotated[str | None, typer.Option("--name", help="Only names containing this.")] = None,
+        limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many.")] = None,
+        format: FormatOption = OutputFormat.text,
+    ) -> None:
+        """List the {plural} you can see: name, latest version, quality, tasks, size."""
+        with user_errors(), open_repository() as repo:
+            infos = repo.list(kind, name, limit)
+        if format is OutputFormat.json:
+            print_json([i.to_dict() for i in infos])
+        else:
+            _print_table(_list_table(kind, infos))
+
+    @app.command("versions")
+    def versions(
+        name: Annotated[str, typer.Argument(help=f"The {kind}'s name.")],
+        format: FormatOption = OutputFormat.text,
+    ) -> None:
+        """List a {kind}'s versions: date, quality, files changed since the previous version."""
+        with user_errors(), open_repository() as repo:
+            canonical = repo.get(kind, name).name
+            items = repo.versions(kind, name)
+        if format is OutputFormat.json:
+            print_json([v.to_dict() for v in items])
+        else:
+            _print_table(_versions_table(canonical, items))
+
+    @app.command("info")
+    def info(
+        name: Annotated[str, typer.Argument(help=f"The {kind}'s name.")],
+        format: FormatOption = OutputFormat.text,
+    ) -> None:
+        """Show a {kind}'s metadata and its latest version's quality with the reasons."""
+        with user_errors(), open_repository() as repo:
+            found = repo.get(kind, name)
+        if format is OutputFormat.json:
+            print_json(found.to_dict())
+        else:
+            _print_info(found)
+
+    for command in app.registered_commands:
+        if command.callback is not None and command.callback.__doc__:
+            command.callback.__doc__ = command.callback.__doc__.format(kind=kind, plural=plural)
+    return app
+
+
+models = make_group("model")
+datasets = make_group("dataset")
+
+__all__ = ["datasets", "make_group", "models"]
