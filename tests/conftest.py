@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from eohub.mlm.schemas import SCHEMA_ROOT
 from tests.servers import PostgresServer, S3Server, ServerUnavailable, start_postgres, start_seaweedfs
+
+if TYPE_CHECKING:
+    from eohub.repository import Repository
 
 EXAMPLES = SCHEMA_ROOT / "mlm" / "examples"
 
@@ -67,3 +71,38 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     name = postgres_server.create_database()
     yield postgres_server.url(name)
     postgres_server.drop_database(name)
+
+
+# --- repositories: one factory per backend; the hub adds its backends to REPOSITORY_BACKENDS ---------
+
+
+def _embedded_repository(request: pytest.FixtureRequest, user: str | None) -> Repository:
+    from eohub.repository import open_embedded
+
+    return open_embedded(user=user or "alice")
+
+
+REPOSITORY_BACKENDS: dict[str, Callable[[pytest.FixtureRequest, str | None], Repository]] = {
+    "embedded": _embedded_repository,
+}
+
+
+@pytest.fixture(params=sorted(REPOSITORY_BACKENDS))
+def repository_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..., Repository]]:
+    """``make(user=None)`` opens a repository of one backend (acting as ``user``, default alice)."""
+    opened: list[Repository] = []
+
+    def make(user: str | None = None) -> Repository:
+        repo = REPOSITORY_BACKENDS[request.param](request, user)
+        opened.append(repo)
+        return repo
+
+    yield make
+    for repo in opened:
+        repo.close()
+
+
+@pytest.fixture
+def repository(repository_factory: Callable[..., Repository]) -> Repository:
+    """A repository of each backend, empty, acting as the user alice."""
+    return repository_factory()
