@@ -156,8 +156,13 @@ def _collides(path: str, taken: set[str], taken_dirs: set[str]) -> bool:
     return path in taken or path in taken_dirs or any(a in taken for a in _ancestors(path))
 
 
-def _relative_href(from_doc: str, to_path: str) -> str:
-    return posixpath.relpath(to_path, posixpath.dirname(from_doc) or ".")
+def _relative_href(from_doc: str, to_path: str, original: str = "") -> str:
+    """The href from a stored document to a stored path; an equivalent relative original is kept."""
+    href = posixpath.relpath(to_path, posixpath.dirname(from_doc) or ".")
+    if original and not posixpath.isabs(original) and not original.startswith("file:"):
+        if posixpath.normpath(original) == href:
+            return original
+    return href
 
 
 def _readme_less_metadata(root_doc: dict[str, Any], docs: list[StacDocument]) -> ReadmeMetadata:
@@ -242,11 +247,11 @@ class _StacScanner:
             return href
         target = local_target(doc.path, href)
         if target in self.placer.placed:
-            return _relative_href(stored, self.placer[target])
+            return _relative_href(stored, self.placer[target], href)
         if target.is_dir():  # a folder asset: its files were placed, the folder keeps their prefix
             inside = _inside(target, self.placer.root)
             if inside is not None:
-                return _relative_href(stored, inside)
+                return _relative_href(stored, inside, href)
         return href  # a missing file (reported as a problem)
 
 
