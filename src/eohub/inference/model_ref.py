@@ -26,16 +26,24 @@ HUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{1,63}(:[\w.\-]+)?$")
 
 @dataclass
 class ItemRef:
-    """An MLM item, the folder its relative hrefs resolve against, and the file it came from (if any)."""
+    """An MLM item, the folder its relative hrefs resolve against, the file it came from (if any) and
+    the model folder the user named (if any), where a model file whose href does not resolve is looked for."""
 
     data: dict[str, Any]
     base: Path | None
     path: Path | None
+    root: Path | None = None
 
 
 def _upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """Migrate an item declaring an older MLM version, or in the old object layout, to MLM v1.5.2."""
     extensions = [str(e) for e in data.get("stac_extensions") or []]
     if LATEST_MLM_SCHEMA in extensions:
+        return data
+    props = data.get("properties") or {}
+    current = "mlm:input" in props and "mlm:output" in props
+    older = any("/mlm" in url or "ml-model" in url for url in extensions)
+    if current and not older:
         return data
     try:
         from eohub.mlm.migrate import migrate_data
@@ -44,24 +52,34 @@ def _upgrade(data: dict[str, Any]) -> dict[str, Any]:
     try:
         return dict(migrate_data(data).data)
     except EohubError as exc:
-        log.warning("could not migrate the MLM item (%s); reading it as it is", exc)
-        return data
+        if current:
+            log.info("could not migrate the MLM item (%s); reading it as it is", exc)
+            return data
+        raise InferenceError(f"the item uses an old MLM layout that cannot be upgraded: {exc}") from None
 
 
 def _item_in_folder(folder: Path) -> Path:
-    candidates = [folder / "item.json", *sorted(folder.glob("*.json"))]
-    try:
-        docs = walk(folder)
-    except UsageError:
-        docs = []
-    for doc in docs:
-        if doc.stac_type == "Feature" and "mlm:input" in (doc.data.get("properties") or {}):
-            return doc.path
-    for path in candidates:
-        if path.is_file():
+    """The first MLM item under ``folder``: via its catalog, else any JSON file, shallowest first."""
+    for catalog in [
+        folder / "catalog.json",
+        *sorted(folder.rglob("catalog.json"), key=lambda p: len(p.parts)),
+    ]:
+        if not catalog.is_file():
+            continue
+        try:
+            docs = walk(catalog)
+        except UsageError:
+            continue
+        for doc in docs:
+            if doc.stac_type == "Feature" and "mlm:input" in (doc.data.get("properties") or {}):
+                return doc.path
+    for path in sorted(folder.rglob("*.json"), key=lambda p: (len(p.parts), str(p))):
+        try:
             data = read_json(path)
-            if "mlm:input" in (data.get("properties") or {}):
-                return path
+        except UsageError:
+            continue
+        if "mlm:input" in (data.get("properties") or {}):
+            return path
     raise InferenceError(f"{folder}: no MLM item (a STAC item with mlm:input) in this folder")
 
 
@@ -75,18 +93,29 @@ def load_item(ref: Any) -> ItemRef:
         return ItemRef(_upgrade(dict(ref)), None, None)
     text = str(ref)
     path = Path(text).expanduser()
+    root = None
     if path.is_dir():
+        root = path.resolve()
         path = _item_in_folder(path)
     if path.is_file():
         path = path.resolve()
-        return ItemRef(_upgrade(read_json(path)), path.parent, path)
+        return ItemRef(_upgrade(read_json(path)), path.parent, path, root)
     if HUB_NAME.match(text) and not text.endswith(".json"):
         return load_item(_download(text))
     raise UsageError(f"{text}: no such model item, model folder or hub model name")
 
 
-def _download(ref: str) -> str:
+def _download(ref: str) -> Path:
+    """Download hub model ``NAME[:VERSION]`` into ``EOHUB_HOME/cache/models`` (a cached version is reused)."""
+    from eohub.config import load_settings
     from eohub.models import download_model
 
     name, _, version = ref.partition(":")
-    return download_model(name, version=version or None)
+    try:
+        number = int(version.lstrip("v")) if version else None
+    except ValueError:
+        raise UsageError(f"{ref}: the version must be a number (NAME:3)") from None
+    cache = load_settings().home / "cache" / "models"
+    if number is not None and (cache / name / f"v{number}").is_dir():
+        return cache / name / f"v{number}"
+    return Path(download_model(name, path=cache, version=number, force=True))

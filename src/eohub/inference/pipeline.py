@@ -178,28 +178,29 @@ def _check_tile(predictor: Any, plan: OutputPlan, tile: tuple[int, int]) -> None
 # -- the stages --------------------------------------------------------------------------------------------
 
 
-def cut_windows(block: np.ndarray, grid: Grid, rows: int, cols: int) -> np.ndarray:
-    """Windows ``(rows * cols, C, tile_h, tile_w)`` of a region's pixels ``(C, extent_h, extent_w)``."""
+def window_view(block: np.ndarray, grid: Grid, rows: int, cols: int) -> np.ndarray:
+    """Strided view ``(rows, cols, C, tile_h, tile_w)`` of the windows in a region's ``(C, h, w)`` pixels."""
     view = np.lib.stride_tricks.sliding_window_view(block, (grid.tile_h, grid.tile_w), axis=(1, 2))
-    view = view[:, :: grid.stride_h, :: grid.stride_w][:, :rows, :cols]
-    return np.ascontiguousarray(view.transpose(1, 2, 0, 3, 4)).reshape(
-        rows * cols, block.shape[0], *view.shape[-2:]
-    )
+    return view[:, :: grid.stride_h, :: grid.stride_w][:, :rows, :cols].transpose(1, 2, 0, 3, 4)
 
 
 def prepare(
     predictor: Any, raster: RasterInput, plan: ScenePlan, region: Region, replay: bool = False
 ) -> Prepared:
-    """Read a region, make the model's channels, scale them, blank nodata, pad and cut windows."""
+    """Read a region, make the model's channels, pad, cut windows, scale them and blank nodata."""
     sources = plan.bands.sources
     data = raster.read(sources, region.y0, region.x0, region.extent_h, region.extent_w)
     invalid = raster.invalid(sources, data)
-    channels = plan.bands.build(data, axis=0)
-    scaled = predictor.scale(channels, 0, invalid)
-    scaled = pad_to(scaled, region.extent_h, region.extent_w)
-    windows = cut_windows(scaled, plan.grid, region.r1 - region.r0, region.c1 - region.c0)
-    windows = predictor.fit(windows[:, None])
-    return Prepared(region, windows, invalid, replay)
+    channels = pad_to(plan.bands.build(data, axis=0), region.extent_h, region.extent_w)
+    rows, cols = region.r1 - region.r0, region.c1 - region.c0
+    view = window_view(channels, plan.grid, rows, cols)
+    mask = None
+    if invalid is not None:
+        padded = pad_to(invalid[None], region.extent_h, region.extent_w)
+        mask = window_view(padded, plan.grid, rows, cols)
+    windows = predictor.scale(view, 2, mask)  # (rows, cols, C, th, tw), contiguous
+    windows = windows.reshape(rows * cols, 1, *windows.shape[2:])
+    return Prepared(region, predictor.fit(windows), invalid, replay)
 
 
 @dataclass

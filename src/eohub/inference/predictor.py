@@ -101,7 +101,7 @@ class Predictor:
         or a hub name ``NAME[:VERSION]``. ``allow_code`` permits processing expressions and Python code."""
         item = load_item(ref)
         metadata = parse_item(item.data, item.base, str(item.path) if item.path else None)
-        model_path = _model_file(metadata.asset.href)
+        model_path = _model_file(metadata.asset.href, item.root)
         options = ort.SessionOptions()
         options.log_severity_level = 3
         if threads:
@@ -181,16 +181,19 @@ class Predictor:
     # -- running -----------------------------------------------------------------------------------------
 
     def scale(self, x: np.ndarray, axis: int, invalid: np.ndarray | None = None) -> np.ndarray:
-        """``value_scaling`` along the channel ``axis``; then nodata pixels (``invalid``) set to 0."""
+        """``value_scaling`` along the channel ``axis``, then nodata pixels (``invalid``) set to 0.
+
+        Returns a new C-contiguous array of the working float type; ``x`` may be a strided view.
+        """
         scaling = self.scaling(x.shape[axis])
-        x = (
-            scaling.apply(x, axis=axis, dtype=self.work_dtype)
-            if scaling
-            else x.astype(self.work_dtype, copy=False)
-        )
+        if scaling:
+            out = scaling.apply(x, axis=axis, dtype=self.work_dtype)
+        else:
+            out = np.empty(x.shape, self.work_dtype)
+            out[...] = x
         if invalid is not None:
-            x = np.where(invalid, x.dtype.type(0), x)
-        return x
+            np.copyto(out, out.dtype.type(0), where=invalid)
+        return out
 
     def fit(self, x: np.ndarray) -> np.ndarray:
         """Resize the last two axes to the model's fixed height and width with ``resize_type``."""
@@ -292,12 +295,19 @@ class Predictor:
         return run_scene(self, [str(s) for s in sources], Path(output), RunOptions(**options))
 
 
-def _model_file(href: str) -> str:
+def _model_file(href: str, root: Path | None = None) -> str:
+    """The local model file of the asset; in a downloaded model folder, a file of the same name there."""
+    name = href.rstrip("/").rsplit("/", 1)[-1]
+    if "://" not in href and Path(href).is_file():
+        return href
+    if root is not None:
+        found = sorted(root.rglob(name), key=lambda p: len(p.parts)) if name else []
+        if found:
+            log.info("model asset %s not found; using %s from the model folder", href, found[0])
+            return str(found[0])
     if "://" in href:
         raise InferenceError(
             f"the model asset is remote ({href}); download the model first (eohub models download NAME) "
             "and run it from its folder"
         )
-    if not Path(href).is_file():
-        raise InferenceError(f"model file not found: {href}")
-    return href
+    raise InferenceError(f"model file not found: {href}")

@@ -48,12 +48,15 @@ class Scaling:
     processing: dict[int, Callable[[np.ndarray], np.ndarray]] = field(default_factory=dict)
 
     def apply(self, x: np.ndarray, axis: int, dtype: np.dtype = FLOAT32) -> np.ndarray:
-        """Scale ``x`` along its channel ``axis``; returns a new array of ``dtype`` (a float type)."""
+        """Scale ``x`` along its channel ``axis`` into a new C-contiguous array of ``dtype`` (a float type).
+
+        ``x`` may be any view (e.g. windows cut from a region): casting, scaling and copying are one pass.
+        """
         shape = [1] * x.ndim
         shape[axis] = -1
-        out = x.astype(dtype, copy=True)
+        out = np.empty(x.shape, dtype)
         raw = x if self.processing else None
-        out *= self.scale.astype(dtype).reshape(shape)
+        np.multiply(x, self.scale.astype(dtype).reshape(shape), out=out)
         out += self.shift.astype(dtype).reshape(shape)
         if self.low is not None and self.high is not None:
             np.clip(
