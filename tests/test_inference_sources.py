@@ -20,7 +20,15 @@ from tests.inference_helpers import segmenter_item, write_raster
 from tests.test_inference_tiling import smooth_scene
 
 BANDS = ["B02", "B03", "B04"]
-README = "---\nname: seg-model\nauthors: [Jane Doe]\nlicense: MIT\nsource: https://example.org\ntags: [x]\n---\nA test.\n"
+README = """---
+name: seg-model
+authors: [Jane Doe]
+license: MIT
+source: https://example.org
+tags: [x]
+---
+A test.
+"""
 
 
 def test_item_file_pystac_item_and_folder_load_the_same_model(tmp_path) -> None:
