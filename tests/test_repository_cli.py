@@ -124,3 +124,10 @@ def test_invalid_stac_lists_the_problems_and_allow_invalid_stores_q0(tmp_path: P
     assert "x.json" in result.output and "--allow-invalid" in result.output
     stored = runner.invoke(app, ["datasets", "ingest", str(stac), "--allow-invalid"])
     assert stored.exit_code == 0 and "version 1 created (Q0)" in stored.output
+
+
+def test_unreachable_database_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("EOHUB_DATABASE_URL", "postgresql://nobody:secret@127.0.0.1:1/eohub")
+    result = runner.invoke(app, ["models", "list"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: cannot open the database") and "secret" not in result.output

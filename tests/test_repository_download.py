@@ -107,3 +107,10 @@ def test_documents_are_written_as_json(tmp_path: Path):
     manifest.documents["sub/catalog.json"] = {"type": "Catalog", "id": "c"}
     target = write_version(manifest, tmp_path / "d" / "v1", fetch)
     assert json.loads((target / "sub" / "catalog.json").read_text()) == {"type": "Catalog", "id": "c"}
+
+
+def test_download_under_a_file_is_a_usage_error(repository: Repository, tmp_path: Path):
+    repository.ingest("model", write_q0_model(tmp_path / "m"))
+    (tmp_path / "taken").write_text("a file, not a folder")
+    with pytest.raises(UsageError, match="cannot write"):
+        repository.download("model", "EuroSAT-RGB", tmp_path / "taken")

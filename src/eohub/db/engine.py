@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from eohub.db.tables import Base
@@ -69,5 +70,12 @@ def open_database(url: str, create: bool = True) -> Database:
     """Connect to ``url`` and (by default) create missing tables."""
     engine = make_engine(url)
     if create:
-        Base.metadata.create_all(engine)
+        try:
+            Base.metadata.create_all(engine)
+        except OperationalError as exc:
+            engine.dispose()
+            where = engine.url.render_as_string(hide_password=True)
+            raise UsageError(
+                f"cannot open the database {where} (check EOHUB_DATABASE_URL): {exc.orig}"
+            ) from None
     return Database(engine, sessionmaker(engine, expire_on_commit=False))

@@ -91,8 +91,11 @@ def write_version(
             raise AlreadyExistsError(f"{target} already exists (use force=True or --force to replace it)")
         if not target.is_dir() or target.is_symlink():
             raise UsageError(f"{target} exists and is not a folder; remove it yourself")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    except OSError as exc:
+        raise UsageError(f"cannot write to {target.parent}: {exc.strerror or exc}") from None
     try:
         progress.begin(f"downloading {target}", manifest.size, len(manifest.files))
         try:
@@ -102,8 +105,10 @@ def write_version(
             progress.end()
         _write_documents(tmp, manifest)
         _swap(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
     log.info("downloaded %d files to %s", len(manifest.files), target)
     return target

@@ -97,10 +97,14 @@ def local_target(doc_path: Path, href: str) -> Path:
 def _visible_files(root: Path) -> list[Path]:
     """Every non-hidden file under ``root`` (symlinked files included, symlinked folders not entered)."""
     out: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=_unreadable):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         out.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
     return out
+
+
+def _unreadable(exc: OSError) -> None:
+    raise UsageError(f"{exc.filename}: cannot read folder ({exc.strerror or exc})")
 
 
 def _inside(path: Path, root: Path) -> str | None:
@@ -180,7 +184,10 @@ class _StacScanner:
     def __init__(self, root: Path, placer: _Placer) -> None:
         self.root = root
         self.placer = placer
-        self.docs = walk(root / CATALOG)
+        try:
+            self.docs = walk(root / CATALOG)
+        except OSError as exc:
+            raise UsageError(f"{exc.filename}: cannot read STAC document ({exc.strerror or exc})") from None
         self.doc_paths = {d.path for d in self.docs}
         self.problems: list[str] = []
         self.targets: list[Path] = []  # local files (or folders) that hrefs name
