@@ -348,3 +348,33 @@ def test_stac_documents_round_trip_as_json(repository: Repository, tmp_path: Pat
     repository.ingest("dataset", stac)
     stored = repository.manifest("dataset", "round-trip").documents["x.json"]
     assert stored == json.loads((stac / "x.json").read_text())
+
+
+class RecordingProgress:
+    def __init__(self) -> None:
+        self.phases: list[tuple[str, int, int]] = []
+        self.bytes = 0
+        self.files = 0
+
+    def begin(self, description: str, total_bytes: int, total_files: int) -> None:
+        self.phases.append((description.split()[0], total_bytes, total_files))
+
+    def advance(self, nbytes: int) -> None:
+        self.bytes += nbytes
+
+    def file_done(self) -> None:
+        self.files += 1
+
+    def end(self) -> None:
+        pass
+
+
+def test_progress_reports_every_byte_uploaded_and_downloaded(repository: Repository, tmp_path: Path):
+    folder = write_q0_model(tmp_path / "m")
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    up = RecordingProgress()
+    repository.ingest("model", folder, progress=up)
+    assert up.phases == [("uploading", size, 2)] and (up.bytes, up.files) == (size, 2)
+    down = RecordingProgress()
+    repository.download("model", "EuroSAT-RGB", tmp_path / "out", progress=down)
+    assert down.phases == [("downloading", size, 2)] and (down.bytes, down.files) == (size, 2)

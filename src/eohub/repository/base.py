@@ -231,9 +231,11 @@ class Repository(ABC):
     ) -> IngestResult:
         """Store a folder as the next version of ``name`` (see the module docstring).
 
-        The name is ``name``, else the README's ``name``, else (README-less STAC) the catalog id.
-        ``private`` applies when the repository is created. Invalid STAC raises
-        :class:`InvalidStacError` unless ``allow_invalid``, which stores it as Q0.
+        The name is ``name``, else the README's ``name``, else (README-less STAC) the catalog id; an
+        existing repository keeps its spelling. A folder without ``README.md`` keeps the previous
+        version's README (same blob, same metadata); a new README-less STAC repository takes its
+        description and license from the catalog. ``private`` applies when the repository is created.
+        Invalid STAC raises :class:`InvalidStacError` unless ``allow_invalid``, which stores it as Q0.
         """
         kind = check_kind(kind)
         progress = progress or Silent()
