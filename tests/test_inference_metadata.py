@@ -200,3 +200,11 @@ def test_an_integer_output_of_class_values_becomes_one_hot_votes(tmp_path) -> No
     votes = predictor.predict_windows(x)
     assert votes.shape == (1, 3, 2, 2)
     assert np.all(votes[0, 2] == 1) and np.all(votes[0, :2] == 0)
+
+
+def test_models_with_several_inputs_are_refused_with_a_clear_error(tmp_path) -> None:
+    path = segmenter_item(tmp_path, BANDS, size=32)
+    data = json.loads(path.read_text())
+    data["properties"]["mlm:input"].append(dict(data["properties"]["mlm:input"][0], name="second"))
+    with pytest.raises(InferenceError, match="eohub runs models with one input; this one has 2"):
+        Predictor.from_item(write_item(path, data))

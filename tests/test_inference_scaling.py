@@ -199,3 +199,11 @@ def test_scaling_parses_nulls_and_broadcasts_one_object() -> None:
     assert scaling is not None and list(scaling.shift) == [-2, -2, -2, -2]
     assert parse_scaling(None, 3, "v") is None
     assert list(parse_scaling([None, {"type": None}], 2, "v").scale) == [1, 1]
+
+
+def test_casting_to_an_integer_data_type_rounds_and_clips() -> None:
+    from eohub.inference.predictor import cast
+
+    values = np.array([-3.0, 0.4, 0.6, 254.5, 300.0], np.float32)
+    assert cast(values, np.dtype(np.uint8)).tolist() == [0, 0, 1, 254, 255]
+    assert cast(values, np.dtype(np.float32)) is values
