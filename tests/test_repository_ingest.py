@@ -284,6 +284,10 @@ def test_private_repositories_are_invisible_to_other_users(repository_factory: A
     with pytest.raises(NotFoundError):
         bob.get("model", "EuroSAT-RGB")
     assert alice.get("model", "EuroSAT-RGB").private
+    with pytest.raises(EohubError) as err:
+        bob.ingest("model", write_q0_model(tmp_path / "b", seed=2), name="EuroSAT-RGB")
+    assert "alice" not in str(err.value)
+    assert len(alice.versions("model", "EuroSAT-RGB")) == 1
 
 
 def test_only_the_owner_may_add_versions(repository_factory: Any, tmp_path: Path):

@@ -31,7 +31,7 @@ from eohub.repository.download import version_folder, write_version
 from eohub.repository.manifest import FileEntry, Manifest, diff
 from eohub.repository.names import Kind, check_kind, check_name
 from eohub.repository.progress import Progress, Silent
-from eohub.repository.scan import README, IngestPlan, scan_folder
+from eohub.repository.scan import README, IngestPlan, PlannedFile, scan_folder
 
 log = logging.getLogger(__name__)
 
@@ -296,13 +296,14 @@ class Repository(ABC):
     def _upload(self, plan: IngestPlan, progress: Progress) -> None:
         pending = [f for f in plan.files if f.source is not None]
         missing = self.missing_blobs({f.entry.sha256 for f in pending})
-        uploads: dict[str, Any] = {}
+        uploads: dict[str, PlannedFile] = {}
         for f in pending:
             if f.entry.sha256 in missing:
                 uploads.setdefault(f.entry.sha256, f)
         progress.begin("uploading", sum(f.entry.size for f in uploads.values()), len(uploads))
         try:
             for f in uploads.values():
+                assert f.source is not None
                 self.upload_blob(f.entry, f.source, progress)
                 progress.file_done()
         finally:

@@ -130,8 +130,9 @@ class EmbeddedRepository(Repository):
         if self.user is None:
             raise AuthenticationError("writing needs a user (set EOHUB_TOKEN or run eohub auth login)")
         if not self.admin and row.owner.name != self.user:
+            owner = row.owner.name if self._visible(row) else "another user"  # private: do not name them
             raise PermissionDeniedError(
-                f"{row.kind} '{row.name}' belongs to {row.owner.name}; only its owner may change it"
+                f"{row.kind} '{row.name}' belongs to {owner}; only its owner may change it"
             )
 
     def _row(self, session: Session, kind: Kind, name: str) -> RepositoryRow:
