@@ -382,3 +382,19 @@ def test_progress_reports_every_byte_uploaded_and_downloaded(repository: Reposit
     down = RecordingProgress()
     repository.download("model", "EuroSAT-RGB", tmp_path / "out", progress=down)
     assert down.phases == [("downloading", size, 2)] and (down.bytes, down.files) == (size, 2)
+
+
+def test_folder_asset_outside_the_catalog_is_stored_with_all_its_files(
+    repository: Repository, tmp_path: Path
+):
+    tiles = tmp_path / "tiles"
+    (tiles / "row-1").mkdir(parents=True)
+    (tiles / "row-1" / "a.tif").write_bytes(b"a")
+    (tiles / "b.tif").write_bytes(b"b")
+    stac = tmp_path / "s"
+    write_json(stac / "x.json", plain_item("x", {"tiles": {"href": str(tiles)}}))
+    write_json(stac / "catalog.json", catalog_doc("tiles", ["./x.json"], license="MIT"))
+    repository.ingest("dataset", stac)
+    manifest = repository.manifest("dataset", "tiles")
+    assert [e.path for e in manifest.files] == ["b.tif", "row-1/a.tif"]
+    assert manifest.documents["x.json"]["assets"]["tiles"]["href"] == "."

@@ -150,6 +150,14 @@ class _Placer:
     def __getitem__(self, path: Path) -> str:
         return self.placed[path]
 
+    def folder(self, directory: Path) -> str | None:
+        """Where the files of a local folder were placed (``None`` when none of them was)."""
+        for path, stored in self.placed.items():
+            if path.is_relative_to(directory):
+                rel = path.relative_to(directory).as_posix()
+                return stored[: -len(rel)].rstrip("/") or "."
+        return None
+
 
 def _ancestors(path: str) -> list[str]:
     parts = path.split("/")
@@ -255,10 +263,10 @@ class _StacScanner:
         target = local_target(doc.path, href)
         if target in self.placer.placed:
             return _relative_href(stored, self.placer[target], href)
-        if target.is_dir():  # a folder asset: its files were placed, the folder keeps their prefix
-            inside = _inside(target, self.placer.root)
-            if inside is not None:
-                return _relative_href(stored, inside, href)
+        if target.is_dir():  # a folder asset: its files were placed under one stored folder
+            folder = self.placer.folder(target)
+            if folder is not None:
+                return _relative_href(stored, folder, href)
         return href  # a missing file (reported as a problem)
 
 
