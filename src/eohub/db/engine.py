@@ -2,8 +2,8 @@
 
 ``postgresql://`` URLs are served by psycopg 3 (the driver eohub ships). SQLite gets connection
 settings that matter for several writers (a busy timeout, WAL journal, enforced foreign keys); these are
-connection pragmas, not schema features, so the schema itself stays portable. Tables are created if
-missing; schema migrations (Alembic) belong to the hub server.
+connection pragmas, not schema features, so the schema itself stays portable. Opening a database
+migrates it to the current schema with Alembic (:mod:`eohub.db.migrate`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from eohub.db.tables import Base
+from eohub.db.migrate import upgrade
 from eohub.errors import UsageError
 
 SQLITE_BUSY_SECONDS = 30
@@ -67,11 +67,11 @@ class Database:
 
 
 def open_database(url: str, create: bool = True) -> Database:
-    """Connect to ``url`` and (by default) create missing tables."""
+    """Connect to ``url`` and (by default) migrate it to the current schema (``alembic upgrade head``)."""
     engine = make_engine(url)
     if create:
         try:
-            Base.metadata.create_all(engine)
+            upgrade(engine)
         except OperationalError as exc:
             engine.dispose()
             where = engine.url.render_as_string(hide_password=True)
