@@ -82,8 +82,17 @@ def _embedded_repository(request: pytest.FixtureRequest, user: str | None) -> Re
     return open_embedded(user=user or "alice")
 
 
+def _postgresql_s3_repository(request: pytest.FixtureRequest, user: str | None) -> Repository:
+    """The embedded repository on the session's real PostgreSQL and S3 servers (one database per test)."""
+    monkeypatch = request.getfixturevalue("monkeypatch")
+    monkeypatch.setenv("EOHUB_DATABASE_URL", request.getfixturevalue("postgres_url"))
+    monkeypatch.setenv("EOHUB_STORAGE", request.getfixturevalue("s3_location"))
+    return _embedded_repository(request, user)
+
+
 REPOSITORY_BACKENDS: dict[str, Callable[[pytest.FixtureRequest, str | None], Repository]] = {
-    "embedded": _embedded_repository,
+    "sqlite+local": _embedded_repository,
+    "postgresql+s3": _postgresql_s3_repository,
 }
 
 
