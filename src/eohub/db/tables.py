@@ -34,7 +34,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAME_LENGTH = 64
-PATH_LENGTH = 1024
 
 
 def utcnow() -> datetime:
@@ -107,7 +106,7 @@ class FileRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
-    path: Mapped[str] = mapped_column(String(PATH_LENGTH))
+    path: Mapped[str] = mapped_column(Text)  # no length cap: PostgreSQL enforces one, SQLite not
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
 
@@ -118,6 +117,6 @@ class DocumentRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
-    path: Mapped[str] = mapped_column(String(PATH_LENGTH))
+    path: Mapped[str] = mapped_column(Text)  # no length cap: PostgreSQL enforces one, SQLite not
     stac_type: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)
