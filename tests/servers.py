@@ -23,8 +23,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 STARTUP_TIMEOUT = 60.0
+Server = TypeVar("Server", "S3Server", "PostgresServer")
 
 
 class ServerUnavailable(RuntimeError):
@@ -44,16 +46,39 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _wait_until(ready: Callable[[], bool], process: subprocess.Popen, log: Path, what: str) -> None:
+def _spawn(args: list[str], cwd: Path, log: Path, **kwargs: Any) -> subprocess.Popen:
+    """Start a server process writing to ``log``; it is killed if the test process dies."""
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            args,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+            **kwargs,
+        )
+
+
+def _started(server: Server, ready: Callable[[], object], log: Path, what: str) -> Server:
+    """``server`` once ``ready()`` stops raising; stopped, with its log in the error, if it never does."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}:\n{_tail(log)}")
-        if ready():
-            return
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"{what} did not become ready in {STARTUP_TIMEOUT:.0f} s:\n{_tail(log)}")
+    try:
+        while True:
+            if server.process.poll() is not None:
+                raise RuntimeError(f"{what} exited with {server.process.returncode}:\n{_tail(log)}")
+            try:
+                ready()
+                return server
+            except Exception:  # not listening yet, or still starting behind the port
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"{what} did not become ready in {STARTUP_TIMEOUT:.0f} s:\n{_tail(log)}"
+                    ) from None
+            time.sleep(0.1)
+    except BaseException:
+        server.stop()
+        raise
 
 
 def _tail(log: Path, lines: int = 30) -> str:
@@ -173,15 +198,7 @@ def start_seaweedfs(root: Path, bucket: str = "eohub-test") -> S3Server:
     for name in names:
         args += [f"-{name}.port={http[name]}", f"-{name}.port.grpc={grpc[name]}"]
     log = root / "weed.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            args,
-            cwd=root,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
-        )
+    process = _spawn(args, root, log)
     server = S3Server(
         f"http://127.0.0.1:{http['s3']}",
         bucket,
@@ -192,20 +209,7 @@ def start_seaweedfs(root: Path, bucket: str = "eohub-test") -> S3Server:
         ports=[*http.values(), *grpc.values()],
     )
     client = server.client()
-
-    def bucket_created() -> bool:
-        try:
-            client.create_bucket(Bucket=bucket)
-        except Exception:  # not listening yet, or the filer is not up behind the gateway
-            return False
-        return True
-
-    try:
-        _wait_until(bucket_created, process, log, "SeaweedFS")
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return _started(server, lambda: client.create_bucket(Bucket=bucket), log, "SeaweedFS")
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------------
@@ -325,30 +329,8 @@ def start_postgres() -> PostgresServer:
     args = [str(bindir / "postgres"), "-D", str(data)]
     for name, value in settings.items():
         args += ["-c", f"{name}={value}"]
-    with open(log, "wb") as out:
-        if account:
-            os.chown(log, *account)
-        process = subprocess.Popen(
-            args,
-            cwd=root,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
-            **run_as,
-        )
-    server = PostgresServer(port, process, root)
-
-    def accepting() -> bool:
-        try:
-            server._admin("SELECT 1")
-        except Exception:  # still starting
-            return False
-        return True
-
-    try:
-        _wait_until(accepting, process, log, "PostgreSQL")
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    log.touch()
+    if account:
+        os.chown(log, *account)
+    server = PostgresServer(port, _spawn(args, root, log, **run_as), root)
+    return _started(server, lambda: server._admin("SELECT 1"), log, "PostgreSQL")
