@@ -59,3 +59,26 @@ def test_several_scenes_on_workers_equal_running_them_one_by_one(tmp_path, clien
         single = predictor.run(job.sources, tmp_path / f"p{n}.tif", overlap=8)
         assert written[n] == job.output
         assert np.array_equal(read(job.output), read(single))
+
+
+def test_the_cli_runs_on_a_scheduler_given_by_address(tmp_path, client) -> None:
+    from typer.testing import CliRunner
+
+    from eohub.cli.main import app
+
+    model = segmenter_item(tmp_path, BANDS, size=32)
+    raster = write_raster(tmp_path / "in.tif", smooth_scene(80, 60).astype(np.uint16), BANDS, block=16)
+    runner = CliRunner()
+    args = ["predict", str(model), str(raster), "--overlap", "8", "-o"]
+    result = runner.invoke(
+        app, [*args, str(tmp_path / "remote.tif"), "--scheduler", client.scheduler.address]
+    )
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, [*args, str(tmp_path / "local.tif")]).exit_code == 0
+    assert np.array_equal(read(tmp_path / "remote.tif"), read(tmp_path / "local.tif"))
+    unreachable = runner.invoke(app, [*args, str(tmp_path / "x.tif"), "--scheduler", "tcp://127.0.0.1:9"])
+    assert (
+        unreachable.exit_code == 2
+        and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in unreachable.output
+    )
+    assert not (tmp_path / "x.tif").exists()

@@ -76,7 +76,7 @@ def dask_client(workers: int | None, scheduler: str | None, threads_per_worker: 
         logging.getLogger("distributed").setLevel(logging.ERROR)
     if scheduler:
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout="3s")
         except (OSError, TimeoutError) as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
         with client:

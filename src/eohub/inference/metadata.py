@@ -95,10 +95,6 @@ class InputSpec:
     resize_type: str | None
     pre_processing: tuple[Expression, ...]
 
-    def size(self, dim: str) -> int | None:
-        """Declared size of a canonical dimension (-1 if variable); None if the input has no such axis."""
-        return self.shape[self.dims.index(dim)] if dim in self.dims else None
-
 
 @dataclass(frozen=True)
 class OutputSpec:
@@ -112,9 +108,6 @@ class OutputSpec:
     data_type: str
     classes: tuple[ClassSpec, ...]
     post_processing: tuple[Expression, ...]
-
-    def size(self, dim: str) -> int | None:
-        return self.shape[self.dims.index(dim)] if dim in self.dims else None
 
     @property
     def spatial(self) -> bool:

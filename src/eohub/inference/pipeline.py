@@ -130,7 +130,8 @@ def plan_scene(predictor: Any, raster: RasterInput, options: RunOptions) -> Scen
         overlap = _positive(meta.hyperparameter(*OVERLAP_KEYS), "overlap hyperparameter")
     if overlap is None:
         overlap = 0 if not plan.spec.spatial else min(tile_h, tile_w) // 8
-    grid = Grid.make(raster.height, raster.width, (tile_h, tile_w), (overlap, overlap), options.region)
+    tile, step = (tile_h, tile_w), (overlap, overlap)
+    grid = Grid.make(raster.height, raster.width, tile, step, options.region, raster.block_shape)
     per_patch = not plan.spec.spatial and overlap == 0
     batch = (
         _positive(options.batch, "--batch")

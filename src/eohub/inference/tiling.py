@@ -76,18 +76,33 @@ class Grid:
 
     @classmethod
     def make(
-        cls, height: int, width: int, tile: tuple[int, int], overlap: tuple[int, int], region: int = 512
+        cls,
+        height: int,
+        width: int,
+        tile: tuple[int, int],
+        overlap: tuple[int, int],
+        region: int = 512,
+        block: tuple[int, int] | None = None,
     ) -> Grid:
-        """A grid with regions of about ``region`` pixels (whole windows, at least as tall as the overlap)."""
+        """A grid with regions of about ``region`` pixels: whole windows, at least as tall as the overlap, and
+        when the stride allows it a whole number of the file's internal ``block`` s, so reads are aligned."""
         (th, tw), (oh, ow) = tile, overlap
         for t, o in ((th, oh), (tw, ow)):
             if t < 1:
                 raise UsageError(f"tile size must be positive (got {t})")
             if not 0 <= o < t:
                 raise UsageError(f"overlap must be at least 0 and smaller than the tile ({o} for tile {t})")
-        kr = max(1, round(region / (th - oh)), math.ceil(oh / (th - oh)))
-        kc = max(1, round(region / (tw - ow)), math.ceil(ow / (tw - ow)))
-        return cls(height, width, th, tw, oh, ow, kr, kc)
+        bh, bw = block or (0, 0)
+        return cls(
+            height,
+            width,
+            th,
+            tw,
+            oh,
+            ow,
+            _per_region(region, th - oh, oh, bh),
+            _per_region(region, tw - ow, ow, bw),
+        )
 
     @property
     def stride_h(self) -> int:
@@ -151,6 +166,16 @@ class Grid:
         if blend not in BLENDS:
             raise UsageError(f"unknown blending {blend!r} (known: {', '.join(BLENDS)})")
         return np.outer(ramp(self.tile_h, self.overlap_h, blend), ramp(self.tile_w, self.overlap_w, blend))
+
+
+def _per_region(target: int, stride: int, overlap: int, block: int) -> int:
+    """Windows per region along one axis (see :meth:`Grid.make`)."""
+    least = max(1, math.ceil(overlap / stride))
+    if block > 0:
+        unit = block // math.gcd(block, stride)  # windows whose strides end on a block border
+        if unit * stride <= 2 * max(target, block):
+            return max(least, unit * max(1, round(max(target, block) / (unit * stride))))
+    return max(least, round(target / stride))
 
 
 def pad_to(block: np.ndarray, height: int, width: int) -> np.ndarray:
