@@ -133,5 +133,7 @@ def test_usage_mistakes_exit_2(tmp_path, model) -> None:
     assert missing.exit_code == 2 and "nope.tif: no such file" in missing.output
     overlap = predict(str(model), str(raster), "-o", str(tmp_path / "out.tif"), "--overlap", "32")
     assert overlap.exit_code == 2 and "overlap must be at least 0 and smaller than the tile" in overlap.output
+    zero = predict(str(model), str(raster), "-o", str(tmp_path / "out.tif"), "--tile", "0")
+    assert zero.exit_code == 2 and "--tile must be a whole number >= 1 (got 0)" in zero.output
     no_model = predict(str(tmp_path / "nothing.json"), str(raster), "-o", str(tmp_path / "out.tif"))
     assert no_model.exit_code == 2

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eohub.errors import UsageError
 from eohub.inference.pipeline import (
@@ -30,6 +30,9 @@ from eohub.inference.pipeline import (
     run_scene,
 )
 from eohub.inference.raster_io import gdal_env, open_input, remove_quietly
+
+if TYPE_CHECKING:
+    from eohub.inference.predictor import Predictor
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +102,7 @@ def dask_client(workers: int | None, scheduler: str | None, threads_per_worker: 
 
 
 def run_scenes(
-    predictor: Any,
+    predictor: Predictor,
     jobs: Sequence[SceneJob],
     options: RunOptions,
     client: Any = None,

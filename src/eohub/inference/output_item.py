@@ -11,11 +11,16 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasterio.warp import transform_geom
 
 from eohub import __version__
+
+if TYPE_CHECKING:
+    from eohub.inference.pipeline import SceneJob, ScenePlan
+    from eohub.inference.predictor import Predictor
+    from eohub.inference.raster_io import RasterInput
 
 EXTENSIONS = [
     "https://stac-extensions.github.io/processing/v1.2.0/schema.json",
@@ -86,7 +91,9 @@ def _asset(href: str, layout: Any, title: str, classes: list[dict[str, Any]] | N
     return asset
 
 
-def build_output_item(predictor: Any, raster: Any, plan: Any, job: Any) -> dict[str, Any]:
+def build_output_item(
+    predictor: Predictor, raster: RasterInput, plan: ScenePlan, job: SceneJob
+) -> dict[str, Any]:
     """The output STAC item (a dict) for a finished run of ``predictor`` on ``raster``."""
     folder = job.output.parent
     geometry, bbox = _footprint(raster)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rasterio.transform import Affine
@@ -41,6 +41,9 @@ from eohub.inference.raster_io import (
     write_cog,
 )
 from eohub.inference.tiling import Grid, Region, pad_to
+
+if TYPE_CHECKING:
+    from eohub.inference.predictor import Predictor
 
 log = logging.getLogger(__name__)
 
@@ -101,15 +104,15 @@ class Predicted:
     values: np.ndarray
 
 
-def _positive(value: Any, what: str) -> int | None:
+def _positive(value: Any, what: str, minimum: int = 1) -> int | None:
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise UsageError(f"{what} must be a whole number >= 0 (got {value!r})")
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise UsageError(f"{what} must be a whole number >= {minimum} (got {value!r})")
     return value
 
 
-def plan_scene(predictor: Any, raster: RasterInput, options: RunOptions) -> ScenePlan:
+def plan_scene(predictor: Predictor, raster: RasterInput, options: RunOptions) -> ScenePlan:
     """Decide bands, tile, overlap, batch and output files for running ``predictor`` on ``raster``."""
     meta = predictor.metadata
     spec = predictor.spec
@@ -125,9 +128,9 @@ def plan_scene(predictor: Any, raster: RasterInput, options: RunOptions) -> Scen
     tile_h = tile or (model_h if model_h > 0 else DEFAULT_TILE)
     tile_w = tile or (model_w if model_w > 0 else DEFAULT_TILE)
     _check_tile(predictor, plan, (tile_h, tile_w))
-    overlap = _positive(options.overlap, "--overlap")
+    overlap = _positive(options.overlap, "--overlap", 0)
     if overlap is None:
-        overlap = _positive(meta.hyperparameter(*OVERLAP_KEYS), "overlap hyperparameter")
+        overlap = _positive(meta.hyperparameter(*OVERLAP_KEYS), "overlap hyperparameter", 0)
     if overlap is None:
         overlap = 0 if not plan.spec.spatial else min(tile_h, tile_w) // 8
     tile, step = (tile_h, tile_w), (overlap, overlap)
@@ -161,7 +164,7 @@ def plan_scene(predictor: Any, raster: RasterInput, options: RunOptions) -> Scen
     return ScenePlan(grid, band_plan, plan, per_patch, batch, blend, layout, scores, out_h, out_w, transform)
 
 
-def _check_tile(predictor: Any, plan: OutputPlan, tile: tuple[int, int]) -> None:
+def _check_tile(predictor: Predictor, plan: OutputPlan, tile: tuple[int, int]) -> None:
     model = predictor.tile_size
     resize_type = predictor.spec.resize_type
     for t, m, axis in ((tile[0], model[0], "height"), (tile[1], model[1], "width")):
@@ -186,7 +189,7 @@ def window_view(block: np.ndarray, grid: Grid, rows: int, cols: int) -> np.ndarr
 
 
 def prepare(
-    predictor: Any, raster: RasterInput, plan: ScenePlan, region: Region, replay: bool = False
+    predictor: Predictor, raster: RasterInput, plan: ScenePlan, region: Region, replay: bool = False
 ) -> Prepared:
     """Read a region, make the model's channels, pad, cut windows, scale them and blank nodata."""
     sources = plan.bands.sources
@@ -357,7 +360,13 @@ def part_rows(plan: ScenePlan, i0: int, i1: int) -> tuple[int, int]:
 
 
 def run_part(
-    predictor: Any, raster: RasterInput, plan: ScenePlan, i0: int, i1: int, final: Path, options: RunOptions
+    predictor: Predictor,
+    raster: RasterInput,
+    plan: ScenePlan,
+    i0: int,
+    i1: int,
+    final: Path,
+    options: RunOptions,
 ) -> PartResult:
     """Predict region rows ``i0:i1`` and write them to part files beside ``final``."""
     grid = plan.grid
@@ -386,7 +395,7 @@ def run_part(
 
 
 def _pipeline(
-    predictor: Any,
+    predictor: Predictor,
     raster: RasterInput,
     plan: ScenePlan,
     regions: Sequence[tuple[Region, bool]],
@@ -444,7 +453,7 @@ def _pipeline(
         raise failure[0]
 
 
-def _submit(pool: ThreadPoolExecutor, pending: deque, todo: Any, predictor: Any, raster: RasterInput,
+def _submit(pool: ThreadPoolExecutor, pending: deque, todo: Any, predictor: Predictor, raster: RasterInput,
             plan: ScenePlan) -> None:  # fmt: skip
     entry = next(todo, None)
     if entry is not None:
@@ -489,7 +498,7 @@ def check_output(output: Path) -> Path:
     return output
 
 
-def run_scene(predictor: Any, sources: Sequence[str], output: Path, options: RunOptions) -> Path:
+def run_scene(predictor: Predictor, sources: Sequence[str], output: Path, options: RunOptions) -> Path:
     """Predict one scene in this process; returns the output raster's path."""
     job = SceneJob(list(sources), check_output(output))
     with gdal_env():
@@ -509,7 +518,7 @@ def run_scene(predictor: Any, sources: Sequence[str], output: Path, options: Run
 
 
 def finalize(
-    predictor: Any, raster: RasterInput, plan: ScenePlan, job: SceneJob, parts: Sequence[PartResult]
+    predictor: Predictor, raster: RasterInput, plan: ScenePlan, job: SceneJob, parts: Sequence[PartResult]
 ) -> None:
     """Assemble part files into the output COG(s) and write the output STAC item; all or nothing."""
     from eohub.inference.output_item import build_output_item, write_item
