@@ -10,7 +10,7 @@ from pathlib import Path
 import pystac
 import pytest
 
-from eohub.errors import AlreadyExistsError, IntegrityError, NotFoundError, UsageError
+from eohub.errors import AlreadyExistsError, IntegrityError, NotFoundError, TransferError, UsageError
 from eohub.repository import FileEntry, Manifest, Repository
 from eohub.repository.download import write_version
 from eohub.storage import sha256_file
@@ -68,8 +68,8 @@ def test_unknown_names_and_versions_are_not_found(repository: Repository, tmp_pa
 def _serve(content: dict[str, bytes]) -> tuple[Manifest, object]:
     entries = [FileEntry(path, len(data), hashlib.sha256(data).hexdigest()) for path, data in content.items()]
 
-    def fetch(entry: FileEntry) -> Iterator[bytes]:
-        yield content[entry.path]
+    def fetch(entry: FileEntry, start: int) -> Iterator[bytes]:
+        yield content[entry.path][start:]
 
     return Manifest(entries), fetch
 
@@ -93,7 +93,7 @@ def test_manifest_from_untrusted_json_refuses_unsafe_paths():
 def test_content_not_matching_its_digest_is_detected_and_nothing_is_written(tmp_path: Path):
     manifest, _ = _serve({"a.txt": b"expected"})
 
-    def tampered(entry: FileEntry) -> Iterator[bytes]:
+    def tampered(entry: FileEntry, start: int) -> Iterator[bytes]:
         yield b"tampered"
 
     with pytest.raises(IntegrityError, match="a.txt.*SHA-256"):
@@ -114,3 +114,84 @@ def test_download_under_a_file_is_a_usage_error(repository: Repository, tmp_path
     (tmp_path / "taken").write_text("a file, not a folder")
     with pytest.raises(UsageError, match="cannot write"):
         repository.download("model", "EuroSAT-RGB", tmp_path / "taken")
+
+
+def test_an_interrupted_download_resumes_from_the_bytes_already_written(tmp_path: Path):
+    data = bytes(range(256)) * 4096  # 1 MiB
+    manifest, fetch = _serve({"big.bin": data, "small.txt": b"small"})
+    asked: list[tuple[str, int]] = []
+
+    def breaking(entry: FileEntry, start: int) -> Iterator[bytes]:
+        asked.append((entry.path, start))
+        if entry.path == "big.bin" and start == 0:
+            yield data[:300_000]
+            raise TransferError("connection dropped")
+        yield from fetch(entry, start)
+
+    target = tmp_path / "m" / "v1"
+    with pytest.raises(TransferError):
+        write_version(manifest, target, breaking, workers=1)
+    assert not target.exists()
+    assert (tmp_path / "m" / ".v1.partial" / "big.bin").stat().st_size == 300_000
+    asked.clear()
+    write_version(manifest, target, breaking, workers=1)
+    assert ("big.bin", 300_000) in asked and ("big.bin", 0) not in asked
+    assert (target / "big.bin").read_bytes() == data
+    assert [p.name for p in (tmp_path / "m").iterdir()] == ["v1"]
+
+
+def test_a_resumed_file_whose_old_bytes_are_wrong_is_downloaded_again(tmp_path: Path):
+    manifest, fetch = _serve({"a.bin": b"0123456789"})
+    partial = tmp_path / "m" / ".v1.partial"
+    partial.mkdir(parents=True)
+    (partial / "a.bin").write_bytes(b"XXXX")  # a prefix of something else
+    (partial / "stale.txt").write_text("from another download")
+    target = write_version(manifest, tmp_path / "m" / "v1", fetch)
+    assert (target / "a.bin").read_bytes() == b"0123456789"
+    assert sorted(p.name for p in target.iterdir()) == ["a.bin"]
+
+
+def test_files_already_present_and_valid_are_not_fetched_again(tmp_path: Path):
+    content = {f"f{i}.bin": bytes([i]) * 1000 for i in range(6)}
+    manifest, fetch = _serve(content)
+    target = write_version(manifest, tmp_path / "m" / "v1", fetch)
+    (target / "f3.bin").write_bytes(b"corrupted")
+    fetched: list[str] = []
+
+    def counting(entry: FileEntry, start: int) -> Iterator[bytes]:
+        fetched.append(entry.path)
+        return fetch(entry, start)
+
+    write_version(manifest, target, counting, force=True)
+    assert fetched == ["f3.bin"]
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == content
+
+
+def test_files_download_in_parallel(tmp_path: Path):
+    import threading
+
+    content = {f"f{i}.bin": bytes([i]) * 10 for i in range(4)}
+    manifest, fetch = _serve(content)
+    barrier = threading.Barrier(4, timeout=10)
+
+    def together(entry: FileEntry, start: int) -> Iterator[bytes]:
+        barrier.wait()  # only passes when four files are being fetched at the same time
+        return fetch(entry, start)
+
+    target = write_version(manifest, tmp_path / "m" / "v1", together, workers=4)
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == content
+
+
+def test_a_failing_file_stops_the_others_and_reports_the_cause(tmp_path: Path):
+    content = {f"f{i}.bin": bytes([i]) * 10 for i in range(8)}
+    manifest, fetch = _serve(content)
+
+    def one_bad(entry: FileEntry, start: int) -> Iterator[bytes]:
+        if entry.path == "f2.bin":
+            yield b"wrong bytes"
+            return
+        yield from fetch(entry, start)
+
+    with pytest.raises(IntegrityError, match="f2.bin"):
+        write_version(manifest, tmp_path / "m" / "v1", one_bad, workers=4)
+    assert list((tmp_path / "m").iterdir()) == []

@@ -61,3 +61,7 @@ class AuthenticationError(EohubError):
 
 class InferenceError(EohubError):
     """A model cannot be run on the given input (bands missing, bad data type, contradictory metadata)."""
+
+
+class TransferError(EohubError):
+    """The hub could not be reached, or a transfer broke off, even after retries; run it again to resume."""

@@ -331,12 +331,12 @@ class Repository(ABC):
         manifest = self.manifest(kind, info.name, number)
         target = version_folder(Path(".") if path is None else path, info.name, number)
         return write_version(
-            manifest, target, lambda e: self.fetch(kind, info.name, number, e), force, progress
+            manifest, target, lambda e, start: self.fetch(kind, info.name, number, e, start), force, progress
         )
 
-    def fetch(self, kind: Kind, name: str, version: int, entry: FileEntry) -> Iterator[bytes]:
-        """The bytes of one manifest entry (a backend may read the blob directly)."""
-        return self.read_file(kind, name, version, entry.path)
+    def fetch(self, kind: Kind, name: str, version: int, entry: FileEntry, start: int = 0) -> Iterator[bytes]:
+        """The bytes of one manifest entry from ``start`` (a backend may read the blob directly)."""
+        return self.read_file(kind, name, version, entry.path, start)
 
 
 def check_version(version: Any) -> int:

@@ -1,13 +1,16 @@
-"""Write a version to ``{path}/{name}/v{N}``: streamed, verified, all or nothing.
+"""Write a version to ``{path}/{name}/v{N}``: streamed, verified, parallel, resumable, all or nothing.
 
 - Every file is streamed chunk by chunk from its source and hashed on the way; a SHA-256 mismatch
-  raises :class:`IntegrityError`. Memory does not grow with file size.
+  raises :class:`IntegrityError`. Memory does not grow with file size. Several files download at once.
+- The version is assembled in a hidden sibling folder, ``.vN.partial``. Only when every file is verified
+  does it take the target's place; with ``force`` the old folder is swapped out and removed afterwards.
+- **Resume**: an interrupted download (a :class:`TransferError`, Ctrl-C, a killed process) leaves the
+  partial folder behind; the next download of the same version continues each file from the bytes
+  already there. Files already present and valid (in the partial folder, or in the old target when
+  ``force`` replaces it) are not fetched again. Any other failure removes the partial folder, and
+  whatever was at the target is untouched either way.
 - Nothing is written outside the target: every stored path is checked (relative, no ``..``), every
-  written path must stay inside the target once resolved, and files are created exclusively (``xb``) in a
-  fresh folder, so a planted symlink can never be followed.
-- The version is written to a temporary sibling folder first. Only when everything is verified does it
-  take the target's place; with ``force`` the old folder is swapped out and removed afterwards. Any failure
-  removes the temporary folder and leaves whatever was at the target untouched.
+  written path must stay inside the folder once resolved, and symlinks are never followed.
 - STAC documents are written as stored: their hrefs are relative to the documents, so the downloaded
   catalog opens with pystac and its assets resolve to the downloaded files.
 """
@@ -20,17 +23,24 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from eohub.errors import AlreadyExistsError, IntegrityError, UsageError
+from eohub.errors import AlreadyExistsError, IntegrityError, TransferError, UsageError
 from eohub.repository.manifest import FileEntry, Manifest
 from eohub.repository.names import check_stored_path
 from eohub.repository.progress import Progress, Silent
+from eohub.storage.base import CHUNK
 
 log = logging.getLogger(__name__)
 
-Fetch = Callable[[FileEntry], Iterator[bytes]]
+Fetch = Callable[[FileEntry, int], Iterator[bytes]]
+"""``fetch(entry, start)``: the bytes of ``entry`` from offset ``start`` to its end, in chunks."""
+
+PARALLEL_FILES = 4
+_KEEP_PARTIAL = (TransferError, KeyboardInterrupt)
 
 
 def version_folder(path: str | Path, name: str, number: int) -> Path:
@@ -38,51 +48,182 @@ def version_folder(path: str | Path, name: str, number: int) -> Path:
     return Path(path) / name / f"v{number}"
 
 
+def partial_folder(target: Path) -> Path:
+    """The hidden folder a download of ``target`` is assembled in (kept after an interruption)."""
+    return target.parent / f".{target.name}.partial"
+
+
 def _inside(root: Path, stored: str) -> Path:
     check_stored_path(stored)
     dest = root / stored
-    resolved_root = root.resolve()
-    if not dest.parent.resolve().is_relative_to(resolved_root) or dest.is_symlink():
+    if not dest.parent.resolve().is_relative_to(root.resolve()):
         raise IntegrityError(f"refusing to write {stored!r}: it would leave the download folder")
     return dest
 
 
-def _write_file(root: Path, entry: FileEntry, fetch: Fetch, progress: Progress) -> None:
-    dest = _inside(root, entry.path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    _inside(root, entry.path)  # the folders just created are real folders inside the root
+def _digest_prefix(path: Path) -> tuple[hashlib._Hash, int]:
     h = hashlib.sha256()
     size = 0
-    try:
-        with open(dest, "xb") as out:
-            for chunk in fetch(entry):
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return h, size
+
+
+def _valid_copy(path: Path, entry: FileEntry) -> bool:
+    """True when ``path`` is a regular file holding exactly ``entry``'s bytes."""
+    if path.is_symlink() or not path.is_file() or path.stat().st_size != entry.size:
+        return False
+    return _digest_prefix(path)[0].hexdigest() == entry.sha256
+
+
+class _Writer:
+    """Fills the partial folder with the manifest's files; shared by the download threads."""
+
+    def __init__(self, root: Path, fetch: Fetch, progress: Progress, reuse: Path | None) -> None:
+        self.root = root
+        self.fetch = fetch
+        self.progress = progress
+        self.reuse = reuse
+        self.stop = threading.Event()
+
+    def write(self, entry: FileEntry) -> None:
+        dest = _inside(self.root, entry.path)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest = _inside(self.root, entry.path)  # the folders just created are real folders inside
+        if dest.is_symlink() or (dest.exists() and not dest.is_file()):
+            raise IntegrityError(f"refusing to write {entry.path!r}: a link or folder is in the way")
+        if self._reused(dest, entry):
+            return
+        resumed = dest.exists() and dest.stat().st_size < entry.size
+        if not self._download(dest, entry, resume=resumed) and resumed:
+            log.info("%s: the resumed bytes did not verify; downloading it again", entry.path)
+            self._download(dest, entry, resume=False)
+
+    def _reused(self, dest: Path, entry: FileEntry) -> bool:
+        if _valid_copy(dest, entry):
+            self._done(entry)
+            return True
+        old = self.reuse / entry.path if self.reuse is not None else None
+        if old is not None and _valid_copy(old, entry):
+            dest.unlink(missing_ok=True)
+            try:
+                os.link(old, dest)
+            except OSError:
+                shutil.copyfile(old, dest)
+            self._done(entry)
+            return True
+        return False
+
+    def _done(self, entry: FileEntry) -> None:
+        self.progress.advance(entry.size)
+        self.progress.file_done()
+
+    def _download(self, dest: Path, entry: FileEntry, resume: bool) -> bool:
+        """Fetch ``entry`` into ``dest`` (after its bytes when ``resume``); False if a resume mismatched."""
+        if resume:
+            h, size = _digest_prefix(dest)
+            self.progress.advance(size)
+        else:
+            h, size = hashlib.sha256(), 0
+        flags = (
+            os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | (os.O_APPEND if resume else os.O_TRUNC)
+        )
+        with os.fdopen(os.open(dest, flags, 0o644), "wb") as out:
+            for chunk in self.fetch(entry, size):
+                if self.stop.is_set():
+                    raise TransferError("download stopped")
                 h.update(chunk)
                 out.write(chunk)
                 size += len(chunk)
-                progress.advance(len(chunk))
-    except FileExistsError:
-        raise IntegrityError(
-            f"refusing to write {entry.path!r} twice (duplicate path in the manifest)"
-        ) from None
-    if h.hexdigest() != entry.sha256 or size != entry.size:
+                self.progress.advance(len(chunk))
+        if h.hexdigest() == entry.sha256 and size == entry.size:
+            self.progress.file_done()
+            return True
+        dest.unlink(missing_ok=True)
+        if resume:
+            return False
         raise IntegrityError(
             f"{entry.path}: downloaded content does not match its SHA-256 "
             f"(expected {entry.sha256}, {entry.size} bytes; got {h.hexdigest()}, {size} bytes)"
         )
-    progress.file_done()
+
+
+def _check_paths(manifest: Manifest) -> None:
+    seen: set[str] = set()
+    for path in [e.path for e in manifest.files] + list(manifest.documents):
+        check_stored_path(path)
+        if path in seen:
+            raise IntegrityError(f"refusing to write {path!r} twice (duplicate path in the manifest)")
+        seen.add(path)
+
+
+def _write_files(writer: _Writer, manifest: Manifest, workers: int) -> None:
+    if workers <= 1 or len(manifest.files) <= 1:
+        for entry in manifest.files:
+            writer.write(entry)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eohub-download") as pool:
+        futures = [pool.submit(writer.write, entry) for entry in manifest.files]
+        try:
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        except BaseException:
+            writer.stop.set()
+            raise
+        failed = [f for f in done if f.exception() is not None]
+        if failed:
+            writer.stop.set()
+            for f in futures:
+                f.cancel()
+            wait(futures)
+            errors = [f.exception() for f in futures if not f.cancelled() and f.exception() is not None]
+            # report the root cause, not the "stopped" of the threads that were told to stop
+            raise next((e for e in errors if not isinstance(e, TransferError)), errors[0])  # type: ignore[misc]
 
 
 def _write_documents(root: Path, manifest: Manifest) -> None:
     for stored, data in manifest.documents.items():
         dest = _inside(root, stored)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with open(dest, "x", encoding="utf-8") as out:
+        if dest.is_symlink() or dest.is_dir():
+            raise IntegrityError(f"refusing to write {stored!r}: a link or folder is in the way")
+        with open(dest, "w", encoding="utf-8") as out:
             json.dump(data, out, indent=2, ensure_ascii=False)
             out.write("\n")
 
 
+def _remove_strays(root: Path, manifest: Manifest) -> None:
+    """Delete what an older partial download left that this version does not hold."""
+    keep = {e.path for e in manifest.files} | set(manifest.documents)
+    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+        for name in filenames + [d for d in dirnames if Path(dirpath, d).is_symlink()]:
+            path = Path(dirpath, name)
+            if path.relative_to(root).as_posix() not in keep:
+                path.unlink()
+        if Path(dirpath) != root and not os.listdir(dirpath):
+            os.rmdir(dirpath)
+
+
+def _open_partial(target: Path) -> Path:
+    partial = partial_folder(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if partial.is_symlink() or (partial.exists() and not partial.is_dir()):
+            partial.unlink()
+        partial.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot write to {target.parent}: {exc.strerror or exc}") from None
+    return partial
+
+
 def write_version(
-    manifest: Manifest, target: Path, fetch: Fetch, force: bool = False, progress: Progress | None = None
+    manifest: Manifest,
+    target: Path,
+    fetch: Fetch,
+    force: bool = False,
+    progress: Progress | None = None,
+    workers: int = PARALLEL_FILES,
 ) -> Path:
     """Write ``manifest`` into ``target`` (see the module docstring); return ``target``."""
     progress = progress or Silent()
@@ -91,22 +232,23 @@ def write_version(
             raise AlreadyExistsError(f"{target} already exists (use force=True or --force to replace it)")
         if not target.is_dir() or target.is_symlink():
             raise UsageError(f"{target} exists and is not a folder; remove it yourself")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    except OSError as exc:
-        raise UsageError(f"cannot write to {target.parent}: {exc.strerror or exc}") from None
+    _check_paths(manifest)
+    partial = _open_partial(target)
+    writer = _Writer(partial, fetch, progress, target if target.is_dir() else None)
     try:
         progress.begin(f"downloading {target}", manifest.size, len(manifest.files))
         try:
-            for entry in manifest.files:
-                _write_file(tmp, entry, fetch, progress)
+            _write_files(writer, manifest, workers)
         finally:
             progress.end()
-        _write_documents(tmp, manifest)
-        _swap(tmp, target)
+        _write_documents(partial, manifest)
+        _remove_strays(partial, manifest)
+        _swap(partial, target)
+    except _KEEP_PARTIAL:
+        log.info("download of %s interrupted; run it again to resume", target)
+        raise
     except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(partial, ignore_errors=True)
         if isinstance(exc, OSError):
             raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise

@@ -240,8 +240,8 @@ class EmbeddedRepository(Repository):
             raise NotFoundError(f"{kind} '{name}' version {version} has no file {path!r}")
         return self.store.read(digest, start, end)
 
-    def fetch(self, kind: Kind, name: str, version: int, entry: FileEntry) -> Iterator[bytes]:
-        return self.store.read(entry.sha256)  # the manifest was read with the caller's access
+    def fetch(self, kind: Kind, name: str, version: int, entry: FileEntry, start: int = 0) -> Iterator[bytes]:
+        return self.store.read(entry.sha256, start)  # the manifest was read with the caller's access
 
     # --- writes ---------------------------------------------------------------------------------
 
