@@ -28,6 +28,7 @@ def test_corrupted_blob_is_detected_on_download_and_the_old_download_survives(
     folder = write_q0_model(tmp_path / "m")
     repo.ingest("model", folder)
     target = repo.download("model", "EuroSAT-RGB", tmp_path / "out")
+    (target / "model.onnx").write_bytes(b"edited here, so the download cannot reuse it")
     before = folder_files(target)
     store = repo.store
     assert isinstance(store, LocalBlobStore)

@@ -20,7 +20,9 @@ def _dim(value: int | None, name: str) -> int | str:
 
 
 def _conv(name: str, x: str, rng: np.random.Generator, c_in: int, c_out: int, k: int) -> tuple[list, list]:
-    w = numpy_helper.from_array((rng.standard_normal((c_out, c_in, k, k)) * 0.1).astype(np.float32), f"{name}_w")
+    w = numpy_helper.from_array(
+        (rng.standard_normal((c_out, c_in, k, k)) * 0.1).astype(np.float32), f"{name}_w"
+    )
     b = numpy_helper.from_array(np.zeros(c_out, np.float32), f"{name}_b")
     node = helper.make_node("Conv", [x, w.name, b.name], [name], pads=[k // 2] * 4, name=name)
     return [node], [w, b]
@@ -95,7 +97,9 @@ def make_segmenter(
 
 
 def _save(graph: onnx.GraphProto, path: str | Path) -> Path:
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="eohub.demo")
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="eohub.demo"
+    )
     model.ir_version = 8
     onnx.checker.check_model(model)
     path = Path(path)

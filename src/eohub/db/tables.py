@@ -1,6 +1,7 @@
 """ORM tables of the metadata database (one ``Base``, so Alembic sees everything in ``Base.metadata``).
 
 ```
+users 1--* tokens                                       (SHA-256 of an API token, never the token)
 users 1--* repositories 1--* versions 1--* files        (path, size, sha256 of a stored blob)
                                        1--* documents    (a STAC document as JSON text)
 ```
@@ -51,6 +52,17 @@ class UserRow(Base):
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TokenRow(Base):
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[UserRow] = relationship(lazy="joined")
 
 
 class RepositoryRow(Base):

@@ -189,10 +189,26 @@ class Repository(ABC):
 
     @abstractmethod
     def commit_version(
-        self, kind: Kind, name: str, manifest: Manifest, quality: QualityReport, private: bool = False
+        self,
+        kind: Kind,
+        name: str,
+        manifest: Manifest,
+        quality: QualityReport | None,
+        private: bool = False,
+        allow_invalid: bool = False,
     ) -> tuple[VersionInfo, bool]:
         """Create the next version atomically (the repository too, if new); return it and whether the
-        repository was created. Raises :class:`IntegrityError` if a blob is missing."""
+        repository was created. Raises :class:`IntegrityError` if a blob is missing.
+
+        ``quality`` ``None`` means the backend rates the version itself from the stored blobs (what a
+        hub does: it never trusts a client's rating); invalid STAC is then refused unless
+        ``allow_invalid``."""
+
+    def rate(
+        self, plan: IngestPlan, kind: Kind, name: str, existing: RepositoryInfo | None, invalid: list[str]
+    ) -> QualityReport | None:
+        """The quality of the version ``plan`` would create, or ``None`` to leave it to the backend."""
+        return assess(plan, kind, lambda e: self.read_file(kind, name, _number(existing), e.path), invalid)
 
     @abstractmethod
     def set_visibility(self, kind: Kind, name: str, private: bool) -> RepositoryInfo:
@@ -261,11 +277,12 @@ class Repository(ABC):
                 str(path), kind, existing.latest.quality_level, existing.latest.quality_reasons
             )
             return IngestResult(name, None, False, report, existing.latest.number)
-        quality = assess(plan, kind, lambda e: self.read_file(kind, name, _number(existing), e.path), invalid)
+        quality = self.rate(plan, kind, name, existing, invalid)
         self._upload(plan, progress)
-        info, created = self.commit_version(kind, name, manifest, quality, private)
-        log.info("%s %s: version %d created (%s)", kind, name, info.number, quality.label)
-        return IngestResult(name, info.number, created, quality, info.number)
+        info, created = self.commit_version(kind, name, manifest, quality, private, bool(invalid))
+        log.info("%s %s: version %d created (%s)", kind, name, info.number, info.quality)
+        report = QualityReport(str(path), kind, info.quality_level, info.quality_reasons)
+        return IngestResult(name, info.number, created, report, info.number)
 
     @staticmethod
     def _resolve_name(plan: IngestPlan, name: str | None) -> str:

@@ -28,13 +28,22 @@ from sqlalchemy.orm import Session
 
 from eohub.db.engine import Database
 from eohub.db.tables import DocumentRow, FileRow, RepositoryRow, UserRow, VersionRow, utcnow
-from eohub.errors import AuthenticationError, IntegrityError, NotFoundError, PermissionDeniedError
+from eohub.errors import (
+    AlreadyExistsError,
+    AuthenticationError,
+    IntegrityError,
+    InvalidStacError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from eohub.quality import QualityReport
 from eohub.readme import ReadmeMetadata
+from eohub.repository.assess import assess, stac_problems
 from eohub.repository.base import Repository, RepositoryInfo, VersionInfo, check_version
 from eohub.repository.manifest import FileEntry, Manifest, diff, document_text
 from eohub.repository.names import Kind, check_kind, check_name, name_key
 from eohub.repository.progress import CountingReader, Progress
+from eohub.repository.scan import IngestPlan, PlannedFile
 from eohub.storage import BlobStore
 
 log = logging.getLogger(__name__)
@@ -255,17 +264,26 @@ class EmbeddedRepository(Repository):
             raise IntegrityError(f"{source}: stored {size} bytes, expected {entry.size}")
 
     def commit_version(
-        self, kind: Kind, name: str, manifest: Manifest, quality: QualityReport, private: bool = False
+        self,
+        kind: Kind,
+        name: str,
+        manifest: Manifest,
+        quality: QualityReport | None,
+        private: bool = False,
+        allow_invalid: bool = False,
     ) -> tuple[VersionInfo, bool]:
         kind = check_kind(kind)
         check_name(name)
         if self.user is None:
             raise AuthenticationError("ingesting needs a user (set EOHUB_TOKEN or run eohub auth login)")
+        self._check_name_free(kind, name)
         missing = self.store.missing(manifest.digests())
         if missing:
             raise IntegrityError(
                 f"cannot commit: {len(missing)} blob(s) are not stored (e.g. {min(missing)})"
             )
+        if quality is None:
+            quality = self._rate_stored(kind, manifest, allow_invalid)
         for attempt in range(COMMIT_ATTEMPTS):
             try:
                 with self.database.sessions.begin() as s:
@@ -276,6 +294,34 @@ class EmbeddedRepository(Repository):
                 log.info("version commit of %s lost a race (%s); retrying", name, type(exc).__name__)
                 time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
         raise AssertionError("unreachable")
+
+    def _check_name_free(self, kind: Kind, name: str) -> None:
+        """Writing to a repository one cannot see: say the name is taken, never whose it is."""
+        with self.database.sessions() as s:
+            row = s.scalar(
+                select(RepositoryRow).where(
+                    RepositoryRow.kind == kind, RepositoryRow.name_key == name_key(name)
+                )
+            )
+            if row is not None and not self._visible(row):
+                raise AlreadyExistsError(f"the {kind} name '{name}' is taken; choose another name")
+
+    def _rate_stored(self, kind: Kind, manifest: Manifest, allow_invalid: bool) -> QualityReport:
+        """Validate and rate a version from its stored blobs (the hub's own rating)."""
+        plan = IngestPlan(
+            folder=Path(manifest.metadata.name or kind),
+            stac=bool(manifest.documents),
+            files=[PlannedFile(e, self.store.local_path(e.sha256)) for e in manifest.files],
+            documents=dict(manifest.documents),
+            metadata=manifest.metadata,
+        )
+        invalid = stac_problems(plan)
+        if invalid and not allow_invalid:
+            raise InvalidStacError(
+                f"invalid STAC ({len(invalid)} problem(s)); fix them, or ingest with --allow-invalid",
+                invalid,
+            )
+        return assess(plan, kind, lambda e: self.store.read(e.sha256), invalid)
 
     def _user_row(self, session: Session) -> UserRow:
         user = session.scalar(select(UserRow).where(UserRow.name == self.user))

@@ -28,11 +28,12 @@ def check_kind(kind: str) -> Kind:
     return cast(Kind, kind)
 
 
-def check_name(name: str) -> str:
-    """Return ``name`` if it is a valid repository name, else raise :class:`InvalidNameError`."""
+def check_name(name: str, what: str = "name") -> str:
+    """Return ``name`` if it is a valid repository (or user) name, else raise :class:`InvalidNameError`."""
     if not isinstance(name, str) or not _NAME.match(name):
         raise InvalidNameError(
-            f"invalid name {name!r}: use 3 to 64 characters, letters, digits and '-' only (e.g. EuroSAT-RGB)"
+            f"invalid {what} {name!r}: use 3 to 64 characters, letters, digits and '-' only "
+            "(e.g. EuroSAT-RGB)"
         )
     return name
 

@@ -75,6 +75,10 @@ class BlobStore(ABC):
     def delete(self, digest: str) -> None:
         """Remove a blob; removing a missing blob is not an error."""
 
+    def local_path(self, digest: str) -> Path | None:
+        """The blob as a file on this machine, when the store keeps it as one (else ``None``)."""
+        return None
+
     def write_file(self, path: str | Path, digest: str | None = None) -> tuple[str, int]:
         """Store a local file, hashing it first unless ``digest`` is given; return (digest, size)."""
         if digest is None:

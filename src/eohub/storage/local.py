@@ -23,6 +23,10 @@ class LocalBlobStore(BlobStore):
         check_digest(digest)
         return self.root / digest[:2] / digest[2:4] / digest
 
+    def local_path(self, digest: str) -> Path | None:
+        path = self.path(digest)
+        return path if path.is_file() else None
+
     def exists(self, digest: str) -> bool:
         return self.path(digest).is_file()
 
