@@ -7,10 +7,11 @@ import logging
 import typer
 
 from eohub import __version__
-from eohub.cli import mlm
+from eohub.cli import admin, auth, mlm
 from eohub.cli import predict as predict_cli
 from eohub.cli import quality as quality_cli
 from eohub.cli import repo as repo_cli
+from eohub.cli import serve as serve_cli
 
 app = typer.Typer(
     help="eohub: an open hub for Earth-observation datasets and ML models (STAC + MLM).",
@@ -22,6 +23,9 @@ app.command("predict")(predict_cli.predict)
 app.command("quality")(quality_cli.quality)
 app.add_typer(repo_cli.models, name="models")
 app.add_typer(repo_cli.datasets, name="datasets")
+app.command("serve")(serve_cli.serve)
+app.add_typer(admin.app, name="admin")
+app.add_typer(auth.app, name="auth")
 
 
 def _version(value: bool) -> None:

@@ -8,6 +8,7 @@ same commands work on the embedded repository and on a hub.
 name the group's kind, a local of :func:`make_group`.)
 """
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,13 @@ from eohub.repository import Kind, RepositoryInfo, VersionInfo, open_repository
 from eohub.repository.names import PLURALS
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text or json.")]
+
+
+class Visibility(str, Enum):  # noqa: UP042 - Typer choices
+    public = "public"
+    private = "private"
+
+
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
 
@@ -188,6 +196,28 @@ def make_group(kind: Kind) -> typer.Typer:
             print_json(found.to_dict())
         else:
             _print_info(found)
+
+    @app.command("set-visibility")
+    def set_visibility(
+        name: Annotated[str, typer.Argument(help=f"The {kind}'s name.")],
+        visibility: Annotated[Visibility, typer.Argument(help="public or private.")],
+    ) -> None:
+        """Make a {kind} public or private (owner only)."""
+        with user_errors(), open_repository() as repo:
+            found = repo.set_visibility(kind, name, visibility is Visibility.private)
+        typer.echo(f"{found.name} is now {'private' if found.private else 'public'}")
+
+    @app.command("delete")
+    def delete(
+        name: Annotated[str, typer.Argument(help=f"The {kind}'s name.")],
+        yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    ) -> None:
+        """Delete a {kind} and all its versions (owner only)."""
+        if not yes:
+            typer.confirm(f"delete {kind} {name} and all its versions?", abort=True)
+        with user_errors(), open_repository() as repo:
+            repo.delete(kind, name)
+        typer.echo(f"{name} deleted")
 
     for command in app.registered_commands:
         if command.callback is not None and command.callback.__doc__:

@@ -49,8 +49,11 @@ def open_repository(settings: Settings | None = None) -> Repository:
     """The repository the configuration points at; use it as a context manager to release it."""
     settings = settings or load_settings()
     if settings.remote:
-        raise UsageError(
-            f"EOHUB_URL is set ({settings.url}) but this eohub build has no hub client yet; "
-            "unset EOHUB_URL to use the embedded repository"
-        )
+        from eohub.client import RemoteRepository
+        from eohub.client.credentials import token_for
+
+        assert settings.url is not None
+        if not settings.url.startswith(("http://", "https://")):
+            raise UsageError(f"EOHUB_URL must be an http(s):// URL, not {settings.url!r}")
+        return RemoteRepository(settings.url, token_for(settings))
     return open_embedded(settings)

@@ -237,17 +237,20 @@ class EmbeddedRepository(Repository):
             ReadmeMetadata.from_dict(row.metadata_json or {}),
         )
 
+    def file_entry(self, kind: Kind, name: str, version: int | None, path: str) -> tuple[FileEntry, int]:
+        """One stored file of a version (the latest for ``None``) and that version's number."""
+        with self.database.sessions() as s:
+            row = self._version_row(s, self._row(s, kind, name), version)
+            found = s.scalar(select(FileRow).where(FileRow.version_id == row.id, FileRow.path == path))
+            if found is None:
+                raise NotFoundError(f"{kind} '{name}' version {row.number} has no file {path!r}")
+            return FileEntry(found.path, found.size, found.sha256), row.number
+
     def read_file(
         self, kind: Kind, name: str, version: int, path: str, start: int = 0, end: int | None = None
     ) -> Iterator[bytes]:
-        with self.database.sessions() as s:
-            row = self._version_row(s, self._row(s, kind, name), version)
-            digest = s.scalar(
-                select(FileRow.sha256).where(FileRow.version_id == row.id, FileRow.path == path)
-            )
-        if digest is None:
-            raise NotFoundError(f"{kind} '{name}' version {version} has no file {path!r}")
-        return self.store.read(digest, start, end)
+        entry, _ = self.file_entry(kind, name, version, path)
+        return self.store.read(entry.sha256, start, end)
 
     def fetch(self, kind: Kind, name: str, version: int, entry: FileEntry, start: int = 0) -> Iterator[bytes]:
         return self.store.read(entry.sha256, start)  # the manifest was read with the caller's access

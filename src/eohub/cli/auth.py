@@ -1,0 +1,60 @@
+"""``eohub auth``: keep the API token for the hub at EOHUB_URL (EOHUB_TOKEN overrides it)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from eohub.cli.common import EXIT_USAGE, fail, user_errors
+from eohub.client import RemoteRepository
+from eohub.client.credentials import forget_token, store_token, token_for
+from eohub.config import Settings, load_settings
+
+app = typer.Typer(help="Sign in to a hub (EOHUB_URL) with an API token.", no_args_is_help=True)
+
+
+def _hub(settings: Settings, url: str | None) -> str:
+    hub = url or settings.url
+    if not hub:
+        raise fail("no hub: set EOHUB_URL (or pass --url)", EXIT_USAGE)
+    return hub
+
+
+@app.command("login")
+def login(
+    token: Annotated[
+        str | None, typer.Option("--token", help="The token (asked for, hidden, when not given).")
+    ] = None,
+    url: Annotated[str | None, typer.Option("--url", help="The hub (default: EOHUB_URL).")] = None,
+) -> None:
+    """Check a token with the hub and store it in a file only you can read."""
+    settings = load_settings()
+    hub = _hub(settings, url)
+    token = token or typer.prompt("API token", hide_input=True)
+    with user_errors(), RemoteRepository(hub, token.strip()) as remote:
+        me = remote.whoami()
+        path = store_token(settings, hub, token.strip())
+    typer.echo(f"signed in to {hub} as {me['name']} (token stored in {path})")
+
+
+@app.command("logout")
+def logout(
+    url: Annotated[str | None, typer.Option("--url", help="The hub (default: EOHUB_URL).")] = None,
+) -> None:
+    """Forget the stored token of a hub."""
+    settings = load_settings()
+    hub = _hub(settings, url)
+    with user_errors():
+        removed = forget_token(settings, hub)
+    typer.echo(f"signed out of {hub}" if removed else f"no token was stored for {hub}")
+
+
+@app.command("whoami")
+def whoami() -> None:
+    """Who the hub at EOHUB_URL thinks you are."""
+    settings = load_settings()
+    hub = _hub(settings, None)
+    with user_errors(), RemoteRepository(hub, token_for(settings)) as remote:
+        me = remote.whoami()
+    typer.echo(me["name"] + (" (admin)" if me.get("admin") else ""))

@@ -1,0 +1,37 @@
+"""``eohub serve``: run the hub (API, STAC, web pages) on this machine's configuration."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from eohub.cli.common import user_errors
+from eohub.config import load_settings
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    demo: Annotated[
+        bool, typer.Option("--demo/--no-demo", help="Ingest a demo model and dataset into an empty hub.")
+    ] = True,
+) -> None:
+    """Start the hub server on EOHUB_DATABASE_URL and EOHUB_STORAGE (SQLite and files under EOHUB_HOME)."""
+    import uvicorn
+
+    from eohub.demo_hub import DEMO_USER, seed_demo
+    from eohub.repository import EmbeddedRepository
+    from eohub.server import create_app
+    from eohub.server.context import HubContext
+
+    settings = load_settings()
+    with user_errors():
+        context = HubContext.open(settings)
+        if demo:
+            for line in seed_demo(EmbeddedRepository(context.database, context.store, DEMO_USER)):
+                typer.echo(f"demo: ingested {line}")
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    typer.echo(f"eohub hub: {settings.database_url.split('://')[0]} metadata, blobs in {settings.storage}")
+    typer.echo(f"serving http://{shown}:{port}/  (API /api, OpenAPI /openapi.json, STAC /stac)")
+    uvicorn.run(create_app(context=context), host=host, port=port, log_level="info")

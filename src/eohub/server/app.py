@@ -1,0 +1,45 @@
+"""``create_app(settings)``: the hub's FastAPI application.
+
+One :class:`~eohub.server.context.HubContext` (database, blob store, upload area) lives for the app's
+lifetime; routers per resource are mounted on it. ``eohub serve`` runs it with uvicorn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from eohub import __version__
+from eohub.config import Settings, load_settings
+from eohub.server import errors
+from eohub.server.context import HubContext
+from eohub.server.routes import account, blobs, repositories
+
+
+def create_app(settings: Settings | None = None, context: HubContext | None = None) -> FastAPI:
+    """The hub app on ``settings`` (the environment by default), or on an already open ``context``."""
+    hub = context or HubContext.open(settings or load_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        hub.close()
+
+    app = FastAPI(
+        title="eohub",
+        version=__version__,
+        description="An open hub for Earth-observation datasets and ML models (STAC + MLM).",
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    errors.install(app)
+    for module in (account, blobs, repositories):  # fixed paths before {plural}/{name}
+        app.include_router(module.router)
+
+    @app.get("/api", tags=["hub"], summary="What this hub is")
+    def about() -> dict[str, str]:
+        return {"name": "eohub", "version": __version__}
+
+    return app

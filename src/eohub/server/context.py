@@ -1,0 +1,84 @@
+"""What every request shares (database, blob store, upload area) and the dependencies routes declare.
+
+Routes never open anything themselves: ``Depends(repository)`` hands them an
+:class:`~eohub.repository.EmbeddedRepository` acting as the caller (anonymous, a user, or an admin),
+built on the app's one database and store, so access rules live in the repository, not in routes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from eohub.accounts import Account, authenticate
+from eohub.config import Settings
+from eohub.db.engine import Database, open_database
+from eohub.errors import AuthenticationError
+from eohub.repository import EmbeddedRepository
+from eohub.storage import BlobStore, open_store
+from eohub.storage.uploads import UploadArea
+
+
+@dataclass
+class HubContext:
+    """The long-lived parts of a running hub."""
+
+    settings: Settings
+    database: Database
+    store: BlobStore
+    uploads: UploadArea
+
+    @classmethod
+    def open(cls, settings: Settings) -> HubContext:
+        database = open_database(settings.database_url)
+        store = open_store(settings.storage, settings.s3_endpoint)
+        return cls(settings, database, store, UploadArea(settings.home / "uploads", store))
+
+    def close(self) -> None:
+        self.database.close()
+
+
+def hub(request: Request) -> HubContext:
+    return request.app.state.hub
+
+
+def account(
+    context: Annotated[HubContext, Depends(hub)], authorization: Annotated[str | None, Header()] = None
+) -> Account | None:
+    """The caller: ``None`` without a token; a bad or malformed token is a 401, even for reads."""
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError("send the API token as 'Authorization: Bearer <token>'")
+    return authenticate(context.database, token)
+
+
+def signed_in(caller: Annotated[Account | None, Depends(account)]) -> Account:
+    """The caller, who must have sent a valid token."""
+    if caller is None:
+        raise AuthenticationError(
+            "this needs an API token: run eohub auth login (or set EOHUB_TOKEN); an admin creates "
+            "tokens with eohub admin create-user"
+        )
+    return caller
+
+
+def repository(
+    context: Annotated[HubContext, Depends(hub)], caller: Annotated[Account | None, Depends(account)]
+) -> EmbeddedRepository:
+    """The repository as the caller sees it."""
+    return EmbeddedRepository(
+        context.database,
+        context.store,
+        caller.name if caller else None,
+        caller.admin if caller else False,
+    )
+
+
+Hub = Annotated[HubContext, Depends(hub)]
+Caller = Annotated[Account | None, Depends(account)]
+SignedIn = Annotated[Account, Depends(signed_in)]
+Repo = Annotated[EmbeddedRepository, Depends(repository)]

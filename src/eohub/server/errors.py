@@ -1,0 +1,73 @@
+"""eohub's exceptions as HTTP answers: ``{"detail": message}`` with a 4xx that says what to fix.
+
+Unexpected exceptions become a 500 whose body names no internals (the traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from eohub import errors
+from eohub.storage.uploads import OffsetMismatch
+
+log = logging.getLogger(__name__)
+
+STATUS: list[tuple[type[errors.EohubError], int]] = [
+    (errors.AuthenticationError, 401),
+    (errors.PermissionDeniedError, 403),
+    (errors.NotFoundError, 404),
+    (errors.AlreadyExistsError, 409),
+    (errors.InvalidStacError, 422),
+    (errors.IntegrityError, 422),
+    (errors.ModelGraphError, 422),
+    (errors.MigrationError, 422),
+    (errors.InvalidNameError, 400),
+    (errors.UsageError, 400),
+    (errors.EohubError, 400),
+]
+
+
+def status_of(exc: errors.EohubError) -> int:
+    return next(code for cls, code in STATUS if isinstance(exc, cls))
+
+
+def _eohub_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.EohubError)
+    body: dict[str, object] = {"detail": str(exc)}
+    if isinstance(exc, errors.InvalidStacError):
+        body["problems"] = exc.problems
+    if isinstance(exc, OffsetMismatch):
+        body["offset"] = exc.offset
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.AuthenticationError) else None
+    return JSONResponse(body, status_code=status_of(exc), headers=headers)
+
+
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()
+    ]
+    return JSONResponse({"detail": "bad request: " + "; ".join(problems)}, status_code=400)
+
+
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return JSONResponse({"detail": "internal error; the hub's log has the details"}, status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+    app.add_exception_handler(errors.EohubError, _eohub_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,87 @@
+"""``/api/blobs`` and ``/api/uploads``: which blobs the hub lacks, and resumable chunked uploads.
+
+The client asks ``POST /api/blobs/missing`` first and uploads only those. An upload is
+``PATCH /api/uploads/{sha256}`` with ``Upload-Offset`` (where these bytes start) and ``Upload-Length``
+(the blob's size); ``GET /api/uploads/{sha256}`` says how many bytes the hub has, so a broken upload
+continues from there. The last byte triggers the SHA-256 check; only then can a version reference it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from eohub.server.context import Hub, SignedIn
+from eohub.storage.base import check_digest
+
+router = APIRouter(prefix="/api", tags=["transfers"])
+
+MAX_DIGESTS = 100_000
+
+
+class Digests(BaseModel):
+    digests: list[str] = Field(max_length=MAX_DIGESTS)
+
+
+class UploadState(BaseModel):
+    offset: int
+    complete: bool
+
+
+@router.post("/blobs/missing", summary="Which of these SHA-256 digests the hub does not store")
+def missing_blobs(body: Digests, context: Hub, _: SignedIn) -> dict[str, list[str]]:
+    digests = {check_digest(d) for d in body.digests}
+    return {"missing": sorted(context.store.missing(digests))}
+
+
+@router.get("/uploads/{digest}", summary="How many bytes of a blob the hub has received")
+def upload_state(digest: str, context: Hub, _: SignedIn) -> UploadState:
+    if context.store.exists(check_digest(digest)):
+        return UploadState(offset=context.store.size(digest), complete=True)
+    return UploadState(offset=context.uploads.offset(digest), complete=False)
+
+
+BATCH = 4 * 1024 * 1024
+
+
+@router.patch("/uploads/{digest}", summary="Append bytes to a blob's upload")
+async def append_upload(
+    digest: str,
+    request: Request,
+    context: Hub,
+    _: SignedIn,
+    upload_offset: Annotated[int, Header(ge=0)],
+    upload_length: Annotated[int, Header(ge=0)],
+) -> UploadState:
+    """Bytes are written in batches as they arrive, so a connection that breaks keeps what it sent."""
+    check_digest(digest)
+    if await run_in_threadpool(context.store.exists, digest):
+        return UploadState(offset=upload_length, complete=True)
+    offset = upload_offset
+    stream = request.stream()
+    while (batch := await _next_batch(stream)) is not None:
+        offset = await run_in_threadpool(context.uploads.append, digest, offset, upload_length, [batch])
+    if offset == upload_length:
+        await run_in_threadpool(context.uploads.complete, digest, upload_length)
+        return UploadState(offset=offset, complete=True)
+    return UploadState(offset=offset, complete=False)
+
+
+async def _next_batch(stream: AsyncIterator[bytes]) -> bytes | None:
+    """Up to about ``BATCH`` bytes of the request body; ``None`` once it has ended (or the client left)."""
+    parts: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in stream:
+            parts.append(chunk)
+            size += len(chunk)
+            if size >= BATCH:
+                break
+    except ClientDisconnect:
+        pass
+    return b"".join(parts) if parts else None

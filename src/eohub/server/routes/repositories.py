@@ -1,0 +1,150 @@
+"""``/api/{models|datasets}``: list, inspect, version, download, change visibility, delete.
+
+Every route calls the repository (``Depends(repository)``); access rules live there: private
+repositories are invisible (404) to everyone but their owner and admins.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from eohub.errors import UsageError
+from eohub.repository import Kind, Manifest
+from eohub.server.context import Repo, SignedIn
+
+router = APIRouter(prefix="/api", tags=["repositories"])
+
+
+class Plural(str, Enum):  # noqa: UP042 - FastAPI path enums
+    models = "models"
+    datasets = "datasets"
+
+    @property
+    def kind(self) -> Kind:
+        return "model" if self is Plural.models else "dataset"
+
+
+class Visibility(BaseModel):
+    private: bool
+
+
+class NewVersion(BaseModel):
+    manifest: dict[str, Any] = Field(description="files (path, size, sha256), STAC documents, metadata")
+    private: bool = Field(False, description="make the repository private when this creates it")
+    allow_invalid: bool = Field(False, description="store invalid STAC as Q0 instead of refusing it")
+
+
+def _version(value: str) -> int | None:
+    if value == "latest":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise UsageError(f"a version is 'latest' or a positive integer (1, 2, ...), not {value!r}")
+    return int(value)
+
+
+@router.get("/{plural}", summary="Repositories the caller can see")
+def list_repositories(
+    plural: Plural,
+    repo: Repo,
+    name: Annotated[str | None, Query(description="case-insensitive substring of the name")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+) -> list[dict[str, Any]]:
+    return [info.to_dict() for info in repo.list(plural.kind, name, limit)]
+
+
+@router.get("/{plural}/{name}", summary="One repository and its latest version")
+def get_repository(plural: Plural, name: str, repo: Repo) -> dict[str, Any]:
+    return repo.get(plural.kind, name).to_dict()
+
+
+@router.patch("/{plural}/{name}", summary="Make a repository private or public (owner only)")
+def set_visibility(plural: Plural, name: str, body: Visibility, repo: Repo, _: SignedIn) -> dict[str, Any]:
+    return repo.set_visibility(plural.kind, name, body.private).to_dict()
+
+
+@router.delete("/{plural}/{name}", status_code=204, summary="Delete a repository (owner only)")
+def delete_repository(plural: Plural, name: str, repo: Repo, _: SignedIn) -> Response:
+    repo.delete(plural.kind, name)
+    return Response(status_code=204)
+
+
+@router.get("/{plural}/{name}/versions", summary="Every version, oldest first")
+def list_versions(plural: Plural, name: str, repo: Repo) -> list[dict[str, Any]]:
+    return [v.to_dict() for v in repo.versions(plural.kind, name)]
+
+
+@router.post("/{plural}/{name}/versions", status_code=201, summary="Commit the next version")
+def commit_version(plural: Plural, name: str, body: NewVersion, repo: Repo, _: SignedIn) -> dict[str, Any]:
+    """Every blob of the manifest must be uploaded first. The hub validates the STAC documents and
+    rates the version itself (Q0..Q3) from the stored blobs."""
+    manifest = Manifest.from_dict(body.manifest)
+    info, created = repo.commit_version(plural.kind, name, manifest, None, body.private, body.allow_invalid)
+    return {"version": info.to_dict(), "created": created}
+
+
+@router.get("/{plural}/{name}/versions/{version}/manifest", summary="Files, STAC documents, metadata")
+def get_manifest(plural: Plural, name: str, version: str, repo: Repo) -> dict[str, Any]:
+    manifest = repo.manifest(plural.kind, name, _version(version))
+    return manifest.to_dict()
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """``(start, end)`` (end exclusive) of a single-range ``Range`` header; ``None`` for the whole file."""
+    if header is None:
+        return None
+    match = _RANGE.match(header.strip())
+    if not match or match.groups() == ("", ""):
+        raise _RangeNotSatisfiable(size)
+    first, last = match.groups()
+    if first == "":  # the last N bytes
+        start, end = max(0, size - int(last)), size
+    else:
+        start, end = int(first), size if last == "" else min(size, int(last) + 1)
+    if start >= size or start >= end:
+        raise _RangeNotSatisfiable(size)
+    return start, end
+
+
+class _RangeNotSatisfiable(Exception):
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+@router.get(
+    "/{plural}/{name}/versions/{version}/files/{path:path}",
+    summary="Download one file (HTTP Range supported)",
+    response_class=StreamingResponse,
+)
+def download_file(
+    plural: Plural,
+    name: str,
+    version: str,
+    path: str,
+    repo: Repo,
+    range: Annotated[str | None, Header()] = None,  # noqa: A002 - the header's name
+) -> Response:
+    entry, number = repo.file_entry(plural.kind, name, _version(version), path)
+    headers = {"Accept-Ranges": "bytes", "ETag": f'"{entry.sha256}"', "X-Checksum-Sha256": entry.sha256}
+    try:
+        span = _byte_range(range, entry.size)
+    except _RangeNotSatisfiable:
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{entry.size}"})
+    start, end = span or (0, entry.size)
+    headers["Content-Length"] = str(end - start)
+    status = 200
+    if span is not None:
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{entry.size}"
+    chunks = repo.read_file(plural.kind, name, number, path, start, end) if end > start else iter(())
+    return StreamingResponse(
+        chunks, status_code=status, headers=headers, media_type="application/octet-stream"
+    )
