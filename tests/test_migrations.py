@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, inspect, select, text
 
 from eohub.db import Base, UserRow, open_database
 from eohub.db.engine import make_engine
-from eohub.db.migrate import current_revision, head_revision, upgrade
+from eohub.db.migrate import INITIAL_REVISION, alembic_config, current_revision, head_revision, upgrade
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -52,10 +53,15 @@ def test_upgrading_again_keeps_the_data(empty_engine: Engine) -> None:
 
 
 def test_database_made_before_migrations_is_adopted_not_recreated(empty_engine: Engine) -> None:
-    initial = ("users", "repositories", "versions", "files", "documents")  # the tables of revision 0001
-    Base.metadata.create_all(empty_engine, tables=[Base.metadata.tables[t] for t in initial])
+    # the schema of revision 0001, as create_all made it before eohub had migrations: no alembic_version
+    config = alembic_config()
     with empty_engine.begin() as connection:
-        connection.execute(UserRow.__table__.insert().values(name="bob", is_admin=True))
+        config.attributes["connection"] = connection
+        command.upgrade(config, INITIAL_REVISION)
+        connection.execute(text("DROP TABLE alembic_version"))
+        connection.execute(
+            text("INSERT INTO users (name, is_admin, created_at) VALUES ('bob', true, '2026-01-01')")
+        )
     upgrade(empty_engine)
     assert current_revision(empty_engine) == head_revision()
     with empty_engine.connect() as connection:

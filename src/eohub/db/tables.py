@@ -100,6 +100,7 @@ class VersionRow(Base):
     total_size: Mapped[int] = mapped_column(BigInteger, default=0)
     file_count: Mapped[int] = mapped_column(Integer, default=0)
     tasks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # Manifest.summary()
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     repository: Mapped[RepositoryRow] = relationship(back_populates="versions")

@@ -47,6 +47,7 @@ class VersionInfo:
     size: int = 0
     files: int = 0
     tasks: list[str] = field(default_factory=list)
+    summary: dict[str, list[str]] = field(default_factory=dict)
     changes: dict[str, Any] = field(default_factory=dict)
     author: str = ""
 
@@ -64,6 +65,7 @@ class VersionInfo:
             "size": self.size,
             "files": self.files,
             "tasks": list(self.tasks),
+            "summary": {k: list(v) for k, v in self.summary.items()},
             "changes": dict(self.changes),
             "author": self.author,
         }
@@ -78,6 +80,7 @@ class VersionInfo:
             size=int(data.get("size") or 0),
             files=int(data.get("files") or 0),
             tasks=list(data.get("tasks") or []),
+            summary={str(k): [str(x) for x in v] for k, v in (data.get("summary") or {}).items()},
             changes=dict(data.get("changes") or {}),
             author=str(data.get("author") or ""),
         )

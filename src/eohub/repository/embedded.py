@@ -72,6 +72,7 @@ def _version_info(row: VersionRow, author: str = "") -> VersionInfo:
         size=row.total_size,
         files=row.file_count,
         tasks=list(row.tasks or []),
+        summary=dict(row.summary or {}),
         changes=dict(row.changes or {}),
         author=author,
     )
@@ -367,6 +368,7 @@ class EmbeddedRepository(Repository):
             total_size=manifest.size,
             file_count=len(manifest.files),
             tasks=manifest.tasks(),
+            summary=manifest.summary(),
             changes=diff(previous, manifest).counts(),
         )
         s.add(row)

@@ -76,6 +76,31 @@ class Manifest:
                 tasks.update(str(t) for t in (doc.get("properties") or {}).get("mlm:tasks") or [])
         return sorted(tasks)
 
+    def summary(self) -> dict[str, list[str]]:
+        """What searches filter models by, from every item's MLM fields: tasks, frameworks,
+        architectures and input band names (each sorted, without duplicates)."""
+        found: dict[str, set[str]] = {
+            "tasks": set(),
+            "frameworks": set(),
+            "architectures": set(),
+            "bands": set(),
+        }
+        for doc in self.documents.values():
+            if doc.get("type") != "Feature":
+                continue
+            props = doc.get("properties") or {}
+            found["tasks"].update(str(t) for t in props.get("mlm:tasks") or [])
+            for key, field_ in (("frameworks", "mlm:framework"), ("architectures", "mlm:architecture")):
+                if props.get(field_):
+                    found[key].add(str(props[field_]))
+            inputs = props.get("mlm:input")
+            for spec in inputs if isinstance(inputs, list) else [inputs] if isinstance(inputs, dict) else []:
+                for band in (spec.get("bands") or []) if isinstance(spec, dict) else []:
+                    name = band.get("name") if isinstance(band, dict) else band
+                    if name:
+                        found["bands"].add(str(name))
+        return {key: sorted(values) for key, values in found.items()}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "files": [e.to_dict() for e in self.files],
