@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from eohub.mlm.schemas import SCHEMA_ROOT
+from tests.hub_server import InProcessHub
 from tests.servers import PostgresServer, S3Server, ServerUnavailable, start_postgres, start_seaweedfs
 
 if TYPE_CHECKING:
@@ -90,9 +91,26 @@ def _postgresql_s3_repository(request: pytest.FixtureRequest, user: str | None) 
     return _embedded_repository(request, user)
 
 
+@pytest.fixture
+def inprocess_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessHub]:
+    """A hub on a free loopback port, served from a thread of the test process, with its own home."""
+    hub = InProcessHub(tmp_path_factory.mktemp("hub-home")).start()
+    yield hub
+    hub.stop()
+
+
+def _remote_repository(request: pytest.FixtureRequest, user: str | None) -> Repository:
+    """The remote client talking HTTP to a real hub (embedded SQLite + local blobs on the server side)."""
+    from eohub.client import RemoteRepository
+
+    hub: InProcessHub = request.getfixturevalue("inprocess_hub")
+    return RemoteRepository(hub.url, hub.token(user or "alice"))
+
+
 REPOSITORY_BACKENDS: dict[str, Callable[[pytest.FixtureRequest, str | None], Repository]] = {
     "sqlite+local": _embedded_repository,
     "postgresql+s3": _postgresql_s3_repository,
+    "remote": _remote_repository,
 }
 
 
