@@ -1,4 +1,4 @@
-"""The EOTDL tutorial's flow end to end through the Python API (embedded mode unless EOHUB_URL is set).
+"""The EOTDL tutorial's flow end to end through the Python API, embedded and against a hub over HTTP.
 
 Q0 folder -> ingest (v1) -> download v1 -> STAC catalog built with pystac as the tutorial does (correct
 MLM v1.5.2, model asset outside the catalog folder) -> ingest (v2, Q2 or better) -> re-ingest unchanged
@@ -8,6 +8,7 @@ MLM v1.5.2, model asset outside the catalog folder) -> ingest (v2, Q2 or better)
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pystac
@@ -17,13 +18,26 @@ from eohub import download_model, ingest_model, retrieve_model, retrieve_models
 from eohub.errors import AlreadyExistsError
 from eohub.storage import sha256_file
 
+from .hub_server import start_hub
 from .repository_helpers import write_q0_model, write_tutorial_catalog
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+@pytest.fixture(params=["embedded", "hub"])
+def workdir(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """The working folder, with the API on the embedded repository or on a hub (``eohub serve``) over HTTP."""
     monkeypatch.chdir(tmp_path)
-    return tmp_path
+    if request.param == "embedded":
+        yield tmp_path
+        return
+    hub = start_hub(tmp_path / "hub-home")
+    monkeypatch.setenv("EOHUB_URL", hub.url)
+    monkeypatch.setenv("EOHUB_TOKEN", hub.token("alice"))
+    try:
+        yield tmp_path
+    finally:
+        hub.stop()
 
 
 def test_tutorial_flow_from_q0_to_q2_and_back(workdir: Path) -> None:

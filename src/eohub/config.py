@@ -8,6 +8,7 @@
 | ``EOHUB_DATABASE_URL`` | SQLAlchemy URL of the metadata database | SQLite under ``EOHUB_HOME`` |
 | ``EOHUB_STORAGE`` | blob store: a local folder or ``s3://bucket/prefix`` | ``EOHUB_HOME/blobs`` |
 | ``EOHUB_S3_ENDPOINT`` | S3 endpoint URL for an S3-compatible server | AWS default |
+| ``EOHUB_RETRIES`` | how often a transient network failure is retried (with backoff) | ``5`` |
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from eohub.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Settings:
     database_url: str
     storage: str
     s3_endpoint: str | None
+    retries: int = 5
 
     @property
     def remote(self) -> bool:
@@ -44,4 +48,14 @@ def load_settings() -> Settings:
         database_url=os.environ.get("EOHUB_DATABASE_URL") or f"sqlite:///{home / 'eohub.sqlite'}",
         storage=os.environ.get("EOHUB_STORAGE") or str(home / "blobs"),
         s3_endpoint=os.environ.get("EOHUB_S3_ENDPOINT") or None,
+        retries=_count("EOHUB_RETRIES", 5),
     )
+
+
+def _count(variable: str, default: int) -> int:
+    value = os.environ.get(variable)
+    if not value:
+        return default
+    if not value.isdigit():
+        raise UsageError(f"{variable} must be a whole number, not {value!r}")
+    return int(value)

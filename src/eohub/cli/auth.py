@@ -29,12 +29,13 @@ def login(
     url: Annotated[str | None, typer.Option("--url", help="The hub (default: EOHUB_URL).")] = None,
 ) -> None:
     """Check a token with the hub and store it in a file only you can read."""
-    settings = load_settings()
+    with user_errors():
+        settings = load_settings()
     hub = _hub(settings, url)
-    token = token or typer.prompt("API token", hide_input=True)
-    with user_errors(), RemoteRepository(hub, token.strip()) as remote:
+    token = (token or typer.prompt("API token", hide_input=True)).strip()
+    with user_errors(), RemoteRepository(hub, token, attempts=settings.retries + 1) as remote:
         me = remote.whoami()
-        path = store_token(settings, hub, token.strip())
+        path = store_token(settings, hub, token)
     typer.echo(f"signed in to {hub} as {me['name']} (token stored in {path})")
 
 
@@ -43,7 +44,8 @@ def logout(
     url: Annotated[str | None, typer.Option("--url", help="The hub (default: EOHUB_URL).")] = None,
 ) -> None:
     """Forget the stored token of a hub."""
-    settings = load_settings()
+    with user_errors():
+        settings = load_settings()
     hub = _hub(settings, url)
     with user_errors():
         removed = forget_token(settings, hub)
@@ -53,8 +55,9 @@ def logout(
 @app.command("whoami")
 def whoami() -> None:
     """Who the hub at EOHUB_URL thinks you are."""
-    settings = load_settings()
+    with user_errors():
+        settings = load_settings()
     hub = _hub(settings, None)
-    with user_errors(), RemoteRepository(hub, token_for(settings)) as remote:
+    with user_errors(), RemoteRepository(hub, token_for(settings), attempts=settings.retries + 1) as remote:
         me = remote.whoami()
     typer.echo(me["name"] + (" (admin)" if me.get("admin") else ""))

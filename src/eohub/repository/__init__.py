@@ -55,5 +55,5 @@ def open_repository(settings: Settings | None = None) -> Repository:
         assert settings.url is not None
         if not settings.url.startswith(("http://", "https://")):
             raise UsageError(f"EOHUB_URL must be an http(s):// URL, not {settings.url!r}")
-        return RemoteRepository(settings.url, token_for(settings))
+        return RemoteRepository(settings.url, token_for(settings), attempts=settings.retries + 1)
     return open_embedded(settings)
