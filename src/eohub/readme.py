@@ -47,7 +47,16 @@ class ReadmeMetadata:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReadmeMetadata:
-        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        """Read stored or received metadata; values of the wrong type are coerced (lists, strings)."""
+        known: dict[str, Any] = {}
+        for key in cls.__dataclass_fields__:
+            value = data.get(key)
+            if key in ("authors", "tags"):
+                known[key] = _as_list(value)
+            elif key == "thumbnail":
+                known[key] = None if value is None else str(value)
+            elif value is not None:
+                known[key] = str(value)
         return cls(**known)
 
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from eohub.errors import IntegrityError
 from eohub.readme import ReadmeMetadata
 from eohub.repository.names import check_stored_path
+
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,16 @@ class FileEntry:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FileEntry:
-        return cls(check_stored_path(str(data["path"])), int(data["size"]), str(data["sha256"]))
+        """Read an entry that may come from elsewhere (a hub, a request): malformed ones are refused."""
+        try:
+            path, size, digest = data["path"], data["size"], data["sha256"]
+        except (KeyError, TypeError):
+            raise IntegrityError(
+                f"malformed manifest entry {data!r}: it needs path, size and sha256"
+            ) from None
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0 or not _DIGEST.match(str(digest)):
+            raise IntegrityError(f"malformed manifest entry {data!r}: size >= 0, sha256 as 64 hex digits")
+        return cls(check_stored_path(str(path)), size, str(digest))
 
 
 def document_text(doc: dict[str, Any]) -> str:
@@ -110,7 +123,20 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
-        docs = {check_stored_path(str(p)): dict(d) for p, d in (data.get("documents") or {}).items()}
+        files, documents, metadata = (
+            data.get("files") or [],
+            data.get("documents") or {},
+            data.get("metadata"),
+        )
+        if (
+            not isinstance(files, list)
+            or not isinstance(documents, dict)
+            or not isinstance(metadata, dict | None)
+        ):
+            raise IntegrityError("malformed manifest: files is a list, documents and metadata are objects")
+        if not all(isinstance(d, dict) for d in documents.values()):
+            raise IntegrityError("malformed manifest: every STAC document is a JSON object")
+        docs = {check_stored_path(str(p)): dict(d) for p, d in documents.items()}
         return cls(
             [FileEntry.from_dict(f) for f in data.get("files") or []],
             docs,
