@@ -245,3 +245,21 @@ def test_two_clients_ingesting_the_same_model_at_once_get_consecutive_versions(
         for version, folder in results:  # type: ignore[misc]
             target = remote.download("model", "shared", tmp_path / "dl", version=version)
             assert sha256_file(target / "model.onnx") == sha256_file(folder / "model.onnx")
+
+
+def test_a_hub_on_postgresql_and_s3_serves_the_tutorial_flow(
+    tmp_path: Path, postgres_url: str, s3_location: str, s3_server: object
+):
+    env = {"EOHUB_DATABASE_URL": postgres_url, "EOHUB_STORAGE": s3_location, **s3_server.env}  # type: ignore[attr-defined]
+    hub = start_hub(tmp_path / "hub-home", env)
+    try:
+        folder = _model_with_big_file(tmp_path / "m", size=12 * 1024 * 1024)  # several S3 parts
+        with _remote(hub) as remote:
+            assert remote.ingest("model", folder).version == 1
+        with _remote(hub) as remote:
+            assert remote.ingest("model", folder).version is None and remote.bytes_sent == 0
+            target = remote.download("model", "big-model", tmp_path / "dl")
+        assert sha256_file(target / "weights.bin") == sha256_file(folder / "weights.bin")
+        assert not (tmp_path / "hub-home" / "blobs").exists()  # the bytes went to S3
+    finally:
+        hub.stop()
