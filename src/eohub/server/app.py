@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from eohub import __version__
 from eohub.config import Settings, load_settings
-from eohub.server import errors
+from eohub.server import errors, web
 from eohub.server.context import HubContext
 from eohub.server.routes import account, blobs, repositories
 
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
     errors.install(app)
     for module in (account, blobs, repositories):  # fixed paths before {plural}/{name}
         app.include_router(module.router)
+    app.include_router(web.router)  # the web pages: /, /models/…, /datasets/…, /signin, /static/…
 
     @app.get("/api", tags=["hub"], summary="What this hub is")
     def about() -> dict[str, str]:

@@ -44,12 +44,24 @@ def hub(request: Request) -> HubContext:
     return request.app.state.hub
 
 
+SESSION_COOKIE = "eohub_token"
+"""The HttpOnly cookie in which the web pages' sign-in form keeps the API token."""
+COOKIE_METHODS = frozenset({"GET", "HEAD"})
+
+
 def account(
-    context: Annotated[HubContext, Depends(hub)], authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    context: Annotated[HubContext, Depends(hub)],
+    authorization: Annotated[str | None, Header()] = None,
 ) -> Account | None:
-    """The caller: ``None`` without a token; a bad or malformed token is a 401, even for reads."""
+    """The caller: ``None`` without a token; a bad or malformed token is a 401, even for reads.
+
+    The ``Authorization: Bearer`` header wins. Without it, the web pages' sign-in cookie
+    (:data:`SESSION_COOKIE`) is the token, for reads only (GET, HEAD): a cookie never authorizes a
+    write, so another site cannot make a signed-in browser change anything."""
     if authorization is None:
-        return None
+        cookie = request.cookies.get(SESSION_COOKIE) if request.method in COOKIE_METHODS else None
+        return authenticate(context.database, cookie) if cookie else None
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError("send the API token as 'Authorization: Bearer <token>'")
