@@ -79,6 +79,11 @@ class BlobStore(ABC):
         """The blob as a file on this machine, when the store keeps it as one (else ``None``)."""
         return None
 
+    def adopt(self, digest: str, path: Path) -> int:
+        """Store the file at ``path`` as the blob ``digest`` (verified); the file may be moved, not copied."""
+        with open(path, "rb") as f:
+            return self.write(digest, f)
+
     def write_file(self, path: str | Path, digest: str | None = None) -> tuple[str, int]:
         """Store a local file, hashing it first unless ``digest`` is given; return (digest, size)."""
         if digest is None:

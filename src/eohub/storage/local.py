@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from eohub.errors import NotFoundError
-from eohub.storage.base import CHUNK, BlobStore, check_digest, verify_digest
+from eohub.storage.base import CHUNK, BlobStore, check_digest, sha256_file, verify_digest
 
 
 class LocalBlobStore(BlobStore):
@@ -51,6 +51,22 @@ class LocalBlobStore(BlobStore):
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        return size
+
+    def adopt(self, digest: str, path: Path) -> int:
+        """Verify ``path`` and rename it into the store (same file system), else copy it in."""
+        target = self.path(digest)
+        if target.is_file():
+            return target.stat().st_size
+        actual, size = sha256_file(path)
+        verify_digest(digest, actual)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(path, target)
+        except OSError:  # another file system: copy, verifying again
+            return super().adopt(digest, path)
         return size
 
     def size(self, digest: str) -> int:

@@ -67,11 +67,14 @@ class UploadArea:
         finally:
             out.close()
 
-    def append(self, digest: str, offset: int, length: int, chunks: Iterable[bytes]) -> int:
+    def append(
+        self, digest: str, offset: int, length: int, chunks: Iterable[bytes], sync: bool = False
+    ) -> int:
         """Append ``chunks`` at ``offset`` of a blob of ``length`` bytes; return the new offset.
 
         Bytes written before a broken connection stay written (they are confirmed by the next
-        :meth:`offset`). More bytes than ``length`` are refused.
+        :meth:`offset`). More bytes than ``length`` are refused. ``sync`` also flushes them to the disk
+        (the last append of a request does), which a server crash cannot undo.
         """
         if length < 0 or offset < 0:
             raise UsageError("upload offsets and lengths are not negative")
@@ -87,7 +90,8 @@ class UploadArea:
                     out.write(chunk)
             finally:
                 out.flush()
-                os.fsync(out.fileno())
+                if sync:
+                    os.fsync(out.fileno())
             return current
 
     def complete(self, digest: str, length: int) -> None:
@@ -98,8 +102,7 @@ class UploadArea:
             if size != length:
                 raise UsageError(f"upload of {digest[:12]}... has {size} of its {length} bytes")
             try:
-                with open(part, "rb") as f:
-                    self.store.write(digest, f)
+                self.store.adopt(digest, part)
             except IntegrityError:
                 part.unlink(missing_ok=True)
                 raise

@@ -66,6 +66,7 @@ async def append_upload(
     stream = request.stream()
     while (batch := await _next_batch(stream)) is not None:
         offset = await run_in_threadpool(context.uploads.append, digest, offset, upload_length, [batch])
+    await run_in_threadpool(context.uploads.append, digest, offset, upload_length, [], True)  # fsync
     if offset == upload_length:
         await run_in_threadpool(context.uploads.complete, digest, upload_length)
         return UploadState(offset=offset, complete=True)
