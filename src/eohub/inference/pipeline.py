@@ -191,18 +191,28 @@ def window_view(block: np.ndarray, grid: Grid, rows: int, cols: int) -> np.ndarr
 def prepare(
     predictor: Predictor, raster: RasterInput, plan: ScenePlan, region: Region, replay: bool = False
 ) -> Prepared:
-    """Read a region, make the model's channels, pad, cut windows, scale them and blank nodata."""
+    """Read a region, make the model's channels, pad, scale, blank nodata and cut it into windows.
+
+    Scaling is pointwise, so it runs once on the region's contiguous pixels (cheap, cache-friendly passes)
+    before the windows are copied out; only ``processing`` expressions, which may look at more than one
+    pixel, still run on the windows as before.
+    """
     sources = plan.bands.sources
     data = raster.read(sources, region.y0, region.x0, region.extent_h, region.extent_w)
     invalid = raster.invalid(sources, data)
     channels = pad_to(plan.bands.build(data, axis=0), region.extent_h, region.extent_w)
+    del data
     rows, cols = region.r1 - region.r0, region.c1 - region.c0
-    view = window_view(channels, plan.grid, rows, cols)
-    mask = None
-    if invalid is not None:
-        padded = pad_to(invalid[None], region.extent_h, region.extent_w)
-        mask = window_view(padded, plan.grid, rows, cols)
-    windows = predictor.scale(view, 2, mask)  # (rows, cols, C, th, tw), contiguous
+    padded = None if invalid is None else pad_to(invalid[None], region.extent_h, region.extent_w)
+    scaling = predictor.scaling(channels.shape[0])
+    if scaling is not None and scaling.processing:
+        view = window_view(channels, plan.grid, rows, cols)
+        mask = None if padded is None else window_view(padded, plan.grid, rows, cols)
+        windows = predictor.scale(view, 2, mask)  # (rows, cols, C, th, tw), contiguous
+    else:
+        scaled = predictor.scale(channels, 0, padded)  # (C, h, w)
+        del channels
+        windows = np.ascontiguousarray(window_view(scaled, plan.grid, rows, cols))
     windows = windows.reshape(rows * cols, 1, *windows.shape[2:])
     return Prepared(region, predictor.fit(windows), invalid, replay)
 

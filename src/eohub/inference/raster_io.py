@@ -88,37 +88,56 @@ class RasterInput:
         return handles[path]
 
     def read(self, sources: Sequence[int], row: int, col: int, height: int, width: int) -> np.ndarray:
-        """Bands ``sources`` (indexes into :attr:`bands`) of a window clipped to the scene, as one array."""
+        """Bands ``sources`` (indexes into :attr:`bands`) of a window clipped to the scene, as one array.
+
+        Bands are decoded straight into the result: one read per file for the bands it holds in a row of
+        the result (in a multi-band file, usually all of them), without an intermediate copy.
+        """
         window = Window(col, row, min(width, self.width - col), min(height, self.height - row))
         dtype = np.result_type(*[np.dtype(self.bands[s].dtype) for s in sources])
         out = np.empty((len(sources), int(window.height), int(window.width)), dtype)
-        by_file: dict[str, list[tuple[int, int]]] = {}
+        runs: list[tuple[str, int, list[int]]] = []  # (file, first position in out, band indexes)
         for pos, s in enumerate(sources):
-            by_file.setdefault(self.bands[s].path, []).append((pos, self.bands[s].index))
+            band = self.bands[s]
+            if runs and runs[-1][0] == band.path and runs[-1][1] + len(runs[-1][2]) == pos:
+                runs[-1][2].append(band.index)
+            else:
+                runs.append((band.path, pos, [band.index]))
+        path = runs[0][0] if runs else ""
         try:
-            for path, pairs in by_file.items():
-                data = self._dataset(path).read([i for _, i in pairs], window=window)
-                for k, (pos, _) in enumerate(pairs):
-                    out[pos] = data[k]
+            for path, start, indexes in runs:
+                target = out[start : start + len(indexes)]
+                dataset = self._dataset(path)
+                if all(np.dtype(dataset.dtypes[i - 1]) == dtype for i in indexes):
+                    dataset.read(indexes, window=window, out=target)
+                else:
+                    target[...] = dataset.read(indexes, window=window)
         except RasterioError as exc:
             raise InferenceError(f"cannot read {path}: {exc}") from None
         return out
 
     def invalid(self, sources: Sequence[int], data: np.ndarray) -> np.ndarray | None:
-        """Pixels where any read band is nodata (or NaN), or None when no band declares nodata."""
-        mask = None
+        """Pixels where any read band is nodata (or NaN); None when no band declares nodata or none is."""
+        mask: np.ndarray | None = None
+        floating = np.issubdtype(data.dtype, np.floating)
+        by_value: dict[float, list[int]] = {}
         for pos, s in enumerate(sources):
-            band = self.bands[s]
-            if band.nodata is None and not np.issubdtype(data.dtype, np.floating):
-                continue
-            bad = (
-                np.isnan(data[pos])
-                if np.issubdtype(data.dtype, np.floating)
-                else np.zeros(data.shape[1:], bool)
-            )
-            if band.nodata is not None and not np.isnan(band.nodata):
-                bad |= data[pos] == band.nodata
+            nodata = self.bands[s].nodata
+            if nodata is not None and not np.isnan(nodata):
+                by_value.setdefault(float(nodata), []).append(pos)
+        if floating:
+            mask = np.isnan(data).any(axis=0)
+        for value, positions in by_value.items():
+            bands = data if len(positions) == len(data) else data[positions]
+            if not floating and value == np.iinfo(data.dtype).min:
+                bad = bands.min(axis=0) == value  # one fast reduction for the usual nodata 0 of unsigned data
+            elif not floating and value == np.iinfo(data.dtype).max:
+                bad = bands.max(axis=0) == value
+            else:
+                bad = (bands == value).any(axis=0)
             mask = bad if mask is None else (mask | bad)
+        if mask is None or not mask.any():
+            return None
         return mask
 
     @property
