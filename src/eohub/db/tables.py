@@ -25,6 +25,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -133,3 +134,68 @@ class DocumentRow(Base):
     path: Mapped[str] = mapped_column(Text)  # no length cap: PostgreSQL enforces one, SQLite not
     stac_type: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)
+
+
+# --- STAC API search index (eohub.search): derived from the documents at version commit -------------
+#
+# stac_collections 1 row per version: extent, summaries and queryables, computed once at commit
+# stac_items       1 row per STAC Item of a version: id, bbox, time range (epoch seconds), latest flag
+# stac_item_values 1 row per scalar property value, flattened ("mlm:input.bands" -> "B04"), so CQL2
+#                  filters on array and nested properties are index lookups on (key, text) or (key, num)
+
+
+class StacCollectionRow(Base):
+    __tablename__ = "stac_collections"
+    __table_args__ = (Index("ix_stac_collections_repository_latest", "repository_id", "latest"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), unique=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    latest: Mapped[bool] = mapped_column(Boolean, default=True)
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    bbox: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
+    interval: Mapped[list[str | None] | None] = mapped_column(JSON, nullable=True)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # from the stored Collection
+    summaries: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    queryables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class StacItemRow(Base):
+    __tablename__ = "stac_items"
+    __table_args__ = (
+        Index("ix_stac_items_latest_time", "latest", "t_start"),
+        Index("ix_stac_items_latest_minx", "latest", "minx"),
+        Index("ix_stac_items_repository_item", "repository_id", "item_id", "number"),
+        Index("ix_stac_items_version", "version_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    latest: Mapped[bool] = mapped_column(Boolean, default=True)
+    item_id: Mapped[str] = mapped_column(Text)
+    minx: Mapped[float | None] = mapped_column(Float, nullable=True)
+    miny: Mapped[float | None] = mapped_column(Float, nullable=True)
+    maxx: Mapped[float | None] = mapped_column(Float, nullable=True)
+    maxy: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rect: Mapped[bool] = mapped_column(Boolean, default=False)  # geometry == its bbox (or a point)
+    t_start: Mapped[float | None] = mapped_column(Float, nullable=True)  # epoch seconds, UTC
+    t_end: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class StacValueRow(Base):
+    __tablename__ = "stac_item_values"
+    __table_args__ = (
+        Index("ix_stac_item_values_key_text", "key", "text", "item_row_id"),
+        Index("ix_stac_item_values_key_num", "key", "num", "item_row_id"),
+        Index("ix_stac_item_values_item", "item_row_id", "key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_row_id: Mapped[int] = mapped_column(ForeignKey("stac_items.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(256))
+    text: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    num: Mapped[float | None] = mapped_column(Float, nullable=True)

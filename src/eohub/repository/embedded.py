@@ -44,6 +44,7 @@ from eohub.repository.manifest import FileEntry, Manifest, diff, document_text
 from eohub.repository.names import Kind, check_kind, check_name, name_key
 from eohub.repository.progress import CountingReader, Progress
 from eohub.repository.scan import IngestPlan, PlannedFile
+from eohub.search import index as search_index
 from eohub.storage import BlobStore
 
 log = logging.getLogger(__name__)
@@ -375,6 +376,7 @@ class EmbeddedRepository(Repository):
         s.flush()
         _insert_files(s, row.id, manifest)
         _insert_documents(s, row.id, manifest)
+        search_index.index_version(s, repo, row)
         repo.metadata_json = manifest.metadata.to_dict()
         repo.updated_at = utcnow()
         s.flush()
@@ -392,6 +394,7 @@ class EmbeddedRepository(Repository):
         with self.database.sessions.begin() as s:
             repo = self._row(s, kind, name)
             self._check_writer(repo)
+            search_index.remove_repository(s, repo.id)
             s.delete(repo)
 
     def stats(self) -> dict[str, Any]:

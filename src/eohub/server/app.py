@@ -16,6 +16,7 @@ from eohub.config import Settings, load_settings
 from eohub.server import errors, web
 from eohub.server.context import HubContext
 from eohub.server.routes import account, blobs, repositories
+from eohub.server.stac.routes import router as stac_router
 
 
 def create_app(settings: Settings | None = None, context: HubContext | None = None) -> FastAPI:
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
     errors.install(app)
     for module in (account, blobs, repositories):  # fixed paths before {plural}/{name}
         app.include_router(module.router)
+    app.include_router(stac_router)
     app.include_router(web.router)  # the web pages: /, /models/…, /datasets/…, /signin, /static/…
 
     @app.get("/api", tags=["hub"], summary="What this hub is")

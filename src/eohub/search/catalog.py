@@ -1,0 +1,464 @@
+"""The STAC view of the hub: one collection per model and per dataset, searched through the index.
+
+A :class:`StacCatalog` acts for one caller (``user``, ``admin``) on the hub's database and sees exactly
+what :class:`~eohub.repository.EmbeddedRepository` lets that caller see: public repositories, plus the
+caller's own private ones (admins see all). That rule is applied in SQL here (``_visible``) and must
+stay the same as ``EmbeddedRepository._visible``.
+
+Collections are named ``models.{name}`` and ``datasets.{name}``. Searches run over the latest version of
+every repository; a collection's items can be read at any ``version``. Spatial conditions are tested on
+the indexed bbox in SQL; an item whose geometry is not its bbox (or a query geometry that is not a box)
+is then tested exactly with shapely, and paging tokens count the SQL rows, so pages never repeat or
+skip an item.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, true, tuple_
+from sqlalchemy.orm import Session
+
+from eohub.db.engine import Database
+from eohub.db.tables import (
+    DocumentRow,
+    RepositoryRow,
+    StacCollectionRow,
+    StacItemRow,
+    StacValueRow,
+    UserRow,
+    VersionRow,
+)
+from eohub.errors import NotFoundError
+from eohub.readme import ReadmeMetadata
+from eohub.repository.names import Kind, name_key
+from eohub.search import index
+from eohub.search.filters import FilterError, translate
+from eohub.search.query import QueryError, SearchRequest
+
+PREFIXES: dict[str, Kind] = {"models.": "model", "datasets.": "dataset"}
+SORTABLE_COLUMNS = {"id", "collection", "datetime", "start_datetime", "end_datetime"}
+
+
+def collection_id(kind: str, name: str) -> str:
+    return f"{kind}s.{name}"
+
+
+def parse_collection_id(value: str) -> tuple[Kind, str] | None:
+    for prefix, kind in PREFIXES.items():
+        if value.startswith(prefix) and len(value) > len(prefix):
+            return kind, value[len(prefix) :]
+    return None
+
+
+@dataclass
+class CollectionInfo:
+    """A repository at one version, as a STAC Collection needs it."""
+
+    kind: Kind
+    name: str
+    repository_id: int
+    number: int
+    latest: bool
+    private: bool
+    created: datetime
+    item_count: int
+    bbox: list[float] | None
+    interval: list[str | None] | None
+    fields: dict[str, Any]
+    summaries: dict[str, Any]
+    queryables: dict[str, str]
+    metadata: ReadmeMetadata
+
+    @property
+    def id(self) -> str:
+        return collection_id(self.kind, self.name)
+
+
+@dataclass
+class Hit:
+    """One Item found: its stored document and where it lives."""
+
+    kind: Kind
+    name: str
+    repository_id: int
+    number: int
+    latest: bool
+    item: dict[str, Any]
+    path: str = ""
+    has_predecessor: bool = False
+    has_successor: bool = False
+
+    @property
+    def collection(self) -> str:
+        return collection_id(self.kind, self.name)
+
+
+@dataclass
+class Page:
+    hits: list[Hit]
+    next_token: int | None
+
+
+@dataclass
+class Scope:
+    """Search inside one collection (at one version; ``None`` is the latest)."""
+
+    repository_id: int
+    number: int | None = None
+
+
+def _box(west: float, south: float, east: float, north: float) -> ColumnElement[bool]:
+    return and_(
+        StacItemRow.minx <= east,
+        StacItemRow.maxx >= west,
+        StacItemRow.miny <= north,
+        StacItemRow.maxy >= south,
+    )
+
+
+def _bbox_condition(bounds: list[float]) -> ColumnElement[bool]:
+    west, south, east, north = bounds
+    if west > east:  # crosses the antimeridian
+        return or_(_box(west, south, 180.0, north), _box(-180.0, south, east, north))
+    return _box(west, south, east, north)
+
+
+def _box_geometry(bounds: list[float]) -> dict[str, Any]:
+    west, south, east, north = bounds
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+class _Spatial:
+    """The query geometries of a search: SQL on bboxes, then exact tests where a bbox is not enough."""
+
+    def __init__(self, boxes: list[list[float]], geometries: list[dict[str, Any]]) -> None:
+        from shapely.geometry import box, shape
+
+        self.shapes = []
+        self.exact_by_bbox = True
+        self.conditions: list[ColumnElement[bool]] = []
+        for bounds in boxes:
+            self.conditions.append(_bbox_condition(bounds))
+            if bounds[0] > bounds[2]:
+                self.exact_by_bbox = False
+                self.shapes.append(
+                    box(bounds[0], bounds[1], 180, bounds[3]).union(
+                        box(-180, bounds[1], bounds[2], bounds[3])
+                    )
+                )
+            else:
+                self.shapes.append(box(*bounds))
+        for geometry in geometries:
+            try:
+                shp = shape(geometry)
+            except Exception as exc:  # shapely raises several types for bad GeoJSON
+                raise QueryError(f"not a valid GeoJSON geometry: {exc}") from None
+            self.shapes.append(shp)
+            self.conditions.append(_bbox_condition(list(shp.bounds)))
+            if not (
+                shp.geom_type == "Point" or (shp.geom_type == "Polygon" and shp.equals(box(*shp.bounds)))
+            ):
+                self.exact_by_bbox = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.shapes)
+
+    def accepts(self, rect: bool, item: dict[str, Any]) -> bool:
+        if not self.shapes or (rect and self.exact_by_bbox):
+            return True
+        from shapely.geometry import shape
+
+        try:
+            geometry = shape(item["geometry"])
+        except Exception:  # an item geometry shapely cannot read is never a match
+            return False
+        return all(geometry.intersects(s) for s in self.shapes)
+
+
+class StacCatalog:
+    """Collections, items and search as one caller sees them (see the module docstring)."""
+
+    def __init__(self, database: Database, user: str | None = None, admin: bool = False) -> None:
+        self.database = database
+        self.user = user
+        self.admin = admin
+        self.dialect = database.engine.dialect.name
+        index.backfill(database)
+
+    # --- visibility -------------------------------------------------------------------------------
+
+    def _visible(self, session: Session) -> ColumnElement[bool]:
+        if self.admin:
+            return true()
+        if self.user is None:
+            return RepositoryRow.private.is_(false())
+        owner = select(UserRow.id).where(UserRow.name == self.user).scalar_subquery()
+        return or_(RepositoryRow.private.is_(false()), RepositoryRow.owner_id == owner)
+
+    def _repository(self, session: Session, cid: str) -> RepositoryRow:
+        parsed = parse_collection_id(cid)
+        row = None
+        if parsed is not None:
+            kind, name = parsed
+            row = session.scalar(
+                select(RepositoryRow).where(
+                    RepositoryRow.kind == kind,
+                    RepositoryRow.name_key == name_key(name),
+                    self._visible(session),
+                )
+            )
+        if row is None:
+            raise NotFoundError(f"no collection {cid!r}")
+        return row
+
+    # --- collections ------------------------------------------------------------------------------
+
+    def _collection_query(self, session: Session) -> Select[Any]:
+        return (
+            select(StacCollectionRow, RepositoryRow, VersionRow.metadata_json, VersionRow.created_at)
+            .join(RepositoryRow, RepositoryRow.id == StacCollectionRow.repository_id)
+            .join(VersionRow, VersionRow.id == StacCollectionRow.version_id)
+            .where(self._visible(session))
+        )
+
+    @staticmethod
+    def _info(
+        row: StacCollectionRow, repo: RepositoryRow, metadata: dict[str, Any], created: Any
+    ) -> CollectionInfo:
+        return CollectionInfo(
+            kind=repo.kind,  # type: ignore[arg-type]
+            name=repo.name,
+            repository_id=repo.id,
+            number=row.number,
+            latest=row.latest,
+            private=repo.private,
+            created=created,
+            item_count=row.item_count,
+            bbox=row.bbox,
+            interval=row.interval,
+            fields=dict(row.fields or {}),
+            summaries=dict(row.summaries or {}),
+            queryables=dict(row.queryables or {}),
+            metadata=ReadmeMetadata.from_dict(metadata or {}),
+        )
+
+    def collections(self) -> list[CollectionInfo]:
+        """The latest version of every visible repository, models first, by name."""
+        with self.database.sessions() as s:
+            rows = s.execute(
+                self._collection_query(s)
+                .where(StacCollectionRow.latest.is_(true()))
+                .order_by(RepositoryRow.kind.desc(), RepositoryRow.name_key)
+            )
+            return [self._info(*row) for row in rows]
+
+    def collection(self, cid: str, version: int | None = None) -> CollectionInfo:
+        with self.database.sessions() as s:
+            repo = self._repository(s, cid)
+            query = self._collection_query(s).where(StacCollectionRow.repository_id == repo.id)
+            if version is None:
+                query = query.where(StacCollectionRow.latest.is_(true()))
+            else:
+                query = query.where(StacCollectionRow.number == version)
+            row = s.execute(query).first()
+            if row is None:
+                latest = s.scalar(
+                    select(func.max(VersionRow.number)).where(VersionRow.repository_id == repo.id)
+                )
+                raise NotFoundError(f"collection {cid!r} has no version {version} (latest is {latest})")
+            return self._info(*row)
+
+    def queryables(self, cid: str | None = None, version: int | None = None) -> dict[str, str]:
+        """Property keys and their JSON types over visible latest collections (or one collection)."""
+        if cid is not None:
+            return self.collection(cid, version).queryables
+        out: dict[str, str] = {}
+        with self.database.sessions() as s:
+            rows = s.scalars(
+                select(StacCollectionRow.queryables)
+                .join(RepositoryRow, RepositoryRow.id == StacCollectionRow.repository_id)
+                .where(StacCollectionRow.latest.is_(true()), self._visible(s))
+            )
+            for queryables in rows:
+                for key, kind in (queryables or {}).items():
+                    out[key] = kind if out.get(key, kind) == kind else ""
+        return dict(sorted(out.items()))
+
+    # --- items --------------------------------------------------------------------------------
+
+    def item(self, cid: str, item_id: str, version: int | None = None) -> Hit:
+        with self.database.sessions() as s:
+            repo = self._repository(s, cid)
+            query = self._hits_query(s).where(
+                StacItemRow.repository_id == repo.id, StacItemRow.item_id == item_id
+            )
+            query = query.where(
+                StacItemRow.latest.is_(true()) if version is None else StacItemRow.number == version
+            )
+            row = s.execute(query.limit(1)).first()
+            if row is None:
+                at = "" if version is None else f" at version {version}"
+                raise NotFoundError(f"collection {cid!r} has no item {item_id!r}{at}")
+            hits = [self._hit(row)]
+            self._neighbours(s, hits)
+            return hits[0]
+
+    def _hits_query(self, session: Session) -> Select[Any]:
+        return (
+            select(
+                StacItemRow.id,
+                StacItemRow.rect,
+                StacItemRow.number,
+                StacItemRow.latest,
+                RepositoryRow.kind,
+                RepositoryRow.name,
+                RepositoryRow.id,
+                DocumentRow.content,
+                DocumentRow.path,
+            )
+            .join(RepositoryRow, RepositoryRow.id == StacItemRow.repository_id)
+            .join(DocumentRow, DocumentRow.id == StacItemRow.document_id)
+            .where(self._visible(session))
+        )
+
+    @staticmethod
+    def _hit(row: Any) -> Hit:
+        _, _, number, latest, kind, name, repository_id, content, path = row
+        return Hit(kind, name, repository_id, number, latest, json.loads(content), path)
+
+    def _neighbours(self, session: Session, hits: list[Hit]) -> None:
+        """Set ``has_predecessor``/``has_successor``: does the item exist at version n-1 / n+1?"""
+        if not hits:
+            return
+        wanted = {(h.repository_id, str(h.item.get("id")), h.number + d) for h in hits for d in (-1, 1)}
+        found = set(
+            session.execute(
+                select(StacItemRow.repository_id, StacItemRow.item_id, StacItemRow.number).where(
+                    StacItemRow.repository_id.in_({w[0] for w in wanted}),
+                    StacItemRow.item_id.in_({w[1] for w in wanted}),
+                    StacItemRow.number.in_({w[2] for w in wanted}),
+                )
+            ).all()
+        )
+        for hit in hits:
+            key = (hit.repository_id, str(hit.item.get("id")))
+            hit.has_predecessor = (*key, hit.number - 1) in found
+            hit.has_successor = (*key, hit.number + 1) in found
+
+    def search(self, request: SearchRequest, scope: Scope | None = None) -> Page:
+        """One page of the items matching ``request`` (over ``scope``, else every visible collection)."""
+        with self.database.sessions() as s:
+            query, spatial = self._search_query(s, request, scope)
+            hits: list[tuple[int, Hit]] = []
+            for position, row in self._rows(s, query, request, spatial.active):
+                hit = self._hit(row)
+                if spatial.accepts(row[1], hit.item):
+                    hits.append((position, hit))
+                    if len(hits) > request.limit:
+                        break
+            page = [h for _, h in hits[: request.limit]]
+            self._neighbours(s, page)
+            return Page(page, hits[request.limit][0] if len(hits) > request.limit else None)
+
+    @staticmethod
+    def _rows(
+        session: Session, query: Select[Any], request: SearchRequest, refine: bool
+    ) -> Iterator[tuple[int, Any]]:
+        chunk = request.limit + 1 if not refine else max(2 * request.limit, 100)
+        offset = request.token
+        while True:
+            rows = session.execute(query.limit(chunk).offset(offset)).all()
+            for i, row in enumerate(rows):
+                yield offset + i, row
+            if len(rows) < chunk:
+                return
+            offset += len(rows)
+
+    def _search_query(
+        self, session: Session, request: SearchRequest, scope: Scope | None
+    ) -> tuple[Select[Any], _Spatial]:
+        query = self._hits_query(session)
+        known: dict[str, str]
+        if scope is None:
+            query = query.where(StacItemRow.latest.is_(true()))
+            known = self.queryables()
+        else:
+            query = query.where(StacItemRow.repository_id == scope.repository_id)
+            if scope.number is None:
+                query = query.where(StacItemRow.latest.is_(true()))
+            else:
+                query = query.where(StacItemRow.number == scope.number)
+            known = self._scope_queryables(session, scope)
+        if request.collections is not None:
+            keys = [parse_collection_id(c) for c in request.collections]
+            wanted = [(k, name_key(n)) for k, n in (p for p in keys if p is not None)]
+            query = query.where(
+                tuple_(RepositoryRow.kind, RepositoryRow.name_key).in_(wanted) if wanted else false()
+            )
+        if request.ids is not None:
+            query = query.where(StacItemRow.item_id.in_(request.ids) if request.ids else false())
+        if request.datetime is not None:
+            if request.datetime.end is not None:
+                query = query.where(StacItemRow.t_start <= request.datetime.end)
+            if request.datetime.start is not None:
+                query = query.where(StacItemRow.t_end >= request.datetime.start)
+            query = query.where(StacItemRow.t_start.is_not(None))
+        geometries = [request.intersects] if request.intersects else []
+        if request.filter is not None:
+            translation = translate(request.filter, self.dialect, lambda k: k in known)
+            if translation.condition is not None:
+                query = query.where(translation.condition)
+            geometries += [_box_geometry(g["bbox"]) if "bbox" in g else g for g in translation.geometries]
+        spatial = _Spatial([request.bbox] if request.bbox else [], geometries)
+        for condition in spatial.conditions:
+            query = query.where(condition)
+        return query.order_by(*self._order(request, known)), spatial
+
+    def _scope_queryables(self, session: Session, scope: Scope) -> dict[str, str]:
+        query = select(StacCollectionRow.queryables).where(
+            StacCollectionRow.repository_id == scope.repository_id
+        )
+        query = query.where(
+            StacCollectionRow.latest.is_(true())
+            if scope.number is None
+            else StacCollectionRow.number == scope.number
+        )
+        return dict(session.scalar(query) or {})
+
+    @staticmethod
+    def _order(request: SearchRequest, known: dict[str, str]) -> list[Any]:
+        order: list[Any] = []
+        for name, descending in request.sortby:
+            key = name[len("properties.") :] if name.startswith("properties.") else name
+            columns: list[Any]
+            if key == "id":
+                columns = [StacItemRow.item_id]
+            elif key == "collection":
+                columns = [RepositoryRow.kind + literal("s.") + RepositoryRow.name]
+            elif key in ("datetime", "start_datetime"):
+                columns = [StacItemRow.t_start]
+            elif key == "end_datetime":
+                columns = [StacItemRow.t_end]
+            elif key in known:
+                columns = [
+                    select(func.min(getattr(StacValueRow, c)))
+                    .where(StacValueRow.item_row_id == StacItemRow.id, StacValueRow.key == key)
+                    .scalar_subquery()
+                    for c in ("num", "text")
+                ]
+            else:
+                raise FilterError(
+                    f"cannot sort by {name!r}: no item has it (GET /stac/queryables lists them)"
+                )
+            order.extend((c.desc() if descending else c.asc()).nulls_last() for c in columns)
+        if not request.sortby:
+            order.append(StacItemRow.t_start.desc().nulls_last())
+        order.extend([StacItemRow.repository_id, StacItemRow.item_id, StacItemRow.id])
+        return order

@@ -1,0 +1,307 @@
+"""CQL2 filters (text or JSON) as SQL over the search index.
+
+The ``cql2`` library parses and validates both encodings; its parse errors are what a bad filter's 400
+says. The parsed expression, as CQL2 JSON, is translated here into SQLAlchemy conditions on
+``stac_items`` and ``stac_item_values`` (see :mod:`eohub.search.records` for how properties are
+flattened):
+
+- ``id`` and ``collection`` are columns; every other property is a key of the flattened values, with
+  or without the ``properties.`` prefix. A comparison is true when any value of the key satisfies it,
+  so ``"mlm:tasks" = 'segmentation'`` and ``a_contains("mlm:input.bands", ('nir', 'swir16'))`` work on
+  arrays, and ``mlm:input.bands`` reaches the band names inside every input.
+- Three-valued logic as CQL2 defines it: a comparison on a property an item lacks is unknown, so both
+  ``p = 1`` and ``NOT p = 1`` leave that item out (negations are pushed down to the comparisons).
+- Implemented: basic CQL2 (comparisons, ``AND``/``OR``/``NOT``, ``IS NULL``), advanced comparisons
+  (``LIKE``, case-sensitive, ``BETWEEN``, ``IN``), array functions (``A_EQUALS``, ``A_CONTAINS``,
+  ``A_CONTAINEDBY``, ``A_OVERLAPS``), timestamps and dates as instants. ``S_INTERSECTS(geometry, ...)``
+  is accepted as a top-level ``AND`` term (it joins the search's spatial filter). Anything else
+  (property-property comparisons, arithmetic, ``CASEI``, temporal functions) is a 400 that says so.
+- A property no visible item has is a 400 (``unknown property``): the queryables list every key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import cql2
+from sqlalchemy import ColumnElement, and_, false, literal, not_, or_, select, true
+
+from eohub.db.tables import RepositoryRow, StacItemRow, StacValueRow
+from eohub.errors import UsageError
+from eohub.search.records import epoch, parse_instant
+
+COMPARISONS = {"=", "<>", "<", "<=", ">", ">="}
+FLIPPED = {"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+ARRAY_OPS = {"a_equals", "a_contains", "a_containedby", "a_overlaps"}
+BUILTINS = {"id", "collection", "geometry"}
+
+
+class FilterError(UsageError):
+    """A filter that does not parse, uses what eohub does not implement, or names an unknown property."""
+
+
+def parse_filter(value: str | dict[str, Any], lang: str | None = None) -> dict[str, Any]:
+    """The CQL2 JSON of a filter given as CQL2 text (a string) or CQL2 JSON (an object or its text)."""
+    if lang not in (None, "cql2-text", "cql2-json"):
+        raise FilterError(f"filter-lang must be cql2-text or cql2-json, not {lang!r}")
+    try:
+        if isinstance(value, dict) or lang == "cql2-json":
+            text = value if isinstance(value, str) else json.dumps(value)
+            expr = cql2.parse_json(text)
+        else:
+            if value.lstrip().startswith("{") and lang is None:
+                expr = cql2.parse_json(value)
+            else:
+                expr = cql2.parse_text(value)
+        expr.validate()
+    except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
+        raise FilterError(f"bad CQL2 filter: {str(exc).strip()}") from None
+    result = expr.to_json()
+    if not isinstance(result, dict | bool):
+        raise FilterError("bad CQL2 filter: not an expression")
+    return result if isinstance(result, dict) else {"op": "literal", "args": [result]}
+
+
+@dataclass
+class Translation:
+    """The SQL condition of a filter and the geometries of its top-level ``S_INTERSECTS`` terms."""
+
+    condition: ColumnElement[bool] | None
+    geometries: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _property(node: Any) -> str | None:
+    if isinstance(node, dict) and set(node) == {"property"} and isinstance(node["property"], str):
+        name = node["property"]
+        return name[len("properties.") :] if name.startswith("properties.") else name
+    return None
+
+
+def _literal(node: Any) -> tuple[str, Any]:
+    """``("text" | "num" | "bool", value)`` of a literal; instants become epoch seconds."""
+    if isinstance(node, bool):
+        return "bool", "true" if node else "false"
+    if isinstance(node, int | float):
+        return "num", float(node)
+    if isinstance(node, str):
+        return "text", node
+    if isinstance(node, dict) and set(node) == {"timestamp"}:
+        moment = parse_instant(str(node["timestamp"]))
+        if moment is None:
+            raise FilterError(f"bad CQL2 filter: {node['timestamp']!r} is not an RFC 3339 timestamp")
+        return "num", moment.timestamp()
+    if isinstance(node, dict) and set(node) == {"date"}:
+        seconds = epoch(f"{node['date']}T00:00:00Z")
+        if seconds is None:
+            raise FilterError(f"bad CQL2 filter: {node['date']!r} is not a date")
+        return "num", seconds
+    if isinstance(node, dict) and "op" in node:
+        raise FilterError(f"CQL2 function or expression {node['op']!r} is not supported as a value")
+    if isinstance(node, dict) and "property" in node:
+        raise FilterError("comparing a property with another property is not supported")
+    raise FilterError(f"bad CQL2 filter: unsupported literal {json.dumps(node)[:100]}")
+
+
+def _sqlite_glob(pattern: str) -> str:
+    """A CQL2 LIKE pattern (``%``, ``_``, ``\\`` escapes) as a case-sensitive SQLite GLOB pattern."""
+    out, escaped = [], False
+    for char in pattern:
+        if escaped:
+            out.append(f"[{char}]" if char in "*?[" else char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "%":
+            out.append("*")
+        elif char == "_":
+            out.append("?")
+        else:
+            out.append(f"[{char}]" if char in "*?[" else char)
+    return "".join(out)
+
+
+class _Translator:
+    def __init__(self, dialect: str, known: Callable[[str], bool], collection_id: ColumnElement[str]) -> None:
+        self.dialect = dialect
+        self.known = known
+        self.collection_id = collection_id
+
+    # --- properties ---------------------------------------------------------------------------
+
+    def _key(self, name: str) -> str:
+        if name not in BUILTINS and not self.known(name):
+            raise FilterError(
+                f"unknown property {name!r}: no item has it (GET /stac/queryables lists the properties)"
+            )
+        return name
+
+    @staticmethod
+    def _match(key: str, condition: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
+        query = select(StacValueRow.item_row_id).where(StacValueRow.key == key)
+        if condition is not None:
+            query = query.where(condition)
+        return StacItemRow.id.in_(query)
+
+    def _column(self, kind: str) -> Any:
+        return StacValueRow.num if kind == "num" else StacValueRow.text
+
+    def _like(self, column: Any, pattern: str) -> ColumnElement[bool]:
+        if self.dialect == "sqlite":
+            return column.op("GLOB")(_sqlite_glob(pattern))
+        return column.like(pattern, escape="\\")
+
+    @staticmethod
+    def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
+        return {
+            "=": column == value,
+            "<>": column != value,
+            "<": column < value,
+            "<=": column <= value,
+            ">": column > value,
+            ">=": column >= value,
+        }[op]
+
+    # --- expressions ----------------------------------------------------------------------------
+
+    def node(self, node: Any, negated: bool) -> ColumnElement[bool]:
+        if isinstance(node, bool):
+            return true() if node != negated else false()
+        if not isinstance(node, dict) or "op" not in node:
+            raise FilterError(f"bad CQL2 filter: {json.dumps(node)[:100]} is not a condition")
+        op = str(node["op"]).lower()
+        args = list(node.get("args") or [])
+        if op == "literal":
+            return self.node(args[0], negated)
+        if op in ("and", "or"):
+            parts = [self.node(a, negated) for a in args]
+            return (and_ if (op == "and") != negated else or_)(*parts)
+        if op == "not":
+            return self.node(args[0], not negated)
+        if op in COMPARISONS:
+            return self._comparison(op, args, negated)
+        if op == "like":
+            return self._predicate(
+                args[0], negated, lambda col, _k: self._like(col, self._text(args[1])), "text"
+            )
+        if op == "between":
+            low, high = _literal(args[1]), _literal(args[2])
+            kind = low[0]
+            return self._predicate(args[0], negated, lambda col, _k: col.between(low[1], high[1]), kind)
+        if op == "in":
+            values = [_literal(v) for v in args[1]] if isinstance(args[1], list) else []
+            if not values:
+                raise FilterError("bad CQL2 filter: IN needs a list of values")
+            kind = values[0][0]
+            return self._predicate(args[0], negated, lambda col, _k: col.in_([v for _, v in values]), kind)
+        if op == "isnull":
+            name = _property(args[0])
+            if name is None:
+                raise FilterError("IS NULL applies to a property")
+            if name in ("id", "collection"):
+                return true() if negated else false()
+            if name == "geometry":
+                null = StacItemRow.minx.is_(None)
+                return not_(null) if negated else null
+            present = self._match(self._key(name))
+            return present if negated else not_(present)
+        if op in ARRAY_OPS:
+            return self._array(op, args, negated)
+        if op.startswith("s_"):
+            raise FilterError(f"{op.upper()} is supported only as a top-level AND term on geometry")
+        raise FilterError(f"CQL2 {op!r} is not supported here (see the conformance classes)")
+
+    def _text(self, node: Any) -> str:
+        kind, value = _literal(node)
+        if kind != "text":
+            raise FilterError("LIKE needs a string pattern")
+        return value
+
+    def _comparison(self, op: str, args: list[Any], negated: bool) -> ColumnElement[bool]:
+        if _property(args[0]) is None and _property(args[1]) is not None:
+            args, op = [args[1], args[0]], FLIPPED[op]
+        kind, value = _literal(args[1])
+        return self._predicate(args[0], negated, lambda col, _k: self._compare(col, op, value), kind)
+
+    def _predicate(
+        self, target: Any, negated: bool, make: Callable[[Any, str], ColumnElement[bool]], kind: str
+    ) -> ColumnElement[bool]:
+        name = _property(target)
+        if name is None:
+            raise FilterError("the left side of a comparison must be a property")
+        if name in ("id", "collection"):
+            column = StacItemRow.item_id if name == "id" else self.collection_id
+            if kind != "text":
+                return true() if negated else false()
+            condition = make(column, kind)
+            return not_(condition) if negated else condition
+        if name == "geometry":
+            raise FilterError("geometry is compared with S_INTERSECTS only")
+        key = self._key(name)
+        match = self._match(key, make(self._column(kind), kind))
+        return and_(self._match(key), not_(match)) if negated else match
+
+    def _array(self, op: str, args: list[Any], negated: bool) -> ColumnElement[bool]:
+        name = _property(args[0])
+        if name is None or not isinstance(args[1], list):
+            raise FilterError(f"{op.upper()} compares an array property with an array of values")
+        key = self._key(name)
+        values = [_literal(v) for v in args[1]]
+        present = self._match(key)
+        kinds = {k for k, _ in values}
+
+        def member(kind: str) -> list[Any]:
+            return [v for k, v in values if k == kind]
+
+        def any_of() -> ColumnElement[bool]:
+            return self._match(
+                key, or_(*(self._column(k).in_(member(k)) for k in kinds)) if kinds else false()
+            )
+
+        def outside() -> ColumnElement[bool]:
+            inside = [self._column(k).in_(member(k)) for k in kinds]
+            return self._match(key, not_(or_(*inside)) if inside else None)
+
+        if op == "a_overlaps":
+            truth = any_of()
+        elif op == "a_contains":
+            truth = and_(present, *(self._match(key, self._column(k) == v) for k, v in values))
+        elif op == "a_containedby":
+            truth = and_(present, not_(outside()))
+        else:  # a_equals
+            truth = and_(
+                present, not_(outside()), *(self._match(key, self._column(k) == v) for k, v in values)
+            )
+        return and_(present, not_(truth)) if negated else truth
+
+
+def _split_spatial(expr: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any]]]:
+    """The top-level AND terms that are not ``S_INTERSECTS(geometry, literal)``, and the literals."""
+    terms: Iterable[Any] = expr.get("args") or [] if str(expr.get("op")).lower() == "and" else [expr]
+    rest, geometries = [], []
+    for term in terms:
+        if (
+            isinstance(term, dict)
+            and str(term.get("op")).lower() == "s_intersects"
+            and len(term.get("args") or []) == 2
+        ):
+            a, b = term["args"]
+            if _property(b) == "geometry":
+                a, b = b, a
+            if _property(a) == "geometry" and isinstance(b, dict) and _property(b) is None:
+                geometries.append({"type": "Polygon", "bbox": b["bbox"]} if "bbox" in b else b)
+                continue
+        rest.append(term)
+    return rest, geometries
+
+
+def translate(expr: dict[str, Any], dialect: str, known: Callable[[str], bool]) -> Translation:
+    """The condition of a parsed filter (see the module docstring) for ``dialect`` (sqlite, postgresql)."""
+    collection_id = RepositoryRow.kind + literal("s.") + RepositoryRow.name
+    translator = _Translator(dialect, known, collection_id)
+    rest, geometries = _split_spatial(expr)
+    conditions = [translator.node(term, False) for term in rest]
+    condition = and_(*conditions) if conditions else None
+    return Translation(condition, geometries)

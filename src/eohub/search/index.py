@@ -1,0 +1,236 @@
+"""Keep the search index in step with the versions: filled in the commit's transaction, never rebuilt.
+
+:func:`index_version` runs inside :meth:`EmbeddedRepository._commit`: it marks the repository's earlier
+versions as not latest and bulk-inserts one ``stac_items`` row per Item of the new version, its flattened
+property values (``stac_item_values``) and one ``stac_collections`` row (extent, summaries, queryables).
+A version stored with ``--allow-invalid`` indexes only the Items that validate, so the API never serves
+an invalid document. :func:`remove_repository` deletes a repository's index rows before the repository.
+:func:`backfill` indexes versions committed before the index existed (run once per database by the API).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from eohub.db.engine import Database
+from eohub.db.tables import (
+    DocumentRow,
+    RepositoryRow,
+    StacCollectionRow,
+    StacItemRow,
+    StacValueRow,
+    VersionRow,
+)
+from eohub.search.records import ItemRecord, iso, json_type
+
+log = logging.getLogger(__name__)
+
+ALLOW_INVALID_MARK = "--allow-invalid"  # in a version's quality reasons (eohub.repository.assess)
+SUMMARY_FIELDS = {"tasks": "mlm:tasks", "frameworks": "mlm:framework", "architectures": "mlm:architecture"}
+INSERT_BATCH = 5_000
+MAX_QUERYABLES = 500
+
+
+def _items(session: Session, version: VersionRow) -> list[tuple[int, str, dict[str, Any]]]:
+    rows = session.execute(
+        select(DocumentRow.id, DocumentRow.path, DocumentRow.content)
+        .where(DocumentRow.version_id == version.id, DocumentRow.stac_type == "Feature")
+        .order_by(DocumentRow.path)
+    )
+    out = []
+    for doc_id, path, content in rows:
+        data = json.loads(content)
+        if isinstance(data, dict) and data.get("type") == "Feature" and data.get("id"):
+            out.append((doc_id, path, data))
+    return out
+
+
+def _stored_collection(session: Session, version: VersionRow) -> dict[str, Any]:
+    content = session.scalar(
+        select(DocumentRow.content)
+        .where(DocumentRow.version_id == version.id, DocumentRow.stac_type == "Collection")
+        .order_by(DocumentRow.path)
+        .limit(1)
+    )
+    data = json.loads(content) if content else {}
+    keep = ("title", "description", "keywords", "providers", "license", "extent")
+    return {k: data[k] for k in keep if k in data} if isinstance(data, dict) else {}
+
+
+def _valid(item: dict[str, Any]) -> bool:
+    from eohub.mlm.validate import validate_data
+
+    return validate_data(item, str(item.get("id"))).ok
+
+
+def index_version(session: Session, repo: RepositoryRow, version: VersionRow) -> None:
+    """Index a version whose documents are written (in the same transaction); it becomes the latest."""
+    session.flush()
+    newest = session.scalar(select(func.max(VersionRow.number)).where(VersionRow.repository_id == repo.id))
+    latest = version.number >= (newest or 0)
+    if latest:
+        for table in (StacItemRow, StacCollectionRow):
+            session.execute(
+                update(table)
+                .where(table.repository_id == repo.id, table.number < version.number)
+                .values(latest=False)
+            )
+    check = version.quality_level == 0 and any(ALLOW_INVALID_MARK in r for r in version.quality_reasons or [])
+    records: list[tuple[int, ItemRecord]] = []
+    seen: set[str] = set()
+    for doc_id, path, item in _items(session, version):
+        if check and not _valid(item):
+            log.info("%s v%d: not indexing invalid item %s", repo.name, version.number, path)
+            continue
+        record = ItemRecord.from_item(item)
+        if record.item_id in seen:
+            log.warning(
+                "%s v%d: item id %r appears twice; indexing %s once",
+                repo.name,
+                version.number,
+                record.item_id,
+                path,
+            )
+            continue
+        seen.add(record.item_id)
+        records.append((doc_id, record))
+    insert_records(session, repo.id, version.id, version.number, records, latest)
+    session.execute(
+        insert(StacCollectionRow),
+        [
+            {
+                **collection_row(
+                    repo.id, version, [r for _, r in records], _stored_collection(session, version)
+                ),
+                "latest": latest,
+            }
+        ],
+    )
+
+
+def insert_records(
+    session: Session,
+    repository_id: int,
+    version_id: int,
+    number: int,
+    records: list[tuple[int, ItemRecord]],
+    latest: bool = True,
+) -> None:
+    """Bulk-insert items, then their values (item ids come back in parameter order)."""
+    if not records:
+        return
+    items = [
+        {
+            "version_id": version_id,
+            "repository_id": repository_id,
+            "document_id": doc_id,
+            "number": number,
+            "latest": latest,
+            "item_id": record.item_id,
+            "minx": record.bbox[0] if record.bbox else None,
+            "miny": record.bbox[1] if record.bbox else None,
+            "maxx": record.bbox[2] if record.bbox else None,
+            "maxy": record.bbox[3] if record.bbox else None,
+            "rect": record.rect,
+            "t_start": record.start,
+            "t_end": record.end,
+        }
+        for doc_id, record in records
+    ]
+    statement = insert(StacItemRow).returning(StacItemRow.id, sort_by_parameter_order=True)
+    for start in range(0, len(items), INSERT_BATCH):
+        ids = session.scalars(statement, items[start : start + INSERT_BATCH]).all()
+        values = [
+            {"item_row_id": row_id, "key": k, "text": t, "num": n}
+            for row_id, (_, record) in zip(ids, records[start : start + INSERT_BATCH], strict=True)
+            for k, t, n in record.values
+        ]
+        for first in range(0, len(values), INSERT_BATCH * 4):
+            session.execute(insert(StacValueRow), values[first : first + INSERT_BATCH * 4])
+
+
+def collection_row(
+    repository_id: int, version: VersionRow, records: list[ItemRecord], stored: dict[str, Any]
+) -> dict[str, Any]:
+    """The ``stac_collections`` row of a version: extent from its items, summaries, queryables."""
+    boxes = [r.bbox for r in records if r.bbox]
+    bbox = (
+        [
+            min(b[0] for b in boxes),
+            min(b[1] for b in boxes),
+            max(b[2] for b in boxes),
+            max(b[3] for b in boxes),
+        ]
+        if boxes
+        else None
+    )
+    starts = [r.start for r in records if r.start is not None]
+    ends = [r.end for r in records if r.end is not None]
+    interval = None
+    if starts:
+        first, last = min(starts), max(ends)
+        interval = [iso(first) if first > -1e15 else None, iso(last) if last < 1e15 else None]
+    summary = version.summary or {}
+    summaries: dict[str, Any] = {
+        field_: list(summary.get(key) or []) for key, field_ in SUMMARY_FIELDS.items() if summary.get(key)
+    }
+    if summary.get("bands"):
+        summaries["mlm:input.bands"] = list(summary["bands"])
+    return {
+        "version_id": version.id,
+        "repository_id": repository_id,
+        "number": version.number,
+        "latest": True,
+        "item_count": len(records),
+        "bbox": bbox,
+        "interval": interval,
+        "fields": stored,
+        "summaries": summaries,
+        "queryables": queryables_of(records),
+    }
+
+
+def queryables_of(records: list[ItemRecord]) -> dict[str, str]:
+    """Every flattened property key of the items and the JSON type of its values (``""`` when mixed)."""
+    types: dict[str, set[str]] = defaultdict(set)
+    for record in records:
+        for key, text, num in record.values:
+            if key in types or len(types) < MAX_QUERYABLES:
+                types[key].add(json_type(text, num))
+    return {key: next(iter(kinds)) if len(kinds) == 1 else "" for key, kinds in sorted(types.items())}
+
+
+def remove_repository(session: Session, repository_id: int) -> None:
+    """Delete a repository's index rows (before the repository row itself)."""
+    item_ids = select(StacItemRow.id).where(StacItemRow.repository_id == repository_id)
+    session.execute(delete(StacValueRow).where(StacValueRow.item_row_id.in_(item_ids)))
+    session.execute(delete(StacItemRow).where(StacItemRow.repository_id == repository_id))
+    session.execute(delete(StacCollectionRow).where(StacCollectionRow.repository_id == repository_id))
+
+
+def backfill(database: Database) -> int:
+    """Index every version that has no index rows yet (oldest first); returns how many were indexed."""
+    if getattr(database, "_stac_backfilled", False):
+        return 0
+    done = 0
+    with database.sessions.begin() as s:
+        missing = s.scalars(
+            select(VersionRow)
+            .where(
+                ~select(StacCollectionRow.id).where(StacCollectionRow.version_id == VersionRow.id).exists()
+            )
+            .order_by(VersionRow.repository_id, VersionRow.number)
+        ).all()
+        for version in missing:
+            index_version(s, version.repository, version)
+            done += 1
+    database._stac_backfilled = True  # type: ignore[attr-defined]
+    if done:
+        log.info("search index: indexed %d version(s) committed before the index existed", done)
+    return done

@@ -1,0 +1,1 @@
+"""The STAC API routes (``/stac``) and the documents they serve."""
