@@ -229,6 +229,8 @@ class _Translator:
         self, target: Any, negated: bool, make: Callable[[Any, str], ColumnElement[bool]], kind: str
     ) -> ColumnElement[bool]:
         name = _property(target)
+        if isinstance(target, dict) and "op" in target:
+            raise FilterError(f"CQL2 function or expression {target['op']!r} is not supported here")
         if name is None:
             raise FilterError("the left side of a comparison must be a property")
         if name in ("id", "collection"):

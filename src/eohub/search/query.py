@@ -186,6 +186,8 @@ class SearchRequest:
         if not isinstance(body, dict):
             raise QueryError("the search body must be a JSON object")
         lang = body.get("filter-lang")
+        if isinstance(body.get("bbox"), str):
+            raise QueryError("bbox in a POST body must be an array of numbers, not a string")
         return cls._build(
             {k: v for k, v in body.items() if v is not None},
             lambda v: parse_filter(v, lang or ("cql2-text" if isinstance(v, str) else "cql2-json")),
