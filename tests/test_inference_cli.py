@@ -97,6 +97,16 @@ def test_bad_input_is_a_one_line_error_and_leaves_no_output(tmp_path, model, cas
     assert listing(tmp_path) == before
 
 
+def test_a_bad_scene_among_several_fails_before_any_output_is_written(tmp_path, model) -> None:
+    good = write_raster(tmp_path / "a.tif", smooth_scene(40, 40).astype(np.uint16), BANDS)
+    bad = write_raster(tmp_path / "b.tif", smooth_scene(40, 40).astype(np.uint16), ["B02", "B03", "B08"])
+    for extra in ([], ["--workers", "1"]):
+        result = predict(str(model), str(good), str(bad), "-o", str(tmp_path / "maps"), *extra)
+        assert result.exit_code == 1 and result.output.count("\n") == 1
+        assert "input lacks bands the model needs: B04" in result.output
+        assert not (tmp_path / "maps").exists()  # not even a.tif, which was fine
+
+
 def test_a_model_contradicting_its_graph_is_refused(tmp_path, model) -> None:
     data = json.loads(model.read_text())
     data["properties"]["mlm:input"][0]["input"]["data_type"] = "uint8"

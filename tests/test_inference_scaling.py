@@ -40,23 +40,32 @@ def sample(bands: int = 3) -> np.ndarray:
     return np.random.default_rng(5).uniform(0, 300, (2, bands, 4, 5)).astype(np.float32)
 
 
-@pytest.mark.parametrize(
-    ("scaling", "formula"),
-    [
-        ({"type": "min-max", "minimum": 10, "maximum": 260}, lambda x: (x - 10) / 250),
-        ({"type": "z-score", "mean": 120, "stddev": 40}, lambda x: (x - 120) / 40),
-        ({"type": "clip", "minimum": 50, "maximum": 200}, lambda x: np.clip(x, 50, 200)),
-        ({"type": "clip-min", "minimum": 50}, lambda x: np.maximum(x, 50)),
-        ({"type": "clip-max", "maximum": 200}, lambda x: np.minimum(x, 200)),
-        ({"type": "offset", "value": 100}, lambda x: x - 100),
-        ({"type": "scale", "value": 4}, lambda x: x / 4),
-    ],
-    ids=["min-max", "z-score", "clip", "clip-min", "clip-max", "offset", "scale"],
-)
+SCALINGS = [
+    ({"type": "min-max", "minimum": 10, "maximum": 260}, lambda x: (x - 10) / 250),
+    ({"type": "z-score", "mean": 120, "stddev": 40}, lambda x: (x - 120) / 40),
+    ({"type": "clip", "minimum": 50, "maximum": 200}, lambda x: np.clip(x, 50, 200)),
+    ({"type": "clip-min", "minimum": 50}, lambda x: np.maximum(x, 50)),
+    ({"type": "clip-max", "maximum": 200}, lambda x: np.minimum(x, 200)),
+    ({"type": "offset", "value": 100}, lambda x: x - 100),
+    ({"type": "scale", "value": 4}, lambda x: x / 4),
+]
+SCALING_IDS = ["min-max", "z-score", "clip", "clip-min", "clip-max", "offset", "scale"]
+
+
+@pytest.mark.parametrize(("scaling", "formula"), SCALINGS, ids=SCALING_IDS)
 def test_every_scaling_type_follows_the_mlm_formula(tmp_path, scaling, formula) -> None:
     x = sample()
     out = identity(tmp_path, [scaling]).predict(x)
     np.testing.assert_allclose(out, formula(x.astype(np.float64)), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(("scaling", "formula"), SCALINGS, ids=SCALING_IDS)
+def test_every_scaling_type_is_applied_the_same_way_on_a_raster(tmp_path, scaling, formula) -> None:
+    data = np.random.default_rng(6).integers(1, 300, (3, 20, 24)).astype(np.uint16)
+    raster = write_raster(tmp_path / "in.tif", data, BANDS, block=16)
+    out = identity(tmp_path, [scaling]).run(raster, tmp_path / "out.tif", tile=8, overlap=0, region=16)
+    with rasterio.open(out) as src:
+        np.testing.assert_allclose(src.read(), formula(data.astype(np.float64)), rtol=1e-5, atol=1e-5)
 
 
 def test_one_scaling_object_per_band_applies_to_its_band(tmp_path) -> None:

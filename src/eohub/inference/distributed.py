@@ -26,8 +26,9 @@ from eohub.inference.pipeline import (
     SceneJob,
     finalize,
     plan_scene,
+    plan_scenes,
     run_part,
-    run_scene,
+    run_planned,
 )
 from eohub.inference.raster_io import gdal_env, open_input, remove_quietly
 
@@ -109,16 +110,37 @@ def run_scenes(
     parts_per_worker: int = 2,
     threads: int | None = None,
 ) -> list[Path]:
-    """Predict every scene; with a Dask ``client`` the parts run on its workers, else here one by one."""
+    """Predict every scene; with a Dask ``client`` the parts run on its workers, else here one by one.
+
+    Every input is opened and planned first: a bad one fails before any output is written.
+    """
+    planned = plan_scenes(predictor, jobs, options)
     if client is None:
-        return [run_scene(predictor, job.sources, job.output, options) for job in jobs]
+        try:
+            for job, raster, plan in planned:
+                run_planned(predictor, raster, plan, job, options)
+        finally:
+            for _, raster, _ in planned:
+                raster.close()
+        return [job.output for job in jobs]
+    try:
+        return _run_on_cluster(predictor, planned, options, client, parts_per_worker, threads)
+    finally:
+        for _, raster, _ in planned:
+            raster.close()
+
+
+def _run_on_cluster(
+    predictor: Predictor,
+    planned: Sequence[tuple[SceneJob, Any, Any]],
+    options: RunOptions,
+    client: Any,
+    parts_per_worker: int,
+    threads: int | None,
+) -> list[Path]:
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     item_json = predictor.portable_item_json()
-    planned = []
-    with gdal_env():
-        for job in jobs:
-            raster = open_input(job.sources)
-            planned.append((job, raster, plan_scene(predictor, raster, options)))
+    jobs = [job for job, _, _ in planned]
     per_scene = max(1, math.ceil(parts_per_worker * workers / len(jobs)))
     futures: dict[int, list[Any]] = {}
     for n, (job, _, plan) in enumerate(planned):
@@ -154,8 +176,6 @@ def run_scenes(
     finally:
         remove_quietly([p for part in done for p in part.paths])
         _remove_finished_parts(futures, done)
-        for _, raster, _ in planned:
-            raster.close()
     return results
 
 

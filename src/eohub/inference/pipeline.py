@@ -515,16 +515,49 @@ def run_scene(predictor: Predictor, sources: Sequence[str], output: Path, option
         raster = open_input(job.sources)
         try:
             plan = plan_scene(predictor, raster, options)
-            log.info("%s: %d windows of %s, overlap %d, batch %d", job.output.name, plan.grid.n_windows,
-                     plan.tile, plan.grid.overlap_h, plan.batch)  # fmt: skip
-            part = run_part(predictor, raster, plan, 0, plan.grid.region_row_count, job.output, options)
-            try:
-                finalize(predictor, raster, plan, job, [part])
-            finally:
-                remove_quietly([p for p in part.paths])
+            run_planned(predictor, raster, plan, job, options)
         finally:
             raster.close()
     return job.output
+
+
+def run_planned(
+    predictor: Predictor, raster: RasterInput, plan: ScenePlan, job: SceneJob, options: RunOptions
+) -> None:
+    """Predict a scene whose input is open and whose plan is made, in this process."""
+    with gdal_env():
+        log.info("%s: %d windows of %s, overlap %d, batch %d", job.output.name, plan.grid.n_windows,
+                 plan.tile, plan.grid.overlap_h, plan.batch)  # fmt: skip
+        part = run_part(predictor, raster, plan, 0, plan.grid.region_row_count, job.output, options)
+        try:
+            finalize(predictor, raster, plan, job, [part])
+        finally:
+            remove_quietly(list(part.paths))
+
+
+def plan_scenes(
+    predictor: Predictor, jobs: Sequence[SceneJob], options: RunOptions
+) -> list[tuple[SceneJob, RasterInput, ScenePlan]]:
+    """Open and plan every scene before any is predicted, so that bad input fails before a file is written.
+
+    The caller closes the returned inputs; on an error, those opened so far are closed here.
+    """
+    planned: list[tuple[SceneJob, RasterInput, ScenePlan]] = []
+    try:
+        with gdal_env():
+            for job in jobs:
+                raster = open_input(job.sources)
+                try:
+                    plan = plan_scene(predictor, raster, options)
+                except BaseException:
+                    raster.close()
+                    raise
+                planned.append((job, raster, plan))
+    except BaseException:
+        for _, raster, _ in planned:
+            raster.close()
+        raise
+    return planned
 
 
 def finalize(
