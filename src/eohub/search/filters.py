@@ -49,8 +49,8 @@ def parse_filter(value: str | dict[str, Any], lang: str | None = None) -> dict[s
         raise FilterError(f"filter-lang must be cql2-text or cql2-json, not {lang!r}")
     try:
         if isinstance(value, dict) or lang == "cql2-json":
-            text = value if isinstance(value, str) else json.dumps(value)
-            expr = cql2.parse_json(text)
+            data = json.loads(value) if isinstance(value, str) else value
+            expr = cql2.parse_json(json.dumps(_legacy_between(data)))
         else:
             if value.lstrip().startswith("{") and lang is None:
                 expr = cql2.parse_json(value)
@@ -63,6 +63,21 @@ def parse_filter(value: str | dict[str, Any], lang: str | None = None) -> dict[s
     if not isinstance(result, dict | bool):
         raise FilterError("bad CQL2 filter: not an expression")
     return result if isinstance(result, dict) else {"op": "literal", "args": [result]}
+
+
+def _legacy_between(node: Any) -> Any:
+    """Accept the pre-1.0 CQL2 JSON ``BETWEEN`` (``[property, [low, high]]``), which clients such as
+    stac-api-validator still send, as ``[property, low, high]``."""
+    if isinstance(node, list):
+        return [_legacy_between(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _legacy_between(v) for k, v in node.items()}
+    args = out.get("args")
+    if str(out.get("op")).lower() == "between" and isinstance(args, list) and len(args) == 2:
+        if isinstance(args[1], list) and len(args[1]) == 2:
+            out["args"] = [args[0], *args[1]]
+    return out
 
 
 @dataclass
