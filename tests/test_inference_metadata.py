@@ -6,10 +6,13 @@ import copy
 import json
 
 import numpy as np
+import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from eohub.demo import make_classifier
 from eohub.errors import InferenceError
+from eohub.inference import graph
 from eohub.inference.metadata import DIM_ALIASES, canonical_dims, choose_model_asset, parse_item
 from eohub.inference.pipeline import RunOptions, plan_scene
 from eohub.inference.predictor import Predictor
@@ -208,3 +211,26 @@ def test_models_with_several_inputs_are_refused_with_a_clear_error(tmp_path) -> 
     data["properties"]["mlm:input"].append(dict(data["properties"]["mlm:input"][0], name="second"))
     with pytest.raises(InferenceError, match="eohub runs models with one input; this one has 2"):
         Predictor.from_item(write_item(path, data))
+
+
+def test_the_graph_scan_finds_activations_without_loading_weights(tmp_path, monkeypatch) -> None:
+    make_classifier(tmp_path / "cls.onnx", bands=3, classes=4, size=16)
+    model = onnx.load(tmp_path / "cls.onnx")
+    model.graph.node[-1].output[0] = "logits_raw"
+    model.graph.node.extend(
+        [
+            helper.make_node("LogSoftmax", ["logits_raw"], ["log_p"], axis=1),
+            helper.make_node("Identity", ["log_p"], ["logits"]),
+        ]
+    )
+    onnx.save(model, tmp_path / "inline.onnx")
+    onnx.save(model, tmp_path / "external.onnx", save_as_external_data=True, size_threshold=0)
+    expected = {o: (n.op_type, n.input[0]) for n in model.graph.node for o in n.output}
+    with monkeypatch.context() as patch:
+        patch.setattr(graph.onnx, "load", lambda *a, **k: pytest.fail("the weights were loaded"))
+        for name in ("inline.onnx", "external.onnx"):
+            assert graph._producers(tmp_path / name) == expected
+            assert graph.activation(tmp_path / name, "logits") == "log_softmax"
+            assert graph.activation(tmp_path / name, "logits_raw") is None
+    (tmp_path / "junk.onnx").write_bytes(b"\xff\xff\xff not protobuf")
+    assert graph.activation(tmp_path / "junk.onnx", "logits") is None

@@ -3,12 +3,15 @@
 ``bind`` pairs ``mlm:input``/``mlm:output`` entries with graph tensors (by name, else by position when the
 counts match) and refuses contradictions: a different rank, a different fixed size, a different data type.
 Where one side fixes a size and the other leaves it open, the fixed size wins. ``activation`` tells whether
-a graph output already is a probability (it comes out of ``Softmax``/``Sigmoid``) or raw logits.
+a graph output already is a probability (it comes out of ``Softmax``/``Sigmoid``) or raw logits; it scans
+the file's protobuf for the nodes only, so a model's weights are not parsed a second time (ONNX Runtime
+already loads them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import mmap
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,22 +112,97 @@ def bind(specs: Sequence[Any], graph: Sequence[Tensor], kind: str) -> list[Bindi
 
 def activation(model_path: str | Path, output_name: str) -> str | None:
     """``softmax``, ``sigmoid`` or ``log_softmax`` when that op makes ``output_name``, else None."""
-    try:
-        model = onnx.load(str(model_path), load_external_data=False)
-    except Exception:  # noqa: BLE001 - ONNX Runtime could read it, so only this hint is lost
-        return None
-    producers = {out: node for node in model.graph.node for out in node.output}
+    producers = _producers(model_path)
     name = output_name
     for _ in range(64):
         node = producers.get(name)
         if node is None:
             return None
-        if node.op_type in ACTIVATIONS:
-            return ACTIVATIONS[node.op_type]
-        if node.op_type not in PASS_THROUGH or not node.input:
+        op_type, first_input = node
+        if op_type in ACTIVATIONS:
+            return ACTIVATIONS[op_type]
+        if op_type not in PASS_THROUGH or not first_input:
             return None
-        name = node.input[0]
+        name = first_input
     return None
+
+
+def _producers(model_path: str | Path) -> dict[str, tuple[str, str | None]]:
+    """Output name -> (op type, first input) of the main graph's nodes, read without loading the weights."""
+    try:
+        with open(model_path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            view = memoryview(data)
+            try:
+                return _scan_nodes(view)
+            except (ValueError, IndexError, UnicodeDecodeError):
+                pass
+            finally:
+                view.release()
+    except (OSError, ValueError):
+        pass
+    try:  # not a plain protobuf file we can scan: let onnx parse it
+        model = onnx.load(str(model_path), load_external_data=False)
+    except Exception:  # noqa: BLE001 - ONNX Runtime could read it, so only this hint is lost
+        return {}
+    return {o: (n.op_type, n.input[0] if n.input else None) for n in model.graph.node for o in n.output}
+
+
+def _varint(data: memoryview, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("bad varint")
+
+
+def _fields(data: memoryview, start: int, end: int) -> Iterator[tuple[int, int, Any]]:
+    """``(field number, wire type, value or (start, end) of a length-delimited field)`` of one message."""
+    pos = start
+    while pos < end:
+        key, pos = _varint(data, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(data, pos)
+            yield number, wire, value
+        elif wire == 2:
+            length, pos = _varint(data, pos)
+            if pos + length > end:
+                raise ValueError("truncated field")
+            yield number, wire, (pos, pos + length)
+            pos += length
+        elif wire in (1, 5):
+            pos += 8 if wire == 1 else 4
+            yield number, wire, None
+        else:
+            raise ValueError(f"unsupported wire type {wire}")
+
+
+def _scan_nodes(data: memoryview) -> dict[str, tuple[str, str | None]]:
+    """The protobuf wire format of ``ModelProto.graph`` (7) -> ``GraphProto.node`` (1) -> ``NodeProto``
+    ``input`` (1), ``output`` (2), ``op_type`` (4); initializers and everything else are skipped unread."""
+    producers: dict[str, tuple[str, str | None]] = {}
+    for number, wire, span in _fields(data, 0, len(data)):
+        if number != 7 or wire != 2:
+            continue
+        for g_number, g_wire, g_span in _fields(data, *span):
+            if g_number != 1 or g_wire != 2:
+                continue
+            inputs, outputs, op_type = [], [], ""
+            for n_number, _, (a, b) in (f for f in _fields(data, *g_span) if f[1] == 2):
+                if n_number == 1:
+                    inputs.append(bytes(data[a:b]).decode())
+                elif n_number == 2:
+                    outputs.append(bytes(data[a:b]).decode())
+                elif n_number == 4:
+                    op_type = bytes(data[a:b]).decode()
+            for out in outputs:
+                producers[out] = (op_type, inputs[0] if inputs else None)
+    return producers
 
 
 def numpy_type(data_type: str) -> np.dtype:
