@@ -114,12 +114,13 @@ def matches(info: RepositoryInfo, query: SearchQuery) -> bool:
 
 
 def facets(infos: Iterable[RepositoryInfo]) -> dict[str, list[str]]:
-    """Every task, framework and band name among ``infos``, sorted, for the filters' choices."""
-    found: dict[str, set[str]] = {key: set() for key in FACETS}
+    """Every task, framework and band name among ``infos`` (once, ignoring case), sorted, for the filters."""
+    found: dict[str, dict[str, str]] = {key: {} for key in FACETS}  # folded -> first spelling seen
     for info in infos:
         for key in FACETS:
-            found[key].update(summary_values(info, key))
-    return {key: sorted(values, key=str.casefold) for key, values in found.items()}
+            for value in summary_values(info, key):
+                found[key].setdefault(value.casefold(), value)
+    return {key: sorted(values.values(), key=str.casefold) for key, values in found.items()}
 
 
 def _ordered(infos: list[RepositoryInfo], sort: Sort) -> list[RepositoryInfo]:

@@ -18,12 +18,13 @@ from fastapi.responses import RedirectResponse
 from eohub.accounts import authenticate
 from eohub.errors import AuthenticationError, NotFoundError, PermissionDeniedError, UsageError
 from eohub.repository import Kind
-from eohub.repository.search import SORTS, SearchQuery, search
+from eohub.repository.search import MAX_PER_PAGE, SORTS, SearchQuery, search
 from eohub.server.context import SESSION_COOKIE, Caller, Hub, Repo
 from eohub.server.web import views
 from eohub.server.web.pages import PLURAL, PageRoute, error_page, render, repository_url
 
 MAX_FORM = 8 * 1024
+PER_PAGE = 20
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
 
@@ -54,6 +55,7 @@ def search_query(params: dict[str, str], owner: str | None) -> SearchQuery:
         owner=owner if params.get("mine") and owner else None,
         sort=params["sort"] if params.get("sort") in SORTS else "updated",  # type: ignore[arg-type]
         page=_int(params.get("page"), 1),
+        per_page=min(_int(params.get("per_page"), PER_PAGE), MAX_PER_PAGE) or PER_PAGE,
     )
 
 
