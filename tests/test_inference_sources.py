@@ -71,3 +71,31 @@ def test_a_hub_name_downloads_the_model_once_and_runs_it(tmp_path, _isolated_hom
     assert [link["mlm:name"] for link in item["links"] if link.get("title") == "model"] == ["test-model"]
     with pytest.raises(NotFoundError):
         Predictor.from_item("no-such-model")
+
+
+def test_a_hub_url_downloads_the_model_from_that_hub(tmp_path, _isolated_home, inprocess_hub) -> None:
+    from eohub.client import RemoteRepository
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    segmenter_item(folder, BANDS, size=32)
+    (folder / "README.md").write_text(README)
+    with RemoteRepository(inprocess_hub.url, inprocess_hub.token("alice")) as repo:
+        repo.ingest("model", folder, name="seg-model", allow_invalid=True)
+    shutil.rmtree(folder)
+    raster = write_raster(tmp_path / "in.tif", smooth_scene(40, 40).astype(np.uint16), BANDS)
+    page = f"{inprocess_hub.url}/models/seg-model"
+    result = CliRunner().invoke(app, ["predict", page, str(raster), "-o", str(tmp_path / "out.tif")])
+    assert result.exit_code == 0, result.output
+    host = f"127.0.0.1_{inprocess_hub.port}"
+    cached = _isolated_home / "cache" / "models" / host / "seg-model" / "v1"
+    assert (cached / "seg.onnx").is_file()
+    api = Predictor.from_item(f"{inprocess_hub.url}/api/models/seg-model/versions/1")
+    assert api.model_path == str(cached / "seg.onnx")
+    again = api.run(raster, tmp_path / "again.tif")
+    with rasterio.open(tmp_path / "out.tif") as first, rasterio.open(again) as second:
+        assert np.array_equal(first.read(1), second.read(1))
+    with pytest.raises(NotFoundError):
+        Predictor.from_item(f"{inprocess_hub.url}/models/no-such-model")
+    with pytest.raises(Exception, match="not the URL of a model on a hub"):
+        Predictor.from_item(f"{inprocess_hub.url}/datasets/seg-model")

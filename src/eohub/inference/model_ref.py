@@ -1,8 +1,11 @@
-"""Find the MLM item a user means: an item (dict or ``pystac.Item``), item file, model folder or hub name.
+"""Find the MLM item a user means: an item (dict or ``pystac.Item``), item file, model folder, hub name or
+the URL of a model on a hub.
 
 A folder (e.g. one ``eohub models download`` wrote) is searched for the first STAC item with ``mlm:input``.
 A name ``NAME[:VERSION]`` that is not a local path is downloaded through the repository, imported only
-then so that inference does not depend on it. Items in an older MLM layout are upgraded with
+then so that inference does not depend on it. A hub URL (``https://HUB/models/NAME``, optionally
+``/versions/N``, as the hub's pages and API spell it) is downloaded from that hub with the client, with the
+token ``EOHUB_TOKEN`` or ``eohub auth login`` gave for it. Items in an older MLM layout are upgraded with
 :func:`eohub.mlm.migrate.migrate_data` when that module is available.
 """
 
@@ -22,6 +25,10 @@ from eohub.mlm.schemas import LATEST_MLM_SCHEMA
 log = logging.getLogger(__name__)
 
 HUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{1,63}(:[\w.\-]+)?$")
+HUB_URL = re.compile(
+    r"^(?P<hub>https?://[^/?#]+(?:/[^?#]*?)?)(?<!/api)/(?:api/)?models/(?P<name>[A-Za-z0-9][A-Za-z0-9-]{1,63})"
+    r"(?:/versions/v?(?P<version>\d+))?/?$"
+)
 
 
 @dataclass
@@ -92,6 +99,12 @@ def load_item(ref: Any) -> ItemRef:
     if isinstance(ref, Mapping):
         return ItemRef(_upgrade(dict(ref)), None, None)
     text = str(ref)
+    url = HUB_URL.match(text)
+    if url:
+        version = int(url["version"]) if url["version"] else None
+        return load_item(_download_from(url["hub"], url["name"], version))
+    if "://" in text:
+        raise UsageError(f"{text}: not the URL of a model on a hub (https://HUB/models/NAME[/versions/N])")
     path = Path(text).expanduser()
     root = None
     if path.is_dir():
@@ -119,3 +132,23 @@ def _download(ref: str) -> Path:
     if number is not None and (cache / name / f"v{number}").is_dir():
         return cache / name / f"v{number}"
     return Path(download_model(name, path=cache, version=number, force=True))
+
+
+def _download_from(hub: str, name: str, version: int | None) -> Path:
+    """Download model ``name`` (latest, or ``version``) from the hub at ``hub`` into
+    ``EOHUB_HOME/cache/models/HOST/NAME/vN`` (a cached numbered version is reused)."""
+    import dataclasses
+    from urllib.parse import urlsplit
+
+    from eohub.client import RemoteRepository
+    from eohub.client.credentials import token_for
+    from eohub.config import load_settings
+
+    settings = dataclasses.replace(load_settings(), url=hub)
+    parts = urlsplit(hub)
+    host = re.sub(r"[^A-Za-z0-9.-]+", "_", parts.netloc + parts.path).strip("_")
+    cache = settings.home / "cache" / "models" / host
+    if version is not None and (cache / name / f"v{version}").is_dir():
+        return cache / name / f"v{version}"
+    with RemoteRepository(hub, token_for(settings), attempts=settings.retries + 1) as repo:
+        return Path(repo.download("model", name, cache, version, force=True))
