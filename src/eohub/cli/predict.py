@@ -15,7 +15,10 @@ from eohub.inference.predictor import Predictor
 
 def predict(
     model: Annotated[
-        str, typer.Argument(help="MLM item file, downloaded model folder, or hub name NAME[:VERSION].")
+        str,
+        typer.Argument(
+            help="MLM item file, downloaded model folder, hub name NAME[:VERSION], or hub URL of a model."
+        ),
     ],
     inputs: Annotated[
         list[str],
