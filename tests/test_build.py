@@ -17,6 +17,7 @@ from eohub.demo import make_classifier, make_segmenter
 from eohub.errors import ModelGraphError, UsageError
 from eohub.mlm.build import build_item
 from eohub.mlm.lint import lint, lint_data
+from eohub.mlm.migrate import migrate_data
 from eohub.mlm.validate import validate, validate_data
 
 MODELS = {
@@ -72,7 +73,7 @@ def test_shapes_types_and_parameters_come_from_the_graph(tmp_path: Path) -> None
     }
     assert props["mlm:tasks"] == ["classification"]
     assert props["mlm:total_parameters"] == 8 * 3 * 9 + 8 + 10 * 8 + 10
-    assert (props["mlm:framework"], props["mlm:framework_version"]) == ("onnx", "1.12.0")
+    assert (props["mlm:framework"], props["mlm:framework_version"]) == ("ONNX", "1.12.0")
 
 
 def test_model_asset_has_role_artifact_type_size_and_multihash_checksum(tmp_path: Path) -> None:
@@ -249,3 +250,44 @@ class TestInitCli:
     def test_missing_model_is_a_usage_error(self, tmp_path: Path) -> None:
         result = self.runner.invoke(app, ["mlm", "init", str(tmp_path / "nope.onnx")])
         assert result.exit_code == 2 and "no such file" in result.stderr
+
+    def test_init_with_min_max_scaling_on_a_segmenter_validates_and_lints_clean(self, tmp_path: Path) -> None:
+        model = make_segmenter(tmp_path / "seg.onnx", bands=4, classes=3, size=None, batch=None)
+        out = tmp_path / "item.json"
+        args = ["mlm", "init", str(model), "-o", str(out), "--name", "Tiny segmenter", "--tasks",
+                "semantic-segmentation", "--architecture", "FCN", "--bands", "B02,B03,B04,B08",
+                "--classes", "water,land,cloud", "--min", "0,0,0,0", "--max", "1e4,1e4,1e4,1e4"]  # fmt: skip
+        result = self.runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        props = json.loads(out.read_text())["properties"]
+        assert (
+            props["mlm:input"][0]["value_scaling"]
+            == [{"type": "min-max", "minimum": 0.0, "maximum": 10000.0}] * 4
+        )
+        assert props["mlm:output"][0]["result"]["dim_order"] == ["batch", "class", "height", "width"]
+        classes = props["mlm:output"][0]["classification:classes"]
+        assert [c["name"] for c in classes] == ["water", "land", "cloud"]
+        assert validate(out).findings == [] and lint(out).findings == []
+
+    @pytest.mark.parametrize("name", ["item.json", "model.onnxtxt", "model.textproto", "empty.onnx"])
+    def test_non_onnx_file_of_any_name_is_a_one_line_error_exit_one(self, tmp_path: Path, name: str) -> None:
+        path = tmp_path / name
+        path.write_text("" if name == "empty.onnx" else '{"type": "Feature"} garbage {')
+        result = self.runner.invoke(app, ["mlm", "init", str(path)])
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"error: {path}: not an ONNX model (")
+        assert result.stderr.count("\n") == 1 and result.stdout == ""
+
+    def test_a_folder_is_not_a_model_and_not_an_output(self, tmp_path: Path) -> None:
+        model = make_classifier(tmp_path / "m.onnx")
+        result = self.runner.invoke(app, ["mlm", "init", str(tmp_path)])
+        assert (result.exit_code, result.stderr) == (2, f"error: {tmp_path}: is a folder, not an ONNX file\n")
+        result = self.runner.invoke(app, ["mlm", "init", str(model), "-o", str(tmp_path), "--force"])
+        assert result.exit_code == 2 and "is a folder" in result.stderr
+
+
+def test_built_item_needs_no_migration(tmp_path: Path) -> None:
+    data, _ = built(tmp_path, "static classifier", **OPTIONS["static classifier"])
+    result = migrate_data(data)
+    assert result.changes == [] and result.data == data
+    assert data["properties"]["mlm:framework"] == "ONNX"  # spelt as the schema's list spells it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import re
 from pathlib import Path
@@ -13,7 +14,6 @@ from typer.testing import CliRunner
 
 from eohub.cli.main import app
 from eohub.demo import make_classifier
-from eohub.mlm import lint as lint_module
 from eohub.mlm import lint_model
 from eohub.mlm.build import build_item
 from eohub.mlm.documents import StacDocument
@@ -365,6 +365,7 @@ def test_lint_document_resolves_hrefs_against_the_documents_folder(
 
 
 def test_every_code_is_documented_in_the_code_table() -> None:
+    lint_module = importlib.import_module("eohub.mlm.lint")  # eohub.mlm.lint is also the API function
     source = Path(lint_module.__file__).read_text() + Path(lint_model.__file__).read_text()
     used = set(re.findall(r'"(MLM\d{3})"', source))
     documented = set(re.findall(r"^(MLM\d{3}) ", lint_module.__doc__ or "", re.MULTILINE))
@@ -418,3 +419,65 @@ class TestCli:
         result = self.runner.invoke(app, ["mlm", "lint", str(path)])
         assert result.exit_code == 2
         assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+
+
+def _resolve(document: Any, ptr: str) -> Any:
+    """The value a JSON pointer names (RFC 6901); KeyError/IndexError when it names nothing."""
+    node = document
+    for part in ptr.split("/")[1:] if ptr else []:
+        part = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def _triggering_documents(tmp_path: Path, item: dict[str, Any], model_dir: Path) -> list[tuple[dict, Path]]:
+    tutorial = write_tutorial_item(tmp_path / "tutorial")
+    broken = copy.deepcopy(item)
+    first_input(broken)["input"] |= {"shape": [-1, 4, 32, -1], "data_type": "uint8"}
+    first_input(broken).update(bands=["red", "green"], norm_type="z-score", statistics=[])
+    first_output(broken)["classification:classes"].pop()
+    first_output(broken)["tasks"] = ["detection"]
+    broken["properties"] |= {"mlm:total_parameters": 3, "mlm:name": "model.onnx", "mlm:accelerator": "cpu"}
+    missing = copy.deepcopy(item)
+    missing["assets"]["model"]["href"] = "gone.onnx"
+    return [(json.loads(tutorial.read_text()), tutorial.parent), (broken, model_dir), (missing, model_dir)]
+
+
+def test_every_finding_has_a_code_severity_resolvable_pointer_message_and_hint(
+    tmp_path: Path, item: dict[str, Any], model_dir: Path
+) -> None:
+    codes = set()
+    for document, base in _triggering_documents(tmp_path, item, model_dir):
+        for finding in lint_data(document, base).findings:
+            codes.add(finding.code)
+            assert re.fullmatch(r"MLM\d{3}", finding.code)
+            assert finding.severity in (Severity.ERROR, Severity.WARNING, Severity.INFO)
+            _resolve(document, finding.pointer)  # the pointer names a place that exists in the document
+            assert finding.message and finding.hint, finding
+    assert len(codes) >= 15, codes
+
+
+def test_python_api_lints_a_path_string_and_a_pystac_item(item: dict[str, Any], model_dir: Path) -> None:
+    import pystac
+
+    from eohub import mlm
+
+    first_input(item)["input"]["data_type"] = "uint8"
+    (model_dir / "item.json").write_text(json.dumps(item))
+    from_path = mlm.lint(str(model_dir / "item.json"))
+    from_item = mlm.lint(pystac.Item.from_dict(item), base_dir=model_dir)
+    assert [f.code for f in from_path.findings] == [f.code for f in from_item.findings] == ["MLM012"]
+
+
+def test_assets_with_malformed_roles_are_linted_without_crashing_on_them(item: dict[str, Any]) -> None:
+    item["assets"]["model"]["roles"] = 5
+    assert set(run(item)) == {"MLM005"}
+
+
+def test_a_broken_catalog_link_is_reported_by_lint_too(tmp_path: Path) -> None:
+    catalog = {"type": "Catalog", "stac_version": "1.1.0", "id": "c", "description": "d",
+               "links": [{"rel": "child", "href": "missing/catalog.json"}]}  # fmt: skip
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    result = CliRunner().invoke(app, ["mlm", "lint", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "/links/0/href: error STAC004: cannot follow the link" in result.stdout

@@ -394,3 +394,80 @@ def test_cli_usage_errors_exit_2(tmp_path: Path) -> None:
     source = tmp_path / "item.json"
     source.write_text(json.dumps(legacy_item("v1.0.0")))
     assert runner.invoke(app, ["mlm", "migrate", str(source), "--to", "v9"]).exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("stac_extensions", "https://crim-ca.github.io/mlm-extension/v1.2.0/schema.json", "/stac_extensions"),
+        ("stac_extensions", [5], "/stac_extensions"),
+        ("properties", [], "/properties"),
+        ("assets", "model.onnx", "/assets"),
+    ],
+)
+def test_broken_stac_structure_is_refused_not_crashed_on(field: str, value: Any, problem: str) -> None:
+    item = pre_v1_item()
+    item[field] = value
+    with pytest.raises(UnmigratableError) as info:
+        migrate_data(item, label="item.json")
+    assert "fix the STAC structure first" in info.value.summary
+    assert [p.split(":")[0] for p in info.value.problems] == [problem]
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        (("mlm:tasks",), [["classification"]]),
+        (("mlm:input", "bands"), 5),
+        (("mlm:output", "tasks"), 5),
+        (("mlm:output", "classification:classes"), 5),
+    ],
+)
+def test_malformed_mlm_fields_are_reported_as_unmigratable(where: tuple[str, ...], value: Any) -> None:
+    item = pre_v1_item()
+    holder = item["properties"]
+    for key in where[:-1]:
+        holder = holder[key]
+    holder[where[-1]] = value
+    with pytest.raises(UnmigratableError) as info:
+        migrate_data(item)
+    assert info.value.problems
+
+
+def test_null_stac_extensions_with_mlm_fields_gets_the_target_schema() -> None:
+    item = legacy_item("v1.5.2")
+    item["stac_extensions"] = None
+    item["assets"]["model"].pop("eo:bands")
+    item["properties"]["mlm:input"][0]["bands"] = []
+    item["properties"]["mlm:input"][0]["input"]["dim_order"][1] = "channel"
+    result = migrate_data(item)
+    assert result.data["stac_extensions"] == [LATEST_MLM_SCHEMA]
+    assert errors(result.data) == []
+
+
+def test_python_api_migrates_a_pystac_item_and_returns_one(tmp_path: Path) -> None:
+    import pystac
+
+    from eohub import mlm
+
+    item = pystac.Item.from_dict(legacy_item("v1.3.0"), migrate=False)
+    result = mlm.migrate(item, output=tmp_path / "new.json")
+    upgraded = result.to_pystac()
+    assert isinstance(upgraded, pystac.Item)
+    assert LATEST_MLM_SCHEMA in upgraded.stac_extensions
+    assert json.loads((tmp_path / "new.json").read_text()) == result.data
+    assert mlm.validate(upgraded).ok
+
+
+@pytest.mark.parametrize("target", ["folder", "file-as-parent"])
+def test_cli_output_that_cannot_be_written_is_a_usage_error(tmp_path: Path, target: str) -> None:
+    source = tmp_path / "item.json"
+    source.write_text(json.dumps(legacy_item("v1.0.0")))
+    (tmp_path / "plain").write_text("x")
+    out = tmp_path if target == "folder" else tmp_path / "plain" / "new.json"
+
+    result = runner.invoke(app, ["mlm", "migrate", str(source), "-o", str(out)])
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {out}: ") and result.stderr.count("\n") == 1
+    assert (tmp_path / "plain").read_text() == "x"

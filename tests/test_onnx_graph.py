@@ -115,3 +115,16 @@ def test_non_onnx_file_raises_model_graph_error_with_one_line(tmp_path: Path, co
 def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no such file"):
         read_signature(tmp_path / "missing.onnx")
+
+
+@pytest.mark.parametrize("name", ["model.json", "model.onnxtxt", "model.textproto", "model.txt"])
+def test_file_name_does_not_pick_another_parser(tmp_path: Path, name: str) -> None:
+    # onnx.load guesses JSON or text format from the suffix; a model file is the binary protobuf.
+    garbage = tmp_path / name
+    garbage.write_text('{"irVersion": 8} junk {')
+    with pytest.raises(ModelGraphError, match="not an ONNX model"):
+        read_signature(garbage)
+    real = make_classifier(tmp_path / "cls.onnx", bands=3, classes=10, size=64, batch=1)
+    renamed = tmp_path / f"real-{name}"
+    renamed.write_bytes(real.read_bytes())
+    assert read_signature(renamed).outputs[0].shape == [1, 10]

@@ -205,7 +205,11 @@ def test_a_broken_catalog_link_is_a_reason(tmp_path: Path) -> None:
     report = assess_quality(tmp_path)
 
     assert report.level == 0
-    assert any("the catalog cannot be read" in r and "gone.json" in r for r in report.reasons)
+    [reason] = [r for r in report.reasons if "gone.json" in r]
+    assert reason.startswith("Q0: catalog 'root': broken link at /links/2/href: cannot follow the link: ")
+    assert reason.endswith("gone.json: no such file")
+    # The rest of the catalog is still assessed: the item was read and its run recorded nowhere yet.
+    assert report.details["documents"] == ["catalog.json", "item.json"]
 
 
 def test_valid_catalog_without_mlm_is_q1(tmp_path: Path) -> None:
@@ -410,3 +414,17 @@ def test_cli_missing_folder_exits_2(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert "not a folder" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("assets", [{"href": "model.onnx"}]), ("stac_extensions", 5), ("links", {"a": 1})]
+)
+def test_malformed_item_is_q0_with_its_schema_errors(tmp_path: Path, field: str, value: Any) -> None:
+    item = mlm_item()
+    item[field] = value
+    model_folder(tmp_path, item)
+
+    report = assess_quality(tmp_path)
+
+    assert report.level == 0
+    assert f"Q0: item 'model': invalid STAC (STAC001) at /{field}: " in "\n".join(report.reasons)

@@ -7,12 +7,23 @@ import socket
 from pathlib import Path
 
 import pytest
+from referencing.exceptions import Unresolvable
 from typer.testing import CliRunner
 
 from eohub.cli.main import app
-from eohub.mlm.validate import SCHEMA_ERROR, SCHEMA_UNAVAILABLE, validate, validate_data
+from eohub.mlm.documents import BROKEN_LINK
+from eohub.mlm.report import Finding, Report
+from eohub.mlm.schemas import SCHEMA_ROOT, _location_url, registry
+from eohub.mlm.validate import (
+    SCHEMA_ERROR,
+    SCHEMA_UNAVAILABLE,
+    UNKNOWN_STAC_VERSION,
+    validate,
+    validate_data,
+)
 
 from .conftest import EXAMPLES
+from .fixtures_tutorial import tutorial_item_dict
 
 runner = CliRunner()
 
@@ -68,10 +79,20 @@ def test_accelerator_cpu_error_explains_the_schema_readme_disagreement(example_i
 
 def test_catalog_folder_is_walked_through_every_child(tmp_path: Path, example_item: dict) -> None:
     (tmp_path / "a" / "b").mkdir(parents=True)
-    catalog = {"type": "Catalog", "stac_version": "1.0.0", "id": "root", "description": "d",
-               "links": [{"rel": "child", "href": "./a/catalog.json"}]}
-    child = {"type": "Catalog", "stac_version": "1.0.0", "id": "a", "description": "d",
-             "links": [{"rel": "item", "href": "./b/item.json"}]}
+    catalog = {
+        "type": "Catalog",
+        "stac_version": "1.0.0",
+        "id": "root",
+        "description": "d",
+        "links": [{"rel": "child", "href": "./a/catalog.json"}],
+    }
+    child = {
+        "type": "Catalog",
+        "stac_version": "1.0.0",
+        "id": "a",
+        "description": "d",
+        "links": [{"rel": "item", "href": "./b/item.json"}],
+    }
     example_item["properties"]["mlm:input"][0]["input"]["dim_order"] = 5
     (tmp_path / "catalog.json").write_text(json.dumps(catalog))
     (tmp_path / "a" / "catalog.json").write_text(json.dumps(child))
@@ -101,3 +122,191 @@ def test_cli_exit_codes_and_json_report(tmp_path: Path, example_item: dict) -> N
     result = runner.invoke(app, ["mlm", "validate", str(tmp_path / "broken.json")])
     assert result.exit_code == 2
     assert "not a JSON document" in result.stderr
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.name)
+def test_every_official_mlm_example_validates_through_the_cli(example: Path) -> None:
+    result = runner.invoke(app, ["mlm", "validate", str(example)])
+    assert result.exit_code == 0, result.stdout
+    assert result.stdout.strip().endswith("document(s) valid")
+
+
+def _refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
+
+
+def test_every_ref_of_every_shipped_schema_resolves_offline() -> None:
+    unresolved = set()
+    count = 0
+    for path in sorted(SCHEMA_ROOT.rglob("*.json")):
+        if "examples" in path.parts:
+            continue
+        resolver = registry().resolver(_location_url(path))
+        for ref in _refs(json.loads(path.read_text())):
+            count += 1
+            try:
+                resolver.lookup(ref)
+            except Unresolvable:
+                unresolved.add(ref)
+    assert count > 1000
+    # The PROJJSON schemas (proj.org) are the one thing the shipped schemas reference but
+    # ../shared/schemas does not hold; validation reports them as not available offline.
+    assert unresolved and all(r.startswith("https://proj.org/schemas/") for r in unresolved), unresolved
+
+
+def test_every_schema_folder_keeps_its_licence() -> None:
+    folders = {p.name for p in SCHEMA_ROOT.iterdir() if p.is_dir()}
+    licensed = {p.parent.name for p in SCHEMA_ROOT.glob("*/LICENSE")}
+    assert {"stac", "mlm", "eo", "raster", "file", "classification", "label", "ml-aoi"} <= licensed
+    # geojson/ holds Feature.json and Geometry.json as ../shared/schemas ships them: without a licence file.
+    assert folders - licensed == {"geojson"}
+
+
+def test_shipped_schemas_are_package_data() -> None:
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    assert '"schemas/**/*"' in pyproject
+    assert (SCHEMA_ROOT / "mlm" / "LICENSE").is_file() and (SCHEMA_ROOT / "stac" / "LICENSE").is_file()
+
+
+def test_a_broken_child_link_is_an_error_and_the_rest_is_still_validated(
+    tmp_path: Path, example_item: dict
+) -> None:
+    links = [{"rel": "item", "href": "./gone.json"}, {"rel": "item", "href": "./item.json"}]
+    catalog = {"type": "Catalog", "stac_version": "1.0.0", "id": "root", "description": "d", "links": links}
+    example_item["properties"]["mlm:tasks"] = "classification"
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    (tmp_path / "item.json").write_text(json.dumps(example_item))
+
+    report = validate([tmp_path])
+
+    assert len(report.files) == 2
+    broken = [f for f in report.errors if f.code == BROKEN_LINK]
+    assert [(Path(f.file).name, f.pointer) for f in broken] == [("catalog.json", "/links/0/href")]
+    assert "gone.json: no such file" in broken[0].message
+    assert any(Path(f.file).name == "item.json" for f in report.errors if f.code == SCHEMA_ERROR)
+    result = runner.invoke(app, ["mlm", "validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "/links/0/href: error STAC004: cannot follow the link" in result.stdout
+
+
+def test_a_link_to_a_non_json_file_is_a_broken_link(tmp_path: Path, example_item: dict) -> None:
+    example_item["links"] = [{"rel": "child", "href": "notes.txt"}]
+    (tmp_path / "notes.txt").write_text("not json")
+    (tmp_path / "item.json").write_text(json.dumps(example_item))
+    [finding] = [f for f in validate(tmp_path / "item.json").findings if f.code == BROKEN_LINK]
+    assert finding.pointer == "/links/0/href" and "not a JSON document" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "pointer"),
+    [
+        ("type", ["Feature"], ""),
+        ("stac_extensions", "https://stac-extensions.github.io/mlm/v1.5.2/schema.json", "/stac_extensions"),
+        ("stac_extensions", 5, "/stac_extensions"),
+        ("links", {"rel": "child"}, "/links"),
+    ],
+)
+def test_malformed_top_level_fields_are_one_error_not_a_crash_or_noise(
+    example_item: dict, field: str, value: object, pointer: str
+) -> None:
+    example_item[field] = value
+    report = validate_data(example_item)
+    assert [f.pointer for f in report.errors] == [pointer]
+    assert not [f for f in report.findings if f.code == SCHEMA_UNAVAILABLE]
+
+
+def test_a_non_string_extension_entry_is_reported_once_by_the_core_schema(example_item: dict) -> None:
+    example_item["stac_extensions"].append({"url": "x"})
+    report = validate_data(example_item)
+    assert [(f.code, f.pointer) for f in report.findings] == [(SCHEMA_ERROR, "/stac_extensions/1")]
+
+
+@pytest.mark.parametrize("version", ["9.9.9", "1.0", "1.0.0/../../mlm/v1.5.2"])
+def test_a_stac_version_without_a_shipped_core_schema_is_an_error(example_item: dict, version: str) -> None:
+    example_item["stac_version"] = version
+    report = validate_data(example_item)
+    [finding] = [f for f in report.errors if f.code == UNKNOWN_STAC_VERSION]
+    assert finding.pointer == "/stac_version"
+    assert "1.0.0, 1.1.0" in finding.message and finding.hint
+    assert not report.ok
+
+
+def test_an_mlm_version_that_is_not_shipped_is_reported_not_passed(example_item: dict) -> None:
+    example_item["stac_extensions"][0] = "https://stac-extensions.github.io/mlm/v9.0.0/schema.json"
+    [note] = validate_data(example_item).findings
+    assert (note.code, note.severity, note.pointer) == (SCHEMA_UNAVAILABLE, "info", "/stac_extensions/0")
+    assert note.message.endswith("not validated (schema not available offline)")
+    assert "/stac_extensions/0: info STAC002: " in Finding.from_dict(note.to_dict()).line()
+
+
+def test_the_old_mlm_object_layout_error_points_to_migrate() -> None:
+    errors = validate_data(tutorial_item_dict("model.onnx")).errors
+    [layout] = [e for e in errors if e.pointer == "/properties/mlm:input"]
+    assert "is not of type 'array'" in layout.message
+    assert "eohub mlm migrate" in layout.hint
+
+
+def test_array_valued_collection_summaries_error_explains_the_schema_readme_disagreement() -> None:
+    collection = json.loads((EXAMPLES / "collection.json").read_text())
+    collection["links"] = []
+    collection["stac_extensions"].append("https://stac-extensions.github.io/mlm/v1.5.2/schema.json")
+    collection["summaries"] = {"mlm:tasks": ["classification"]}
+    errors = validate_data(collection).errors
+    assert errors and {e.pointer for e in errors} == {"/summaries/mlm:tasks"}
+    assert all("README" in e.hint and "array-valued summaries" in e.hint for e in errors)
+
+
+def test_unreadable_file_is_a_usage_error_not_a_traceback(
+    tmp_path: Path, example_item: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "item.json"
+    path.write_text(json.dumps(example_item))
+
+    def denied(self: Path, *args: object, **kwargs: object) -> str:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", denied)
+    result = runner.invoke(app, ["mlm", "validate", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {path}: cannot read file (Permission denied)\n"
+
+
+@pytest.mark.parametrize(("content", "exit_code"), [(None, 2), ("[1, 2]", 2), ("[" * 100_000, 2)])
+def test_files_that_are_not_json_objects_are_usage_errors(
+    tmp_path: Path, content: str | None, exit_code: int
+) -> None:
+    path = tmp_path / "doc.json"
+    if content is not None:
+        path.write_text(content)
+    result = runner.invoke(app, ["mlm", "validate", str(path), "--format", "json"])
+    assert result.exit_code == exit_code
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert result.stdout == ""
+
+
+def test_a_folder_without_catalog_is_a_usage_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["mlm", "validate", str(tmp_path)])
+    assert (result.exit_code, result.stderr) == (2, f"error: {tmp_path}: folder has no catalog.json\n")
+
+
+def test_json_report_round_trips_and_lists_every_file(tmp_path: Path, example_item: dict) -> None:
+    (tmp_path / "a.json").write_text(json.dumps(example_item))
+    example_item["properties"]["mlm:accelerator"] = "cpu"
+    (tmp_path / "b.json").write_text(json.dumps(example_item))
+    result = runner.invoke(app, ["mlm", "validate", str(tmp_path / "a.json"), str(tmp_path / "b.json"),
+                                 "--format", "json"])  # fmt: skip
+    data = json.loads(result.stdout)
+    assert result.exit_code == 1
+    assert [Path(f).name for f in data["files"]] == ["a.json", "b.json"]
+    assert Report.from_dict(data).to_dict() == data
+    [error] = [f for f in data["findings"] if f["severity"] == "error"]
+    assert (Path(error["file"]).name, error["pointer"], error["code"]) == (
+        "b.json",
+        "/properties/mlm:accelerator",
+        SCHEMA_ERROR,
+    )

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from eohub.errors import UsageError
-from eohub.mlm.documents import StacDocument, walk
+from eohub.mlm.documents import StacDocument, dict_field, list_field, walk
 from eohub.mlm.lint import lint_document
 from eohub.mlm.migrate import declared_version
+from eohub.mlm.report import Finding
 from eohub.mlm.schemas import LATEST_MLM_VERSION, parse_extension_url
 from eohub.mlm.validate import SCHEMA_UNAVAILABLE, validate_document
 from eohub.quality_run import run_check
@@ -84,8 +85,8 @@ def doc_name(doc: StacDocument) -> str:
 
 def _extensions(doc: StacDocument) -> set[str]:
     names = set()
-    for url in doc.data.get("stac_extensions") or []:
-        if ext := parse_extension_url(str(url)):
+    for url in list_field(doc.data, "stac_extensions"):
+        if isinstance(url, str) and (ext := parse_extension_url(url)):
             names.add(ext.name)
     return names
 
@@ -126,13 +127,17 @@ def _readme_reasons(folder: Path, details: dict[str, Any]) -> list[str]:
 
 
 def _catalog_documents(folder: Path) -> tuple[list[StacDocument], list[str]]:
+    """Every document of the catalog, and a reason per link that cannot be followed."""
     root = folder / "catalog.json"
     if not root.is_file():
         return [], ["no catalog.json at the folder root: files only, no STAC catalog"]
+    broken: list[Finding] = []
     try:
-        return walk(root), []
+        docs = walk(root, broken)
     except UsageError as exc:
         return [], [f"the catalog cannot be read: {exc}"]
+    names = {d.label: doc_name(d) for d in docs}
+    return docs, [f"{names.get(f.file, f.file)}: broken link at {f.pointer}: {f.message}" for f in broken]
 
 
 def _validity_reasons(docs: list[StacDocument]) -> list[str]:
@@ -154,8 +159,9 @@ def _coverage_reasons(folder: Path, docs: list[StacDocument], details: dict[str,
     reasons: list[str] = []
     covered = {doc.path.resolve() for doc in docs} | {(folder / "README.md").resolve()}
     for doc in docs:
-        for key, asset in (doc.data.get("assets") or {}).items():
-            href = str(asset.get("href") or "") if isinstance(asset, dict) else ""
+        for key, asset in dict_field(doc.data, "assets").items():
+            href = asset.get("href") if isinstance(asset, dict) else None
+            href = href if isinstance(href, str) else ""
             if not href or is_remote(href):
                 continue
             target = asset_path(doc, href).resolve()
@@ -215,8 +221,8 @@ def _dataset_reasons(docs: list[StacDocument]) -> list[str]:
 
 
 def _onnx_model_asset(doc: StacDocument) -> tuple[str, str] | None:
-    for key, asset in (doc.data.get("assets") or {}).items():
-        if not isinstance(asset, dict) or "mlm:model" not in (asset.get("roles") or []):
+    for key, asset in dict_field(doc.data, "assets").items():
+        if not isinstance(asset, dict) or "mlm:model" not in list_field(asset, "roles"):
             continue
         href = str(asset.get("href") or "")
         kind = f"{asset.get('mlm:artifact_type', '')} {asset.get('type', '')} {href.split('?')[0]}".lower()

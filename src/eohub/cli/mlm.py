@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +11,7 @@ import typer
 from eohub.cli.common import EXIT_INVALID, OutputFormat, print_json, user_errors
 from eohub.errors import AlreadyExistsError, UsageError
 from eohub.mlm.build import build_item
+from eohub.mlm.documents import write_json
 from eohub.mlm.lint import lint, lint_data
 from eohub.mlm.migrate import LATEST_MLM_VERSION, UnmigratableError, migrate_file
 from eohub.mlm.report import Report
@@ -99,14 +99,11 @@ def _numbers(value: str | None, option: str) -> list[float] | None:
         raise UsageError(f"{option} takes comma-separated numbers, got {value!r}") from None
 
 
-def _write_new(path: Path, text: str, force: bool) -> None:
-    """Write ``text`` to ``path`` via a temporary file, so a failure leaves any previous file intact."""
-    if path.exists() and not force:
+def _write_new(path: Path, data: dict, force: bool) -> None:
+    """Write the item, refusing to replace an existing file unless ``force``."""
+    if path.exists() and not path.is_dir() and not force:
         raise AlreadyExistsError(f"{path} exists; pass --force to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(path, data)
 
 
 @app.command("init")
@@ -160,7 +157,7 @@ def init_cmd(
         if output is None:
             print_json(data)
         else:
-            _write_new(output, json.dumps(data, indent=2) + "\n", force)
+            _write_new(output, data, force)
     graph = (
         f"{len(data['properties']['mlm:input'])} input(s), {len(data['properties']['mlm:output'])} output(s)"
     )

@@ -254,7 +254,7 @@ def build_item(
         "mlm:name": model_name,
         "mlm:architecture": architecture or "unknown",
         "mlm:tasks": tasks_,
-        "mlm:framework": "onnx",
+        "mlm:framework": "ONNX",
         "mlm:framework_version": sig.onnx_version,
         "mlm:total_parameters": sig.total_parameters,
         "mlm:input": inputs,

@@ -46,12 +46,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import pystac
+
+from eohub.errors import UsageError
 from eohub.mlm.documents import StacDocument, walk_all
 from eohub.mlm.lint_context import BAND_DIMS, CLASS_DIMS, MODEL_SUFFIXES, Entry, LintContext
 from eohub.mlm.lint_model import check_model_assets
-from eohub.mlm.report import Report, Severity, pointer
+from eohub.mlm.report import Finding, Report, Severity, pointer
 from eohub.mlm.schemas import LATEST_MLM_VERSION
-from eohub.mlm.validate import KNOWN_DISAGREEMENTS
+from eohub.mlm.validate import KNOWN_DISAGREEMENTS, as_paths
 from eohub.mlm.vocabulary import mlm_enum
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -269,8 +272,7 @@ def _check_accelerator(ctx: LintContext) -> None:
             "MLM020",
             ERROR,
             pointer("properties", "mlm:accelerator"),
-            f"mlm:accelerator {value!r} is rejected by the MLM schema, whose enum is "
-            f"{', '.join(allowed)}",
+            f"mlm:accelerator {value!r} is rejected by the MLM schema, whose enum is {', '.join(allowed)}",
             KNOWN_DISAGREEMENTS["mlm:accelerator"],
         )
 
@@ -312,8 +314,17 @@ def _lint(ctx: LintContext) -> None:
     check_model_assets(ctx)
 
 
-def lint_data(data: dict[str, Any], base_dir: Path | None = None, label: str = "<memory>") -> Report:
-    """Lint an in-memory STAC object; ``base_dir`` resolves relative asset hrefs (unchecked without it)."""
+def lint_data(
+    data: dict[str, Any] | pystac.STACObject, base_dir: str | Path | None = None, label: str = "<memory>"
+) -> Report:
+    """Lint an in-memory STAC object (a dict or a pystac object).
+
+    ``base_dir`` resolves relative asset hrefs; without it they are not checked.
+    """
+    if isinstance(data, pystac.STACObject):
+        data = data.to_dict(include_self_link=False)
+    if not isinstance(data, dict):
+        raise UsageError(f"{label}: a STAC document must be a JSON object, not {type(data).__name__}")
     ctx = LintContext(data, label, Path(base_dir) if base_dir is not None else None)
     _lint(ctx)
     return Report(findings=ctx.findings, files=[label])
@@ -324,9 +335,14 @@ def lint_document(doc: StacDocument) -> Report:
     return lint_data(doc.data, doc.path.parent, doc.label)
 
 
-def lint(paths: Iterable[str | Path]) -> Report:
-    """Lint files and catalog folders (walked through every local child and item link)."""
+def lint(paths: str | Path | Iterable[str | Path]) -> Report:
+    """Lint files and catalog folders (walked through every local child and item link).
+
+    A link that cannot be followed is reported as validate reports it (``STAC004``).
+    """
     report = Report()
-    for doc in walk_all([Path(p) for p in paths]):
+    broken: list[Finding] = []
+    for doc in walk_all(as_paths(paths), broken):
         report.extend(lint_document(doc))
+    report.findings.extend(broken)
     return report

@@ -171,7 +171,7 @@ class LintContext:
 
     def model_assets(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """Assets with the ``mlm:model`` role; failing that, assets whose file looks like a model."""
-        with_role = [(k, a) for k, a in self.assets.items() if MODEL_ROLE in (a.get("roles") or [])]
+        with_role = [(k, a) for k, a in self.assets.items() if MODEL_ROLE in asset_roles(a)]
         yield from with_role or [(k, a) for k, a in self.assets.items() if looks_like_model(a)]
 
     def local_path(self, href: str) -> Path | None:
@@ -185,6 +185,12 @@ class LintContext:
             return path
         # Lexically, so '..' works even when the item's own folder does not exist yet.
         return None if self.base_dir is None else Path(os.path.normpath(self.base_dir / path))
+
+
+def asset_roles(asset: dict[str, Any]) -> list[Any]:
+    """An asset's ``roles``; ``[]`` when they are missing or not a list (the schema reports that)."""
+    roles = asset.get("roles")
+    return roles if isinstance(roles, list) else []
 
 
 def looks_like_model(asset: dict[str, Any]) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eohub.errors import ModelGraphError
-from eohub.mlm.lint_context import MODEL_ROLE, Entry, LintContext, is_onnx, looks_like_model
+from eohub.mlm.lint_context import MODEL_ROLE, Entry, LintContext, asset_roles, is_onnx, looks_like_model
 from eohub.mlm.onnx_graph import GraphSignature, TensorSpec, read_signature
 from eohub.mlm.report import Severity, pointer
 
@@ -21,7 +21,7 @@ ERROR, WARNING = Severity.ERROR, Severity.WARNING
 def check_model_assets(ctx: LintContext) -> None:
     """MLM005, MLM006, MLM007, MLM017 and, for a local ONNX model, the graph rules."""
     models = list(ctx.model_assets())
-    has_role = any(MODEL_ROLE in (a.get("roles") or []) for _, a in models)
+    has_role = any(MODEL_ROLE in asset_roles(a) for _, a in models)
     if not has_role:
         guess = next((k for k, a in ctx.assets.items() if looks_like_model(a)), None)
         hint = (

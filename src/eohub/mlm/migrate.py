@@ -41,16 +41,15 @@ What is inferred, and why it is safe:
 from __future__ import annotations
 
 import copy
-import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pystac
+
 from eohub.errors import MigrationError, UsageError
 from eohub.mlm import migration_fields, migration_tensors
-from eohub.mlm.documents import read_json
+from eohub.mlm.documents import dict_field, list_field, read_json, write_json
 from eohub.mlm.migration_run import Run
 from eohub.mlm.schemas import LATEST_MLM_VERSION, MLM_VERSIONS, parse_extension_url
 from eohub.mlm.validate import validate_data
@@ -110,6 +109,12 @@ class MigrationResult:
     def from_dict(cls, data: dict[str, Any]) -> MigrationResult:
         return cls(data["data"], data.get("from_version"), data["to_version"], list(data.get("changes", [])))
 
+    def to_pystac(self) -> pystac.Item | pystac.Collection:
+        """The upgraded document as a pystac Item (or Collection)."""
+        if self.data.get("type") == "Collection":
+            return pystac.Collection.from_dict(self.data, migrate=False, preserve_dict=True)
+        return pystac.Item.from_dict(self.data, migrate=False, preserve_dict=True)
+
 
 def schema_url(version: str) -> str:
     """The MLM schema URL of ``version`` on the host that version was published on."""
@@ -129,16 +134,31 @@ def target_version(to: str) -> str:
 def declared_version(data: dict[str, Any]) -> str | None:
     """The newest MLM version in ``stac_extensions`` (``None`` when no MLM schema is declared)."""
     versions = []
-    for url in data.get("stac_extensions") or []:
-        ext = parse_extension_url(str(url))
+    for url in list_field(data, "stac_extensions"):
+        ext = parse_extension_url(url) if isinstance(url, str) else None
         if ext and ext.name == "mlm" and ext.version in MLM_VERSIONS:
             versions.append(ext.version)
     return max(versions, key=MLM_VERSIONS.index) if versions else None
 
 
 def _has_mlm_fields(data: dict[str, Any]) -> bool:
-    holders = [data.get("properties"), data.get("summaries"), *(data.get("assets") or {}).values()]
+    holders = [data.get("properties"), data.get("summaries"), *dict_field(data, "assets").values()]
     return any(isinstance(h, dict) and any(str(k).startswith("mlm:") for k in h) for h in holders)
+
+
+def _check_structure(data: dict[str, Any], label: str, target: str) -> None:
+    """Refuse what no step can read: migration upgrades MLM fields, it does not repair STAC."""
+    problems = []
+    extensions = data.get("stac_extensions")
+    if extensions is not None and (
+        not isinstance(extensions, list) or not all(isinstance(e, str) for e in extensions)
+    ):
+        problems.append("/stac_extensions: must be a list of schema URLs")
+    for key in ("properties", "assets", "summaries"):
+        if key in data and not isinstance(data[key], dict):
+            problems.append(f"/{key}: must be an object")
+    if problems:
+        raise _unmigratable(label, target, problems, "fix the STAC structure first")
 
 
 def _set_extension(run: Run) -> None:
@@ -161,13 +181,19 @@ def _set_extension(run: Run) -> None:
 
 
 def migrate_data(
-    data: dict[str, Any], to: str = LATEST_MLM_VERSION, label: str = "<memory>"
+    data: dict[str, Any] | pystac.Item | pystac.Collection,
+    to: str = LATEST_MLM_VERSION,
+    label: str = "<memory>",
 ) -> MigrationResult:
-    """Upgrade an MLM Item or Collection (not modified) to MLM version ``to``.
+    """Upgrade an MLM Item or Collection (a dict or a pystac object, not modified) to MLM version ``to``.
 
     Raises :class:`UnmigratableError` listing every field that needs a human, and :class:`UsageError` for
     an unknown target or a downgrade.
     """
+    if isinstance(data, pystac.STACObject):
+        data = data.to_dict(include_self_link=False)
+    if not isinstance(data, dict):
+        raise UsageError(f"{label}: a STAC document must be a JSON object, not {type(data).__name__}")
     target = target_version(to)
     source = declared_version(data)
     if source and MLM_VERSIONS.index(source) > MLM_VERSIONS.index(target):
@@ -181,7 +207,10 @@ def migrate_data(
         raise MigrationError(
             f"{label}: no MLM extension in stac_extensions and no mlm:* field; nothing to migrate"
         )
+    _check_structure(data, label, target)
     run = Run(copy.deepcopy(data), target)
+    if run.data.get("stac_extensions") is None:
+        run.data["stac_extensions"] = []
     if stac_type == "Feature":
         for step in ITEM_STEPS:
             step(run)
@@ -208,16 +237,3 @@ def migrate_file(
     if output is not None:
         write_json(Path(output), result.data)
     return result
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON atomically: a temporary file in the same folder, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -5,6 +5,7 @@ The rules, and why what they infer is safe, are listed in :mod:`eohub.mlm.migrat
 
 from __future__ import annotations
 
+from eohub.mlm.documents import list_field
 from eohub.mlm.lint_context import MODEL_SUFFIXES
 from eohub.mlm.migration_run import Run, mlm_defs, roles, schema_enum, suffix
 from eohub.mlm.report import pointer
@@ -141,7 +142,7 @@ def _band_names(run: Run) -> list[str]:
     derived: list[str] = []
     for key in keys:
         for _, entry in run.entries(key):
-            for band in entry.get("bands") or []:
+            for band in list_field(entry, "bands"):
                 if isinstance(band, str):
                     plain.append(band)
                 elif isinstance(band, dict) and isinstance(band.get("name"), str):
@@ -151,7 +152,7 @@ def _band_names(run: Run) -> list[str]:
 
 def _has_band_definitions(run: Run) -> bool:
     models = [a for _, a in run.model_assets()]
-    extensions = [str(e) for e in run.data.get("stac_extensions") or []]
+    extensions = [str(e) for e in list_field(run.data, "stac_extensions")]
     eo = any("stac-extensions.github.io/eo/v1." in e for e in extensions)
     raster = any("stac-extensions.github.io/raster/v1." in e for e in extensions)
     stac11 = str(run.data.get("stac_version", "")).startswith("1.1")

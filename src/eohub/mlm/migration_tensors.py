@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eohub.mlm.documents import list_field
 from eohub.mlm.migration_run import Run, schema_enum
 from eohub.mlm.report import pointer
 
@@ -51,7 +52,10 @@ def tasks(run: Run) -> None:
             return values
         fixed = []
         for v in values:
-            candidate = str(v).strip().lower().replace(" ", "-").replace("_", "-")
+            if not isinstance(v, str):
+                fixed.append(v)  # the schema reports a task that is not a string
+                continue
+            candidate = v.strip().lower().replace(" ", "-").replace("_", "-")
             if v not in known and candidate in known:
                 run.change(where, f"task {v!r} renamed {candidate!r}")
                 v = candidate
@@ -158,8 +162,8 @@ def dims(run: Run) -> None:
 
 
 def _is_class_scores(output: dict[str, Any], shape: list[Any]) -> bool:
-    out_tasks = set(output.get("tasks") or [])
-    n_classes = len(output.get("classification:classes") or [])
+    out_tasks = {t for t in list_field(output, "tasks") if isinstance(t, str)}
+    n_classes = len(list_field(output, "classification:classes"))
     return (
         bool(out_tasks)
         and out_tasks <= CLASSIFICATION_TASKS

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import onnx
-from google.protobuf.message import DecodeError
 from onnx import TensorProto
 
 from eohub.errors import ModelGraphError, UsageError
@@ -96,11 +95,17 @@ def _tensor_spec(value: onnx.ValueInfoProto) -> TensorSpec:
 
 
 def _load(path: Path) -> onnx.ModelProto:
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder, not an ONNX file")
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     try:
-        model = onnx.load(str(path), load_external_data=False)
-    except (DecodeError, ValueError, RuntimeError, OSError) as exc:
+        # Always the binary format ONNX Runtime runs: onnx.load would otherwise pick a JSON or text
+        # parser from the file name (model.json, model.onnxtxt), whose failures it does not wrap.
+        model = onnx.load(str(path), format="protobuf", load_external_data=False)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - whatever the parser raises, the file is not an ONNX model
         raise ModelGraphError(f"{path}: not an ONNX model ({_one_line(exc)})") from exc
     if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.output:
         raise ModelGraphError(f"{path}: not an ONNX model (no IR version or no graph outputs)")

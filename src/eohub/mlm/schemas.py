@@ -122,7 +122,7 @@ def registry() -> Registry:
         if declared and declared not in resources_:
             resources_[declared] = resource
     base = jsonschema_specifications.REGISTRY
-    return (Registry(retrieve=_retrieve).with_resources(resources_.items()) .combine(base))
+    return Registry(retrieve=_retrieve).with_resources(resources_.items()).combine(base)
 
 
 @cache

@@ -1,26 +1,50 @@
 """Validate STAC documents against the core schema of their version and every declared extension.
 
 Everything is offline: schemas come from :mod:`eohub.mlm.schemas`. An extension whose schema is not
-shipped is reported as ``not validated (schema not available offline)`` with severity ``info``.
+shipped is reported as ``not validated (schema not available offline)`` with severity ``info``; a
+``stac_version`` whose core schema is not shipped is an error (nothing would check the object at all).
+
+=======  ========  ==================================================================================
+code     severity  finding
+=======  ========  ==================================================================================
+STAC001  error     the object breaks the core schema or an extension schema (with a hint where the
+                   MLM v1.5.2 schema contradicts its README, or an old MLM layout needs a migration)
+STAC002  info      an extension schema, or a schema it references, is not available offline
+STAC003  error     not a STAC Item, Collection or Catalog (no ``type``/``stac_version``)
+STAC004  error     a child or item link cannot be followed (missing target, not a JSON object)
+STAC005  error     no core schema is shipped for the object's ``stac_version``
+=======  ========  ==================================================================================
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pystac
 from referencing.exceptions import Unresolvable
 
-from eohub.errors import SchemaNotAvailableError
-from eohub.mlm.documents import StacDocument, walk_all
+from eohub.errors import SchemaNotAvailableError, UsageError
+from eohub.mlm.documents import StacDocument, list_field, walk_all
 from eohub.mlm.report import Finding, Report, Severity, pointer
-from eohub.mlm.schemas import CORE_SCHEMA_PATHS, core_schema_url, parse_extension_url, validator_for
+from eohub.mlm.schemas import (
+    CORE_SCHEMA_PATHS,
+    SCHEMA_ROOT,
+    core_schema_url,
+    local_path_for,
+    parse_extension_url,
+    validator_for,
+)
 
 SCHEMA_ERROR = "STAC001"
 SCHEMA_UNAVAILABLE = "STAC002"
 NOT_STAC = "STAC003"
+UNKNOWN_STAC_VERSION = "STAC005"
+_VERSION = re.compile(r"\d+\.\d+\.\d+(?:-[\w.]+)?")
+MIGRATE_HINT = "this is the layout before MLM v1.0; `eohub mlm migrate ITEM -o ITEM` upgrades it"
 
 # The MLM v1.5.2 schema disagrees with its own README in these places; explain rather than just fail.
 KNOWN_DISAGREEMENTS = {
@@ -29,9 +53,10 @@ KNOWN_DISAGREEMENTS = {
         "use 'amd64' (or another schema value) or null for CPU-only models"
     ),
     "summaries": (
-        "the MLM v1.5.2 schema checks Collection summaries as if they were item properties, so array-valued "
-        "summaries (as the STAC spec and MLM README describe) are rejected; summarize MLM fields in "
-        "'item_assets' or drop the MLM extension from the Collection's stac_extensions"
+        "the MLM v1.5.2 schema wants every Collection summary to be an object of MLM fields (like item "
+        "properties), so array-valued summaries, which the STAC spec and the MLM README describe, are "
+        "rejected; describe MLM fields in 'item_assets' or drop the MLM extension from the Collection's "
+        "stac_extensions"
     ),
 }
 
@@ -44,6 +69,9 @@ def _hint_for(doc: StacDocument, error: jsonschema.ValidationError, ext_name: st
         return KNOWN_DISAGREEMENTS["mlm:accelerator"]
     if doc.stac_type == "Collection" and path[:1] == ["summaries"]:
         return KNOWN_DISAGREEMENTS["summaries"]
+    old_layout = path in (["properties", "mlm:input"], ["properties", "mlm:output"])
+    if old_layout and isinstance(error.instance, dict):
+        return MIGRATE_HINT
     return ""
 
 
@@ -100,12 +128,15 @@ def _unavailable(doc: StacDocument, url: str, index: int | None, why: str) -> Fi
     )
 
 
+def _core_versions() -> list[str]:
+    return sorted(p.name.removeprefix("v") for p in (SCHEMA_ROOT / "stac").glob("v*") if p.is_dir())
+
+
 def validate_document(doc: StacDocument) -> Report:
     """Validate one STAC object against its core schema and its extensions."""
     report = Report(files=[doc.label])
     data = doc.data
-    stac_type = data.get("type")
-    version = data.get("stac_version")
+    stac_type, version = doc.stac_type, data.get("stac_version")
     if stac_type not in CORE_SCHEMA_PATHS or not isinstance(version, str):
         report.findings.append(
             Finding(
@@ -117,10 +148,28 @@ def validate_document(doc: StacDocument) -> Report:
             )
         )
         return report
-    targets: list[tuple[str, str | None, int | None]] = [(core_schema_url(version, stac_type), None, None)]
-    for index, url in enumerate(data.get("stac_extensions") or []):
-        ext = parse_extension_url(str(url))
-        targets.append((str(url), ext.name if ext else None, index))
+    core_url = core_schema_url(version, stac_type) if _VERSION.fullmatch(version) else ""
+    if not core_url or local_path_for(core_url) is None:
+        versions = _core_versions()
+        shipped = ", ".join(versions)
+        report.findings.append(
+            Finding(
+                UNKNOWN_STAC_VERSION,
+                Severity.ERROR,
+                doc.label,
+                "/stac_version",
+                f"stac_version {version!r} is not validated: eohub ships the core schemas of STAC {shipped}",
+                f"write the object as STAC {versions[-1]} (as pystac does) and say so in stac_version",
+            )
+        )
+    targets: list[tuple[str, str | None, int | None]] = []
+    if core_url and local_path_for(core_url) is not None:
+        targets.append((core_url, None, None))
+    # A stac_extensions that is not a list of strings is the core schema's to report, not a list of URLs.
+    for index, url in enumerate(list_field(data, "stac_extensions")):
+        if isinstance(url, str):
+            ext = parse_extension_url(url)
+            targets.append((url, ext.name if ext else None, index))
     for url, ext_name, index in targets:
         try:
             report.findings.extend(_errors_for(doc, url, ext_name))
@@ -132,14 +181,31 @@ def validate_document(doc: StacDocument) -> Report:
     return report
 
 
-def validate_data(data: dict[str, Any], label: str = "<memory>") -> Report:
-    """Validate an in-memory STAC object (e.g. ``item.to_dict()``)."""
+def validate_data(data: dict[str, Any] | pystac.STACObject, label: str = "<memory>") -> Report:
+    """Validate an in-memory STAC object: a dict, or a pystac Item, Collection or Catalog."""
+    if isinstance(data, pystac.STACObject):
+        data = data.to_dict(include_self_link=False)
+    if not isinstance(data, dict):
+        raise UsageError(f"{label}: a STAC document must be a JSON object, not {type(data).__name__}")
     return validate_document(StacDocument(Path(label), data))
 
 
-def validate(paths: Iterable[str | Path]) -> Report:
-    """Validate files and catalog folders (walked through every local child and item link)."""
+def as_paths(paths: str | Path | Iterable[str | Path]) -> list[Path]:
+    """One path or several, as a list of :class:`~pathlib.Path` (a string is one path, not characters)."""
+    if isinstance(paths, str | Path):
+        return [Path(paths)]
+    return [Path(p) for p in paths]
+
+
+def validate(paths: str | Path | Iterable[str | Path]) -> Report:
+    """Validate files and catalog folders (walked through every local child and item link).
+
+    A path that cannot be read raises :class:`~eohub.errors.UsageError`; a link inside a catalog that
+    cannot be followed is a ``STAC004`` error in the report.
+    """
     report = Report()
-    for doc in walk_all([Path(p) for p in paths]):
+    broken: list[Finding] = []
+    for doc in walk_all(as_paths(paths), broken):
         report.extend(validate_document(doc))
+    report.findings.extend(broken)
     return report
