@@ -183,3 +183,11 @@ def test_a_range_request_returns_exactly_those_bytes(hub: InProcessHub, tmp_path
 def test_the_openapi_document_is_served(hub: InProcessHub):
     paths = httpx.get(f"{hub.url}/openapi.json").json()["paths"]
     assert "/api/{plural}/{name}/versions" in paths and "/api/uploads/{digest}" in paths
+
+
+def test_unknown_paths_are_a_page_for_browsers_and_json_for_clients(hub: InProcessHub):
+    page = httpx.get(f"{hub.url}/no/such/page", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "/no/such/page" in page.text and "Traceback" not in page.text
+    api = httpx.get(f"{hub.url}/api/models/a/b/c/d", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}

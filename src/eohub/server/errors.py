@@ -9,7 +9,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from eohub import errors
@@ -55,8 +55,19 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "bad request: " + "; ".join(problems)}, status_code=400)
 
 
-def _http_error(request: Request, exc: Exception) -> JSONResponse:
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page outside the API: it gets the web's error page, not JSON."""
+    path = request.url.path
+    api = path == "/api" or path.startswith(("/api/", "/stac", "/openapi.json", "/docs", "/redoc"))
+    return not api and "text/html" in request.headers.get("accept", "")
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404 and _wants_page(request):
+        from eohub.server.web.pages import error_page  # the web layer sits on top of this module
+
+        return error_page(request, 404, f"there is no page {request.url.path}")
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
