@@ -174,6 +174,7 @@ def test_an_upload_survives_a_server_restart_and_continues_where_it_stopped(hub:
     worker = threading.Thread(target=ingest)
     worker.start()
     assert progress.reached.wait(60)
+    _stable_offset(hub, digest, 8 * 1024 * 1024)  # the hub has written part of what was sent
     hub.kill()  # as a crash: whatever was in flight is lost
     hub.start()
     kept = _offset(hub, "alice", digest)
