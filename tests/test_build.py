@@ -227,6 +227,8 @@ class TestInitCli:
             (["--bands", "red,green"], "--bands has 2 names"),
             (["--mean", "1,2", "--std", "1"], "--mean has 2 values but --std has 1"),
             (["--mean", "1,x", "--std", "1,1"], "--mean takes comma-separated numbers"),
+            (["--tasks", "classification,"], "--tasks needs non-empty names"),
+            (["--tasks", "clasification"], "unknown task(s) clasification; MLM knows regression"),
         ],
     )
     def test_wrong_lists_are_clear_usage_errors(self, tmp_path: Path, args: list[str], message: str) -> None:
@@ -291,3 +293,56 @@ def test_built_item_needs_no_migration(tmp_path: Path) -> None:
     result = migrate_data(data)
     assert result.changes == [] and result.data == data
     assert data["properties"]["mlm:framework"] == "ONNX"  # spelt as the schema's list spells it
+
+
+ONE = helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])
+
+
+def _graph_model(path: Path, inputs: list, outputs: list, nodes: list) -> Path:
+    graph = helper.make_graph(nodes, "g", inputs, outputs)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("inputs", "outputs", "nodes", "message"),
+    [
+        ([], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+         [helper.make_node("Constant", [], ["y"], value=ONE)],
+         "the ONNX graph has no inputs to describe"),
+        ([helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
+         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+         [helper.make_node("Identity", ["x"], ["y"])], "graph output 'y' has no recorded shape"),
+        ([helper.make_tensor_value_info("x", TensorProto.FLOAT, [])],
+         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])],
+         [helper.make_node("Identity", ["x"], ["y"])], "graph input 'x' is a scalar"),
+    ],
+)  # fmt: skip
+def test_graphs_mlm_cannot_describe_are_one_line_errors_exit_one(
+    tmp_path: Path, inputs: list, outputs: list, nodes: list, message: str
+) -> None:
+    model = _graph_model(tmp_path / "m.onnx", inputs, outputs, nodes)
+    with pytest.raises(ModelGraphError, match=message):
+        build_item(model)
+    result = CliRunner().invoke(app, ["mlm", "init", str(model), "-o", str(tmp_path / "item.json")])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and message in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "item.json").exists()
+
+
+def test_a_model_with_two_inputs_and_integer_types_validates_and_lints_clean(tmp_path: Path) -> None:
+    model = _graph_model(
+        tmp_path / "m.onnx",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, 8, 8]),
+         helper.make_tensor_value_info("mask", TensorProto.INT64, ["N", 1, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 8, 8])],
+        [helper.make_node("Cast", ["mask"], ["m"], to=TensorProto.FLOAT),
+         helper.make_node("Mul", ["image", "m"], ["y"])],
+    )  # fmt: skip
+    data = build_item(model, name="Masked", bands=["r", "g", "b"], tasks=["segmentation"]).to_dict()
+    assert [(e["name"], e["input"]["data_type"]) for e in data["properties"]["mlm:input"]] == [
+        ("image", "float32"),
+        ("mask", "int64"),
+    ]
+    assert validate_data(data).findings == [] and lint_data(data, tmp_path).findings == []

@@ -428,3 +428,30 @@ def test_malformed_item_is_q0_with_its_schema_errors(tmp_path: Path, field: str,
 
     assert report.level == 0
     assert f"Q0: item 'model': invalid STAC (STAC001) at /{field}: " in "\n".join(report.reasons)
+
+
+@pytest.mark.parametrize(("input_type", "output_type"), [(TensorProto.BOOL, TensorProto.FLOAT),
+                                                         (TensorProto.INT64, TensorProto.BOOL)])  # fmt: skip
+def test_types_mlm_calls_other_are_run_with_the_graphs_type_and_reach_q3(
+    tmp_path: Path, input_type: int, output_type: int
+) -> None:
+    from eohub.mlm.build import build_item
+
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["x"], ["y"], to=output_type)],
+        "cast",
+        [helper.make_tensor_value_info("x", input_type, [1, 5])],
+        [helper.make_tensor_value_info("y", output_type, [1, 5])],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "model.onnx")
+    (tmp_path / "README.md").write_text(README)
+    item = build_item(tmp_path / "model.onnx", name="Cast model", tasks=["regression"], item_id="model")
+    assert "other" in (item.properties["mlm:input"][0]["input"]["data_type"],
+                       item.properties["mlm:output"][0]["result"]["data_type"])  # fmt: skip
+    write_json(tmp_path / "item.json", item.to_dict(include_self_link=False))
+    write_json(tmp_path / "catalog.json", catalog("./item.json"))
+
+    report = assess_quality(tmp_path)
+
+    assert (report.label, report.reasons) == ("Q3", [])
+    assert report.details["runs"]["model"]["outputs"] == {"y": [1, 5]}

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 
 from eohub.errors import EohubError
-from eohub.mlm.onnx_graph import GraphSignature, TensorSpec, read_signature
+from eohub.mlm.onnx_graph import MLM_DATA_TYPES, OTHER, GraphSignature, TensorSpec, read_signature
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +78,13 @@ def _size(declared: int, graph: int, axis: str, bands: int) -> int:
     return 1
 
 
-def synthetic_input(entry: dict[str, Any], tensor: TensorSpec, rng: np.random.Generator) -> np.ndarray:
-    """A seeded random array shaped and typed as ``entry`` (an ``mlm:input`` object) declares."""
+def synthetic_input(
+    entry: dict[str, Any], tensor: TensorSpec, rng: np.random.Generator, graph_dtype: np.dtype | None = None
+) -> np.ndarray:
+    """A seeded random array shaped and typed as ``entry`` (an ``mlm:input`` object) declares.
+
+    ``other`` (a type MLM cannot name, e.g. ``bool``) takes the graph's own type, ``graph_dtype``.
+    """
     struct = entry.get("input") or {}
     shape, order, data_type = struct.get("shape"), struct.get("dim_order"), struct.get("data_type")
     name = entry.get("name")
@@ -97,7 +103,14 @@ def synthetic_input(entry: dict[str, Any], tensor: TensorSpec, rng: np.random.Ge
         _size(int(d), int(g), str(a).lower(), bands)
         for d, g, a in zip(shape, graph_shape, order, strict=True)
     ]
-    dtype = np.dtype(MLM_NUMPY.get(data_type, data_type))
+    if data_type == OTHER:
+        if graph_dtype is None:
+            raise EohubError(f"input {name!r}: declares 'other' and the graph's element type is unknown")
+        dtype = graph_dtype
+    else:
+        dtype = np.dtype(MLM_NUMPY.get(data_type, data_type))
+    if dtype.kind == "O":  # ONNX strings
+        return rng.integers(0, 2, sizes).astype(str).astype(object)
     if dtype.kind == "f":
         return rng.random(sizes).astype(dtype)
     if dtype.kind == "c":
@@ -115,7 +128,8 @@ def _compare(entry: dict[str, Any], array: np.ndarray) -> list[str]:
     elif any(d >= 0 and d != a for d, a in zip(shape, actual, strict=True)):
         problems.append(f"output {name!r}: the model returned shape {actual}, the item declares {shape}")
     returned = NUMPY_MLM.get(array.dtype.name, array.dtype.name)
-    if returned != data_type:
+    # 'other' is MLM's name for every type it cannot name (bool, string, bfloat16...).
+    if returned != data_type and not (data_type == OTHER and returned not in MLM_DATA_TYPES.values()):
         problems.append(f"output {name!r}: the model returned {returned}, the item declares {data_type}")
     return problems
 
@@ -126,14 +140,26 @@ def _runtime_message(exc: Exception, limit: int = 400) -> str:
     return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
+def _graph_dtypes(model_path: Path) -> dict[str, np.dtype]:
+    """The numpy type of every graph input, by name (read only when an input is declared ``other``)."""
+    model = onnx.load(str(model_path), format="protobuf", load_external_data=False)
+    return {
+        v.name: np.dtype(onnx.helper.tensor_dtype_to_np_dtype(v.type.tensor_type.elem_type))
+        for v in model.graph.input
+        if v.type.HasField("tensor_type") and v.type.tensor_type.elem_type
+    }
+
+
 def run_check(model_path: Path, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> RunCheck:
     """Run the ONNX model at ``model_path`` once on synthetic inputs and compare its outputs."""
     check = RunCheck()
     try:
         signature: GraphSignature = read_signature(model_path)
+        pairs_in = _pair(inputs, signature.inputs, "input")
+        dtypes = _graph_dtypes(model_path) if any(t.data_type == OTHER for _, t in pairs_in) else {}
         feeds = {
-            tensor.name: synthetic_input(entry, tensor, np.random.default_rng(0))
-            for entry, tensor in _pair(inputs, signature.inputs, "input")
+            tensor.name: synthetic_input(entry, tensor, np.random.default_rng(0), dtypes.get(tensor.name))
+            for entry, tensor in pairs_in
         }
         pairs = _pair(outputs, signature.outputs, "output")
     except EohubError as exc:

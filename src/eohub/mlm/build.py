@@ -22,7 +22,7 @@ from typing import Any
 
 import pystac
 
-from eohub.errors import UsageError
+from eohub.errors import ModelGraphError, UsageError
 from eohub.mlm.onnx_graph import GraphSignature, TensorSpec, read_signature
 from eohub.mlm.schemas import LATEST_MLM_SCHEMA
 from eohub.mlm.vocabulary import mlm_enum, mlm_pattern
@@ -218,6 +218,24 @@ def _model_name(name: str | None, model_path: Path) -> str:
     return next((c for c in (stem, f"model {stem}") if pattern.match(c)), "model")
 
 
+def _check_describable(model_path: Path, sig: GraphSignature) -> None:
+    """:class:`ModelGraphError` for what MLM cannot describe: no input, no recorded shape, a scalar."""
+    if not sig.inputs:
+        raise ModelGraphError(f"{model_path}: the ONNX graph has no inputs to describe")
+    for kind, tensors in (("input", sig.inputs), ("output", sig.outputs)):
+        for tensor in tensors:
+            if not tensor.rank_known:
+                raise ModelGraphError(
+                    f"{model_path}: graph {kind} {tensor.name!r} has no recorded shape, and MLM needs one; "
+                    "save the model with shape information (onnx.shape_inference.infer_shapes)"
+                )
+            if not tensor.shape:
+                raise ModelGraphError(
+                    f"{model_path}: graph {kind} {tensor.name!r} is a scalar; MLM describes tensors of at "
+                    "least one dimension"
+                )
+
+
 def build_item(
     model_path: str | Path,
     *,
@@ -238,15 +256,15 @@ def build_item(
 
     ``href`` is the model asset's href (default: the file name, for an item written next to the model);
     ``created`` the item's datetime (default: the file's modification time). Contradictions between the
-    options and the graph (band or class counts, scaling lengths) raise :class:`UsageError`.
+    options and the graph (band or class counts, scaling lengths) raise :class:`UsageError`; a graph that MLM
+    cannot describe (no inputs, a tensor without a recorded shape, a scalar) :class:`ModelGraphError`.
     """
     model_path = Path(model_path)
     sig = read_signature(model_path)
+    _check_describable(model_path, sig)
     bands_, classes_ = _names(bands, "--bands"), _names(classes, "--classes")
-    tasks_ = _tasks(tasks, sig)
+    tasks_ = _tasks(_names(tasks, "--tasks"), sig)
     scaling = _value_scaling(mean, std, minimum, maximum)
-    if not sig.inputs:
-        raise UsageError(f"{model_path}: the ONNX graph has no inputs to describe")
     inputs = [_first_input(sig.inputs[0], bands_, scaling)]
     inputs += [_first_input(t, None, None) for t in sig.inputs[1:]]
     model_name = _model_name(name, model_path)
