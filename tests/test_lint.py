@@ -284,6 +284,31 @@ def test_array_valued_collection_summaries_explain_the_schema_readme_disagreemen
     assert "README" in finding.hint
 
 
+@pytest.mark.parametrize(
+    ("band", "flagged"),
+    [
+        ("nir", True),
+        ({"name": "nir"}, True),
+        ({"name": "ndvi", "format": "rio-calc", "expression": "(nir - red) / (nir + red)"}, False),
+    ],
+)
+def test_input_band_the_item_does_not_define_is_a_warning(
+    item: dict[str, Any], band: Any, flagged: bool
+) -> None:
+    first_input(item)["bands"][2] = band
+    found = run(item)
+    assert (found.get("MLM024") == [("warning", "/properties/mlm:input/0/bands/2")]) is flagged
+    assert set(found) <= {"MLM024"}
+
+
+def test_input_band_matching_an_eo_common_name_is_defined(item: dict[str, Any]) -> None:
+    item["stac_version"] = "1.0.0"
+    del item["assets"]["model"]["bands"], item["properties"]["bands"]
+    item["properties"]["eo:bands"] = [{"name": f"B0{i}", "common_name": c} for i, c in enumerate(BANDS, 2)]
+    item["stac_extensions"].append("https://stac-extensions.github.io/eo/v1.1.0/schema.json")
+    assert run(item) == {}
+
+
 def test_mlm_fields_without_the_extension_are_a_warning(item: dict[str, Any]) -> None:
     item["stac_extensions"] = item["stac_extensions"][1:]
     assert run(item) == {"MLM023": [("warning", "/stac_extensions")]}
@@ -369,7 +394,7 @@ def test_every_code_is_documented_in_the_code_table() -> None:
     source = Path(lint_module.__file__).read_text() + Path(lint_model.__file__).read_text()
     used = set(re.findall(r'"(MLM\d{3})"', source))
     documented = set(re.findall(r"^(MLM\d{3}) ", lint_module.__doc__ or "", re.MULTILINE))
-    assert used == documented == {f"MLM{i:03d}" for i in range(1, 24)}
+    assert used == documented == {f"MLM{i:03d}" for i in range(1, 25)}
 
 
 class TestCli:

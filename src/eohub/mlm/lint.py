@@ -36,6 +36,8 @@ MLM020   error     ``mlm:accelerator`` outside the schema's enum (the v1.5.2 sch
 MLM021   error     array-valued Collection ``summaries`` with MLM (the schema/README disagreement)
 MLM022   error     the pre-v1.0 object layout of ``mlm:input``/``mlm:output`` (``eohub mlm migrate``)
 MLM023   warning   ``mlm:*`` fields without the MLM extension in ``stac_extensions``
+MLM024   warning   an input band name that is neither the ``name`` nor the eo ``common_name`` of a band the
+                   document defines (a runner matching bands by name will not find it)
 =======  ========  ==================================================================================
 """
 
@@ -49,7 +51,7 @@ from typing import Any
 import pystac
 
 from eohub.errors import UsageError
-from eohub.mlm.documents import StacDocument, walk_all
+from eohub.mlm.documents import StacDocument, list_field, walk_all
 from eohub.mlm.lint_context import BAND_DIMS, CLASS_DIMS, MODEL_SUFFIXES, Entry, LintContext
 from eohub.mlm.lint_model import check_model_assets
 from eohub.mlm.report import Finding, Report, Severity, pointer
@@ -264,6 +266,48 @@ def _check_bands_trap(ctx: LintContext) -> None:
     ctx.add("MLM019", ERROR, entry.pointer("bands"), message, hint)
 
 
+BAND_NAME_KEYS = ("name", "eo:common_name", "common_name")
+
+
+def _defined_band_names(ctx: LintContext) -> set[str]:
+    """Every ``name`` and ``common_name`` of the bands defined in properties or on any asset."""
+    holders = [ctx.properties, *ctx.assets.values()]
+    bands = [b for h in holders for key in ("bands", "eo:bands", "raster:bands") for b in list_field(h, key)]
+    return {str(b[k]) for b in bands if isinstance(b, dict) for k in BAND_NAME_KEYS if k in b}
+
+
+def _input_band_names(entry: Entry) -> list[tuple[int, str]]:
+    """``(index, name)`` of the bands an input reads as they are (derived bands have an expression)."""
+    names = []
+    for index, band in enumerate(entry.list_of("bands")):
+        if isinstance(band, dict) and band.get("expression") is None:
+            band = band.get("name")
+        if isinstance(band, str):
+            names.append((index, band))
+    return names
+
+
+def _check_band_names(ctx: LintContext) -> None:
+    defined = _defined_band_names(ctx)
+    if not defined:
+        return  # no definitions at all: MLM019
+    known = sorted(defined)
+    listed = ", ".join(known[:10]) + (f", ... ({len(known)} in all)" if len(known) > 10 else "")
+    for entry in ctx.inputs:
+        for index, band in _input_band_names(entry):
+            if band in defined:
+                continue
+            ctx.add(
+                "MLM024",
+                WARNING,
+                entry.pointer("bands", index),
+                f"{entry.where}: band {band!r} is not the name or common_name of a band the item defines "
+                f"({listed})",
+                "use a defined band's name, or define the band (properties.bands, eo:bands or the model "
+                "asset's bands)",
+            )
+
+
 def _check_accelerator(ctx: LintContext) -> None:
     value = ctx.properties.get("mlm:accelerator")
     allowed = mlm_enum("mlm:accelerator")
@@ -311,6 +355,7 @@ def _lint(ctx: LintContext) -> None:
         _check_legacy_keys(ctx, entry)
         _check_output_tasks(ctx, entry)
     _check_bands_trap(ctx)
+    _check_band_names(ctx)
     check_model_assets(ctx)
 
 
