@@ -455,3 +455,14 @@ def test_types_mlm_calls_other_are_run_with_the_graphs_type_and_reach_q3(
 
     assert (report.label, report.reasons) == ("Q3", [])
     assert report.details["runs"]["model"]["outputs"] == {"y": [1, 5]}
+
+
+def test_readme_with_broken_yaml_is_one_reason_on_one_line(tmp_path: Path) -> None:
+    model_folder(tmp_path, readme="---\nname: [unclosed\n---\n")
+
+    result = runner.invoke(app, ["quality", str(tmp_path)])
+
+    assert result.exit_code == 0
+    [reason] = [line for line in result.stdout.splitlines()[1:] if "README.md" in line]
+    assert reason.startswith("  Q0: ") and "front matter is not valid YAML" in reason
+    assert all(line.startswith("  Q0: ") for line in result.stdout.splitlines()[1:])

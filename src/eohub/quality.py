@@ -120,7 +120,7 @@ def _readme_reasons(folder: Path, details: dict[str, Any]) -> list[str]:
         meta = parse_readme(readme)
     except UsageError as exc:
         details["readme"] = None
-        return [str(exc)]
+        return [" ".join(str(exc).split())]  # one line, whatever the YAML parser wrote
     details["readme"] = meta.to_dict()
     missing = meta.missing()
     return [f"README.md front matter lacks {', '.join(missing)}"] if missing else []
