@@ -190,6 +190,10 @@ def test_pystac_client_opens_the_api_and_lists_one_collection_per_repository(hub
     assert tiles.extent.spatial.bboxes == [[0.0, 40.0, 9.0, 49.0]]  # the 24 tiles of the latest version
     start, end = tiles.extent.temporal.intervals[0]
     assert (start, end) == (START, START + timedelta(days=230))
+    assert tiles.summaries.lists["mission"] == ["Sentinel-2b", "sentinel-2a"]
+    assert tiles.summaries.lists["instruments"] == ["msi", "tir"]
+    cloud = tiles.summaries.get_range("eo:cloud_cover")
+    assert (cloud.minimum, cloud.maximum) == (4.0, 99.0)
     model = client.get_collection("models.seg-s2")
     assert model.summaries.lists["mlm:tasks"] == ["segmentation"]
     assert model.summaries.lists["mlm:framework"] == ["pytorch"]

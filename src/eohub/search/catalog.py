@@ -128,12 +128,6 @@ def _bbox_condition(bounds: list[float]) -> ColumnElement[bool]:
     return _box(west, south, east, north)
 
 
-def _box_geometry(bounds: list[float]) -> dict[str, Any]:
-    west, south, east, north = bounds
-    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
-    return {"type": "Polygon", "coordinates": [ring]}
-
-
 class _Spatial:
     """The query geometries of a search: SQL on bboxes, then exact tests where a bbox is not enough."""
 
@@ -367,24 +361,33 @@ class StacCatalog:
             self._neighbours(s, page)
             return Page(page, hits[request.limit][0] if len(hits) > request.limit else None)
 
-    @staticmethod
     def _rows(
-        session: Session, query: Select[Any], request: SearchRequest, refine: bool
+        self, session: Session, query: Select[Any], request: SearchRequest, refine: bool
     ) -> Iterator[tuple[int, Any]]:
+        """Matching rows from ``request.token`` on, in order: ids first (a narrow sort), then their
+        documents, so the database never sorts JSON text."""
         chunk = request.limit + 1 if not refine else max(2 * request.limit, 100)
         offset = request.token
         while True:
-            rows = session.execute(query.limit(chunk).offset(offset)).all()
-            for i, row in enumerate(rows):
-                yield offset + i, row
-            if len(rows) < chunk:
+            ids = session.scalars(query.limit(chunk).offset(offset)).all()
+            if ids:
+                rows = {
+                    r[0]: r for r in session.execute(self._hits_query(session).where(StacItemRow.id.in_(ids)))
+                }
+                for i, row_id in enumerate(ids):
+                    yield offset + i, rows[row_id]
+            if len(ids) < chunk:
                 return
-            offset += len(rows)
+            offset += len(ids)
 
     def _search_query(
         self, session: Session, request: SearchRequest, scope: Scope | None
     ) -> tuple[Select[Any], _Spatial]:
-        query = self._hits_query(session)
+        query = (
+            select(StacItemRow.id)
+            .join(RepositoryRow, RepositoryRow.id == StacItemRow.repository_id)
+            .where(self._visible(session))
+        )
         known: dict[str, str]
         if scope is None:
             query = query.where(StacItemRow.latest.is_(true()))
@@ -415,7 +418,7 @@ class StacCatalog:
             translation = translate(request.filter, self.dialect, lambda k: k in known)
             if translation.condition is not None:
                 query = query.where(translation.condition)
-            geometries += [_box_geometry(g["bbox"]) if "bbox" in g else g for g in translation.geometries]
+            geometries += translation.geometries
         spatial = _Spatial([request.bbox] if request.bbox else [], geometries)
         for condition in spatial.conditions:
             query = query.where(condition)
@@ -459,6 +462,6 @@ class StacCatalog:
                 )
             order.extend((c.desc() if descending else c.asc()).nulls_last() for c in columns)
         if not request.sortby:
-            order.append(StacItemRow.t_start.desc().nulls_last())
+            order.append(StacItemRow.t_start.desc())  # as the index is ordered (every valid item has a time)
         order.extend([StacItemRow.repository_id, StacItemRow.item_id, StacItemRow.id])
         return order

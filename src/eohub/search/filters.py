@@ -31,7 +31,7 @@ from sqlalchemy import ColumnElement, and_, false, literal, not_, or_, select, t
 
 from eohub.db.tables import RepositoryRow, StacItemRow, StacValueRow
 from eohub.errors import UsageError
-from eohub.search.records import epoch, parse_instant
+from eohub.search.records import box_geometry, epoch, parse_instant
 
 COMPARISONS = {"=", "<>", "<", "<=", ">", ">="}
 FLIPPED = {"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -308,7 +308,7 @@ def _split_spatial(expr: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any]
             if _property(b) == "geometry":
                 a, b = b, a
             if _property(a) == "geometry" and isinstance(b, dict) and _property(b) is None:
-                geometries.append({"type": "Polygon", "bbox": b["bbox"]} if "bbox" in b else b)
+                geometries.append(box_geometry(b["bbox"]) if "bbox" in b else b)
                 continue
         rest.append(term)
     return rest, geometries

@@ -35,6 +35,9 @@ ALLOW_INVALID_MARK = "--allow-invalid"  # in a version's quality reasons (eohub.
 SUMMARY_FIELDS = {"tasks": "mlm:tasks", "frameworks": "mlm:framework", "architectures": "mlm:architecture"}
 INSERT_BATCH = 5_000
 MAX_QUERYABLES = 500
+MAX_SUMMARIES = 50
+SUMMARY_VALUES = 10
+TIME_FIELDS = {"datetime", "start_datetime", "end_datetime", "created", "updated"}
 
 
 def _items(session: Session, version: VersionRow) -> list[tuple[int, str, dict[str, Any]]]:
@@ -177,7 +180,8 @@ def collection_row(
         first, last = min(starts), max(ends)
         interval = [iso(first) if first > -1e15 else None, iso(last) if last < 1e15 else None]
     summary = version.summary or {}
-    summaries: dict[str, Any] = {
+    summaries: dict[str, Any] = property_summaries(records)
+    summaries |= {
         field_: list(summary.get(key) or []) for key, field_ in SUMMARY_FIELDS.items() if summary.get(key)
     }
     if summary.get("bands"):
@@ -194,6 +198,32 @@ def collection_row(
         "summaries": summaries,
         "queryables": queryables_of(records),
     }
+
+
+def property_summaries(records: list[ItemRecord]) -> dict[str, Any]:
+    """Summaries of the items' plain top-level properties: up to :data:`SUMMARY_VALUES` distinct strings
+    as a list, numbers as ``{minimum, maximum}``. Object-valued, MLM and time properties are left out
+    (MLM fields are summarized from the version's own summary)."""
+    texts: dict[str, set[str]] = defaultdict(set)
+    numbers: dict[str, list[float]] = defaultdict(list)
+    for record in records:
+        for key, text, num in record.values:
+            if "." in key or key.startswith("mlm:") or key in TIME_FIELDS:
+                continue
+            if text is not None and num is None:
+                texts[key].add(text)
+            elif text is None and num is not None:
+                numbers[key].append(num)
+    nested = {key.split(".", 1)[0] for record in records for key, _, _ in record.values if "." in key}
+    out: dict[str, Any] = {}
+    for key in sorted(set(texts) | set(numbers)):
+        if key in nested or (key in texts and key in numbers) or len(out) >= MAX_SUMMARIES:
+            continue
+        if key in numbers:
+            out[key] = {"minimum": min(numbers[key]), "maximum": max(numbers[key])}
+        elif len(texts[key]) <= SUMMARY_VALUES:
+            out[key] = sorted(texts[key])
+    return out
 
 
 def queryables_of(records: list[ItemRecord]) -> dict[str, str]:

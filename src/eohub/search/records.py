@@ -131,6 +131,15 @@ def geometry_bbox(geometry: Any) -> list[float] | None:
     return [min(xs), min(ys), max(xs), max(ys)]
 
 
+def box_geometry(bbox: list[float]) -> dict[str, Any]:
+    """The GeoJSON polygon of a 2D bbox (the first four numbers of a 4- or 6-number bbox)."""
+    west, south, east, north = [
+        float(v) for v in (bbox if len(bbox) == 4 else [bbox[i] for i in (0, 1, 3, 4)])
+    ]
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
 def is_rectangle(geometry: Any, bbox: list[float] | None) -> bool:
     """True when testing ``bbox`` is testing the geometry: a point, or a polygon that is its bbox."""
     if not isinstance(geometry, dict) or bbox is None:
