@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.hub_server import start_hub
-from tests.test_web_support import COLOURS, WebHub, populate
+from tests.test_web_support import COLOURS, WebHub, populated_hub
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -47,12 +46,8 @@ if not CHROMIUM.is_file() and not shutil.which("chromium"):
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebHub]:
-    root = tmp_path_factory.mktemp("web-browser")
-    server = start_hub(root / "hub")
-    try:
-        yield populate(server, root / "work")
-    finally:
-        server.stop()
+    with populated_hub(tmp_path_factory.mktemp("web-browser")) as hub:
+        yield hub
 
 
 @pytest.fixture(scope="module")

@@ -12,20 +12,15 @@ import httpx
 import pytest
 
 from eohub.server.context import SESSION_COOKIE
-from tests.hub_server import start_hub
-from tests.test_web_support import COLOURS, WebHub, populate
+from tests.test_web_support import COLOURS, WebHub, populated_hub
 
 CLASSIFIER = "/models/demo-landcover-classifier"
 
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebHub]:
-    root = tmp_path_factory.mktemp("web-pages")
-    server = start_hub(root / "hub")
-    try:
-        yield populate(server, root / "work")
-    finally:
-        server.stop()
+    with populated_hub(tmp_path_factory.mktemp("web-pages")) as hub:
+        yield hub
 
 
 @pytest.fixture(scope="module")

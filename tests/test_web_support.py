@@ -14,13 +14,15 @@ call :func:`populate`, which ingests through the hub's API with :class:`eohub.cl
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from eohub.client import RemoteRepository
 from eohub.demo_hub import DATASET_NAME, MODEL_NAME, write_demo_dataset, write_demo_model
-from tests.hub_server import HubServer
+from tests.hub_server import HubServer, start_hub
 from tests.repository_helpers import write_q0_model, write_tutorial_catalog
 
 COLOURS = {"water": "1f78b4", "forest": "33a02c", "cropland": "ffd92f", "urban": "e31a1c"}
@@ -131,3 +133,13 @@ def populate(server: HubServer, work: Path) -> WebHub:
             repo.close()
     assert DATASET_NAME == "demo-landcover-labels"
     return hub
+
+
+@contextmanager
+def populated_hub(root: Path) -> Iterator[WebHub]:
+    """``eohub serve`` under ``root`` with the test content ingested; stopped afterwards."""
+    server = start_hub(root / "hub")
+    try:
+        yield populate(server, root / "work")
+    finally:
+        server.stop()

@@ -21,6 +21,7 @@ from eohub.cli.progress import progress_for
 from eohub.errors import InvalidStacError
 from eohub.repository import Kind, RepositoryInfo, VersionInfo, open_repository
 from eohub.repository.names import PLURALS
+from eohub.units import human_size
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text or json.")]
 
@@ -31,16 +32,6 @@ class Visibility(str, Enum):  # noqa: UP042 - Typer choices
 
 
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
-
-
-def human_size(size: int) -> str:
-    """``1.5 MB`` style (powers of 1000, like the progress bars)."""
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
 
 
 def _print_table(table: Table) -> None:

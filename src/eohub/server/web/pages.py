@@ -26,6 +26,7 @@ from eohub.accounts import Account
 from eohub.errors import AuthenticationError, EohubError
 from eohub.server.context import SESSION_COOKIE
 from eohub.server.errors import status_of
+from eohub.units import human_size
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +43,6 @@ HEADERS = {
 }
 PLURAL = {"model": "models", "dataset": "datasets"}
 TITLES = {400: "Bad request", 401: "Sign in", 403: "Not allowed", 404: "Not found", 500: "Something broke"}
-
-
-def human_size(size: int | None) -> str:
-    """``1.5 MB`` (powers of 1000, as the command line prints sizes)."""
-    if size is None:
-        return ""
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
 
 
 def human_date(moment: datetime | None) -> str:
