@@ -145,5 +145,23 @@ def test_usage_mistakes_exit_2(tmp_path, model) -> None:
     assert overlap.exit_code == 2 and "overlap must be at least 0 and smaller than the tile" in overlap.output
     zero = predict(str(model), str(raster), "-o", str(tmp_path / "out.tif"), "--tile", "0")
     assert zero.exit_code == 2 and "--tile must be a whole number >= 1 (got 0)" in zero.output
+    for flag in ("--streams", "--threads"):
+        bad = predict(str(model), str(raster), "-o", str(tmp_path / "out.tif"), flag, "0")
+        assert bad.exit_code == 2 and f"{flag} must be a whole number >= 1 (got 0)" in bad.output
     no_model = predict(str(tmp_path / "nothing.json"), str(raster), "-o", str(tmp_path / "out.tif"))
     assert no_model.exit_code == 2
+
+
+def test_streams_and_threads_share_the_cores_between_them(monkeypatch) -> None:
+    from eohub.inference import distributed
+
+    monkeypatch.setattr(distributed.os, "cpu_count", lambda: 8)
+    assert distributed.default_streams() == 2
+    assert distributed.session_threads(2) == 4
+    assert distributed.session_threads(1) is None  # one stream: ONNX Runtime's own default
+    assert distributed.default_streams(workers=4) == 2 and distributed.session_threads(2, workers=4) == 1
+    assert distributed.default_streams(workers=8) == 1 and distributed.session_threads(1, workers=8) == 1
+    assert distributed.default_streams(scheduler="tcp://x:1") == 1
+    assert distributed.session_threads(2, scheduler="tcp://x:1") is None  # each worker decides
+    monkeypatch.setattr(distributed.os, "cpu_count", lambda: 1)
+    assert distributed.default_streams() == 1

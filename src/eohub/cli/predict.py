@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from eohub.cli.common import user_errors
-from eohub.inference.distributed import dask_client, default_threads, run_scenes
-from eohub.inference.pipeline import RunOptions, scene_jobs
+from eohub.inference.distributed import dask_client, default_streams, run_scenes, session_threads
+from eohub.inference.pipeline import RunOptions, positive, scene_jobs
 from eohub.inference.predictor import Predictor
 
 
@@ -41,6 +41,19 @@ def predict(
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="Run on a Dask cluster (tcp://host:port).")
     ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            help="ONNX Runtime threads per model call (default: the cores shared by the streams).",
+        ),
+    ] = None,
+    streams: Annotated[
+        int | None,
+        typer.Option(
+            "--streams", help="Batches in the model at once (default: 2 with two cores or more, else 1)."
+        ),
+    ] = None,
     allow_code: Annotated[
         bool,
         typer.Option("--allow-code", help="Run processing expressions and Python functions the item names."),
@@ -48,9 +61,10 @@ def predict(
 ) -> None:
     """Predict with a model described by STAC MLM; writes a COG and a STAC item beside it."""
     with user_errors():
-        options = RunOptions(tile=tile, overlap=overlap, batch=batch)
-        threads = default_threads(workers) if workers and not scheduler else None
-        predictor = Predictor.from_item(model, allow_code=allow_code)
+        streams = positive(streams, "--streams") or default_streams(workers, scheduler)
+        options = RunOptions(tile=tile, overlap=overlap, batch=batch, streams=streams)
+        threads = positive(threads, "--threads") or session_threads(options.streams, workers, scheduler)
+        predictor = Predictor.from_item(model, allow_code=allow_code, threads=threads)
         jobs = scene_jobs(inputs, output)
         try:
             if workers or scheduler:

@@ -52,7 +52,7 @@ def part_task(
     options: RunOptions,
 ) -> PartResult:  # fmt: skip
     """Worker side: predict region rows ``i0:i1`` of a scene into part files beside ``output``."""
-    predictor = _cached_predictor(item_json, allow_code, threads)
+    predictor = _cached_predictor(item_json, allow_code, threads or session_threads(options.streams))
     with gdal_env():
         raster = open_input(sources)
         try:
@@ -192,8 +192,24 @@ def _remove_finished_parts(futures: dict[int, list[Any]], done: list[PartResult]
                     remove_quietly(part.paths)
 
 
-def default_threads(workers: int | None) -> int | None:
-    """ONNX Runtime threads per local worker so that workers do not oversubscribe the machine's cores."""
-    if not workers:
+def default_streams(workers: int | None = None, scheduler: str | None = None) -> int:
+    """Batches in the model at once when the user does not say: two when this process has at least two
+    cores (a reader preempting one ONNX Runtime thread then stalls only one batch, and the other keeps the
+    cores busy), else one. On a remote cluster, one."""
+    if scheduler:
+        return 1
+    return 2 if (os.cpu_count() or 1) // (workers or 1) >= 2 else 1
+
+
+def session_threads(streams: int, workers: int | None = None, scheduler: str | None = None) -> int | None:
+    """ONNX Runtime threads per model call so that the calls running at once do not oversubscribe the
+    cores: the cores of this machine shared by ``streams`` calls, and by ``workers`` local Dask workers.
+    None (ONNX Runtime's default, one per core) for one stream here, and on a remote cluster, where each
+    worker decides for its own cores."""
+    cores = os.cpu_count() or 1
+    if scheduler:
         return None
-    return max(1, (os.cpu_count() or 1) // workers)
+    share = streams * (workers or 1)
+    if share <= 1:
+        return None
+    return max(1, cores // share)

@@ -65,6 +65,7 @@ class RunOptions:
     region: int = 512
     prefetch: int = 2
     readers: int = 1
+    streams: int = 1
 
 
 @dataclass
@@ -104,7 +105,8 @@ class Predicted:
     values: np.ndarray
 
 
-def _positive(value: Any, what: str, minimum: int = 1) -> int | None:
+def positive(value: Any, what: str, minimum: int = 1) -> int | None:
+    """``value`` when it is a whole number >= ``minimum``, None when it is None, else a usage error."""
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
@@ -122,25 +124,25 @@ def plan_scene(predictor: Predictor, raster: RasterInput, options: RunOptions) -
     )
     plan: OutputPlan = predictor.primary
     model_h, model_w = predictor.tile_size
-    tile = _positive(options.tile, "--tile") or _positive(
+    tile = positive(options.tile, "--tile") or positive(
         meta.hyperparameter(*TILE_KEYS), "tile hyperparameter"
     )
     tile_h = tile or (model_h if model_h > 0 else DEFAULT_TILE)
     tile_w = tile or (model_w if model_w > 0 else DEFAULT_TILE)
     _check_tile(predictor, plan, (tile_h, tile_w))
-    overlap = _positive(options.overlap, "--overlap", 0)
+    overlap = positive(options.overlap, "--overlap", 0)
     if overlap is None:
-        overlap = _positive(meta.hyperparameter(*OVERLAP_KEYS), "overlap hyperparameter", 0)
+        overlap = positive(meta.hyperparameter(*OVERLAP_KEYS), "overlap hyperparameter", 0)
     if overlap is None:
         overlap = 0 if not plan.spec.spatial else min(tile_h, tile_w) // 8
     tile, step = (tile_h, tile_w), (overlap, overlap)
     grid = Grid.make(raster.height, raster.width, tile, step, options.region, raster.block_shape)
     per_patch = not plan.spec.spatial and overlap == 0
     batch = (
-        _positive(options.batch, "--batch")
+        positive(options.batch, "--batch")
         or predictor.fixed_batch
         or meta.batch_size_suggestion
-        or _positive(meta.hyperparameter(*BATCH_KEYS), "batch_size hyperparameter")
+        or positive(meta.hyperparameter(*BATCH_KEYS), "batch_size hyperparameter")
         or 16
     )
     blend = options.blend or meta.hyperparameter(*BLEND_KEYS) or "cosine"
@@ -193,9 +195,9 @@ def prepare(
 ) -> Prepared:
     """Read a region, make the model's channels, pad, scale, blank nodata and cut it into windows.
 
-    Scaling is pointwise, so it runs once on the region's contiguous pixels (cheap, cache-friendly passes)
-    before the windows are copied out; only ``processing`` expressions, which may look at more than one
-    pixel, still run on the windows as before.
+    Scaling is pointwise, so it runs channel by channel on the region's contiguous pixels (a scratch
+    plane that stays in the CPU cache) and each scaled plane is copied straight into the windows; only
+    ``processing`` expressions, which may look at more than one pixel, run on the windows as before.
     """
     sources = plan.bands.sources
     data = raster.read(sources, region.y0, region.x0, region.extent_h, region.extent_w)
@@ -210,9 +212,17 @@ def prepare(
         mask = None if padded is None else window_view(padded, plan.grid, rows, cols)
         windows = predictor.scale(view, 2, mask)  # (rows, cols, C, th, tw), contiguous
     else:
-        scaled = predictor.scale(channels, 0, padded)  # (C, h, w)
-        del channels
-        windows = np.ascontiguousarray(window_view(scaled, plan.grid, rows, cols))
+        dtype = predictor.work_dtype
+        windows = np.empty((rows, cols, channels.shape[0], plan.grid.tile_h, plan.grid.tile_w), dtype)
+        plane = np.empty(channels.shape[1:], dtype)
+        for c in range(channels.shape[0]):
+            if scaling is None:
+                plane[...] = channels[c]
+            else:
+                scaling.apply_band(channels[c], c, plane)
+            if padded is not None:
+                np.copyto(plane, dtype.type(0), where=padded[0])
+            windows[:, :, c] = window_view(plane[None], plan.grid, rows, cols)[:, :, 0]
     windows = windows.reshape(rows * cols, 1, *windows.shape[2:])
     return Prepared(region, predictor.fit(windows), invalid, replay)
 
@@ -441,22 +451,36 @@ def _pipeline(
     writer_thread = threading.Thread(target=write_loop, name="eohub-writer", daemon=True)
     writer_thread.start()
     readers = max(1, options.readers)
+    streams = max(1, options.streams)
     pending: deque[Future[Prepared]] = deque()
+    running: deque[tuple[Prepared, Future[np.ndarray]]] = deque()
     try:
-        with ThreadPoolExecutor(max_workers=readers, thread_name_prefix="eohub-reader") as pool:
-            todo = iter(regions)
-            for _ in range(readers + max(1, options.prefetch)):
-                _submit(pool, pending, todo, predictor, raster, plan)
-            while pending:
-                prepared = pending.popleft().result()
-                _submit(pool, pending, todo, predictor, raster, plan)
-                values = predictor.predict_windows(prepared.windows, plan.batch, plan.tile)
-                if failure:
-                    break
-                results.put(Predicted(prepared, values))
+        with (
+            ThreadPoolExecutor(max_workers=readers, thread_name_prefix="eohub-reader") as pool,
+            ThreadPoolExecutor(max_workers=streams, thread_name_prefix="eohub-model") as models,
+        ):
+            try:
+                todo = iter(regions)
+                for _ in range(readers + max(1, options.prefetch)):
+                    _submit(pool, pending, todo, predictor, raster, plan)
+                while pending or running:
+                    while pending and len(running) < streams:
+                        prepared = pending.popleft().result()
+                        _submit(pool, pending, todo, predictor, raster, plan)
+                        future = models.submit(
+                            predictor.predict_windows, prepared.windows, plan.batch, plan.tile
+                        )
+                        running.append((prepared, future))
+                    prepared, future = running.popleft()
+                    values = future.result()
+                    if failure:
+                        break
+                    results.put(Predicted(prepared, values))
+            except BaseException:
+                for f in [*pending, *(f for _, f in running)]:
+                    f.cancel()
+                raise
     finally:
-        for future in pending:
-            future.cancel()
         results.put(done)
         writer_thread.join()
     if failure:

@@ -69,6 +69,16 @@ class Scaling:
             out[tuple(index)] = np.broadcast_to(func(band), band.shape)
         return out
 
+    def apply_band(self, band: np.ndarray, channel: int, out: np.ndarray) -> np.ndarray:
+        """Scale one channel's 2-D ``band`` into ``out`` (a float array of its shape): the same operations,
+        in the same order and type, as :meth:`apply` does for that channel (not ``processing`` ones)."""
+        dtype = out.dtype
+        np.multiply(band, self.scale[channel].astype(dtype), out=out)
+        out += self.shift[channel].astype(dtype)
+        if self.low is not None and self.high is not None:
+            np.clip(out, self.low[channel].astype(dtype), self.high[channel].astype(dtype), out=out)
+        return out
+
 
 def _number(obj: Mapping[str, Any], key: str, where: str) -> float:
     value = obj.get(key)
