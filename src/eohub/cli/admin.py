@@ -6,10 +6,8 @@ from typing import Annotated
 
 import typer
 
-from eohub.accounts import create_token, create_user
 from eohub.cli.common import user_errors
 from eohub.config import load_settings
-from eohub.db.engine import open_database
 
 app = typer.Typer(help="Manage the hub's users (on the hub's own database).", no_args_is_help=True)
 
@@ -20,6 +18,9 @@ def create_user_command(
     admin: Annotated[bool, typer.Option("--admin", help="May change every repository.")] = False,
 ) -> None:
     """Create a user and print its API token (shown only this once)."""
+    from eohub.accounts import create_user
+    from eohub.db.engine import open_database
+
     with user_errors():
         database = open_database(load_settings().database_url)
         try:
@@ -33,6 +34,9 @@ def create_user_command(
 @app.command("create-token")
 def create_token_command(name: Annotated[str, typer.Argument(help="An existing user.")]) -> None:
     """Print a new API token for an existing user (shown only this once)."""
+    from eohub.accounts import create_token
+    from eohub.db.engine import open_database
+
     with user_errors():
         database = open_database(load_settings().database_url)
         try:

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from eohub.cli.common import EXIT_USAGE, fail, user_errors
-from eohub.client import RemoteRepository
 from eohub.client.credentials import forget_token, store_token, token_for
 from eohub.config import Settings, load_settings
 
+if TYPE_CHECKING:
+    from eohub.client import RemoteRepository
+
 app = typer.Typer(help="Sign in to a hub (EOHUB_URL) with an API token.", no_args_is_help=True)
+
+
+def _remote(url: str, token: str | None, settings: Settings) -> RemoteRepository:
+    from eohub.client import RemoteRepository  # imported on use: start-up stays light
+
+    return RemoteRepository(url, token, attempts=settings.retries + 1)
 
 
 def _hub(settings: Settings, url: str | None) -> str:
@@ -33,7 +41,7 @@ def login(
         settings = load_settings()
     hub = _hub(settings, url)
     token = (token or typer.prompt("API token", hide_input=True)).strip()
-    with user_errors(), RemoteRepository(hub, token, attempts=settings.retries + 1) as remote:
+    with user_errors(), _remote(hub, token, settings) as remote:
         me = remote.whoami()
         path = store_token(settings, hub, token)
     typer.echo(f"signed in to {hub} as {me['name']} (token stored in {path})")
@@ -58,6 +66,6 @@ def whoami() -> None:
     with user_errors():
         settings = load_settings()
     hub = _hub(settings, None)
-    with user_errors(), RemoteRepository(hub, token_for(settings), attempts=settings.retries + 1) as remote:
+    with user_errors(), _remote(hub, token_for(settings), settings) as remote:
         me = remote.whoami()
     typer.echo(me["name"] + (" (admin)" if me.get("admin") else ""))

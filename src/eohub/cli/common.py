@@ -17,7 +17,7 @@ EXIT_INVALID = 1
 EXIT_USAGE = 2
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(str, Enum):  # noqa: UP042 - Typer choices
     """How a command prints its result."""
 
     text = "text"

@@ -10,7 +10,7 @@ name the group's kind, a local of :func:`make_group`.)
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,8 +19,11 @@ from rich.table import Table
 from eohub.cli.common import OutputFormat, print_json, user_errors
 from eohub.cli.progress import progress_for
 from eohub.errors import InvalidStacError
-from eohub.repository import Kind, RepositoryInfo, VersionInfo, open_repository
+from eohub.repository import Kind, open_repository
 from eohub.repository.names import PLURALS
+
+if TYPE_CHECKING:  # imported lazily: the command line starts without the repository stack
+    from eohub.repository import RepositoryInfo, VersionInfo
 from eohub.units import human_size
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text or json.")]
@@ -38,7 +41,7 @@ def _print_table(table: Table) -> None:
     Console(soft_wrap=True).print(table)
 
 
-def _list_table(kind: Kind, infos: list[RepositoryInfo]) -> Table:
+def _list_table(kind: Kind, infos: "list[RepositoryInfo]") -> Table:
     table = Table("name", "latest", "quality", "tasks", "size", "owner", title=PLURALS[kind].capitalize())
     for info in infos:
         latest = info.latest
@@ -53,13 +56,13 @@ def _list_table(kind: Kind, infos: list[RepositoryInfo]) -> Table:
     return table
 
 
-def _changes(version: VersionInfo) -> str:
+def _changes(version: "VersionInfo") -> str:
     c = version.changes
     text = f"+{c.get('added', 0)} ~{c.get('changed', 0)} -{c.get('removed', 0)}"
     return text + " metadata" if c.get("metadata") else text
 
 
-def _versions_table(name: str, versions: list[VersionInfo]) -> Table:
+def _versions_table(name: str, versions: "list[VersionInfo]") -> Table:
     table = Table("version", "date", "quality", "files", "size", "changes", title=name)
     for v in versions:
         table.add_row(
@@ -73,7 +76,7 @@ def _versions_table(name: str, versions: list[VersionInfo]) -> Table:
     return table
 
 
-def _print_info(info: RepositoryInfo) -> None:
+def _print_info(info: "RepositoryInfo") -> None:
     meta = info.metadata
     lines = [
         f"{info.kind} {info.name}" + (" (private)" if info.private else ""),

@@ -7,12 +7,39 @@ repository under ``EOHUB_HOME`` (SQLite + local blobs by default, or ``EOHUB_DAT
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from eohub.config import Settings, load_settings
 from eohub.errors import UsageError
-from eohub.repository.base import IngestResult, Repository, RepositoryInfo, VersionInfo
-from eohub.repository.embedded import EmbeddedRepository, local_user
-from eohub.repository.manifest import FileEntry, Manifest, ManifestDiff, diff
 from eohub.repository.names import KINDS, Kind, check_kind, check_name
+
+if TYPE_CHECKING:
+    from eohub.repository.base import IngestResult, Repository, RepositoryInfo, VersionInfo
+    from eohub.repository.embedded import EmbeddedRepository
+    from eohub.repository.manifest import FileEntry, Manifest, ManifestDiff, diff
+
+# Imported on first use, so that commands which never open a repository do not pay for the database
+# and validation stack at start-up (PEP 562).
+_LAZY = {
+    "IngestResult": "base",
+    "Repository": "base",
+    "RepositoryInfo": "base",
+    "VersionInfo": "base",
+    "EmbeddedRepository": "embedded",
+    "local_user": "embedded",
+    "FileEntry": "manifest",
+    "Manifest": "manifest",
+    "ManifestDiff": "manifest",
+    "diff": "manifest",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f"eohub.repository.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'eohub.repository' has no attribute {name!r}")
+
 
 __all__ = [
     "KINDS",
@@ -38,6 +65,7 @@ def open_embedded(
 ) -> EmbeddedRepository:
     """The embedded repository for ``settings`` (the environment by default), acting as ``user``."""
     from eohub.db import open_database
+    from eohub.repository.embedded import EmbeddedRepository, local_user
     from eohub.storage import open_store
 
     settings = settings or load_settings()
