@@ -135,3 +135,28 @@ def test_several_batches_in_the_model_at_once_give_the_same_scene(tmp_path) -> N
         with rasterio.open(out) as src:
             results.append(src.read())
     assert np.array_equal(results[0], results[1])  # blended in the same order: identical, not just close
+
+
+def test_regions_are_read_in_whole_blocks_of_the_file_each_block_once(tmp_path, monkeypatch) -> None:
+    from eohub.inference.raster_io import RasterInput
+    from tests.inference_helpers import classifier_item
+
+    data = np.random.default_rng(2).integers(1, 3000, (3, 256, 192)).astype(np.uint16)
+    raster = write_raster(tmp_path / "in.tif", data, BANDS, block=64)
+    reads: list[tuple[int, int, int, int]] = []
+    original = RasterInput.read
+
+    def recording(self, sources, row, col, height, width):
+        reads.append((row, col, min(height, self.height - row), min(width, self.width - col)))
+        return original(self, sources, row, col, height, width)
+
+    monkeypatch.setattr(RasterInput, "read", recording)
+    for tile in (16, 32):
+        reads.clear()
+        predictor = Predictor.from_item(classifier_item(tmp_path, BANDS, classes=4, size=tile))
+        predictor.run(raster, tmp_path / f"out{tile}.tif", region=100)  # 96 px if blocks were ignored
+        assert all(row % 64 == 0 and col % 64 == 0 for row, col, _, _ in reads)
+        covered = np.zeros((256, 192), int)
+        for row, col, h, w in reads:
+            covered[row : row + h, col : col + w] += 1
+        assert np.all(covered == 1)  # every pixel (so every block) read by exactly one region
