@@ -160,3 +160,29 @@ def test_regions_are_read_in_whole_blocks_of_the_file_each_block_once(tmp_path, 
         for row, col, h, w in reads:
             covered[row : row + h, col : col + w] += 1
         assert np.all(covered == 1)  # every pixel (so every block) read by exactly one region
+
+
+def test_patch_classes_and_scores_of_the_command_equal_a_plain_onnxruntime_loop(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from eohub.cli.main import app
+    from tests.inference_helpers import classifier_item
+
+    data = np.random.default_rng(4).integers(1, 3000, (3, 100, 90)).astype(np.uint16)
+    raster = write_raster(tmp_path / "in.tif", data, BANDS, block=32)
+    scaling = [{"type": "z-score", "mean": 1500, "stddev": 800}]
+    item = classifier_item(tmp_path, BANDS, classes=4, size=16, scaling=scaling)
+    args = ["predict", str(item), str(raster), "-o", str(tmp_path / "out.tif"), "--batch", "5"]
+    result = CliRunner().invoke(app, [*args, "--streams", "2", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    session = ort.InferenceSession(str(tmp_path / "cls.onnx"))
+    scaled = (data.astype(np.float32) - 1500) / 800
+    padded = np.pad(scaled, [(0, 0), (0, 112 - 100), (0, 96 - 90)], mode="symmetric")
+    tiles = [padded[:, y : y + 16, x : x + 16] for y in range(0, 112, 16) for x in range(0, 96, 16)]
+    batches = [np.stack(tiles[i : i + 5]) for i in range(0, len(tiles), 5)]
+    logits = np.concatenate([session.run(None, {"input": batch})[0] for batch in batches])
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    with rasterio.open(tmp_path / "out.tif") as src, rasterio.open(tmp_path / "out-scores.tif") as scores:
+        assert np.array_equal(src.read(1), expected.argmax(axis=1).reshape(7, 6))
+        np.testing.assert_allclose(scores.read(), expected.T.reshape(4, 7, 6), rtol=1e-5, atol=1e-6)
