@@ -227,7 +227,7 @@ def test_the_graph_scan_finds_activations_without_loading_weights(tmp_path, monk
     onnx.save(model, tmp_path / "external.onnx", save_as_external_data=True, size_threshold=0)
     expected = {o: (n.op_type, n.input[0]) for n in model.graph.node for o in n.output}
     with monkeypatch.context() as patch:
-        patch.setattr(graph.onnx, "load", lambda *a, **k: pytest.fail("the weights were loaded"))
+        patch.setattr(onnx, "load", lambda *a, **k: pytest.fail("the weights were loaded"))
         for name in ("inline.onnx", "external.onnx"):
             assert graph._producers(tmp_path / name) == expected
             assert graph.activation(tmp_path / name, "logits") == "log_softmax"

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
 
 from eohub.errors import InferenceError
 
@@ -141,6 +140,8 @@ def _producers(model_path: str | Path) -> dict[str, tuple[str, str | None]]:
     except (OSError, ValueError):
         pass
     try:  # not a plain protobuf file we can scan: let onnx parse it
+        import onnx
+
         model = onnx.load(str(model_path), load_external_data=False)
     except Exception:  # noqa: BLE001 - ONNX Runtime could read it, so only this hint is lost
         return {}
