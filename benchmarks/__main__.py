@@ -1,4 +1,4 @@
-"""Run every benchmark module (``benchmarks/bench_*.py``); each writes its results under ``benchmarks/results``.
+"""Run every benchmark module (``benchmarks/bench_*.py``); each writes its results in ``benchmarks/results``.
 
 ``python -m benchmarks NAME...`` runs only the named ones (e.g. ``inference``).
 """

@@ -346,3 +346,16 @@ def test_a_model_with_two_inputs_and_integer_types_validates_and_lints_clean(tmp
         ("mask", "int64"),
     ]
     assert validate_data(data).findings == [] and lint_data(data, tmp_path).findings == []
+
+
+def test_data_type_table_matches_the_onnx_element_types() -> None:
+    from eohub.mlm.onnx_graph import MLM_DATA_TYPES
+
+    expected = {
+        "uint8": TensorProto.UINT8, "int8": TensorProto.INT8, "uint16": TensorProto.UINT16,
+        "int16": TensorProto.INT16, "uint32": TensorProto.UINT32, "int32": TensorProto.INT32,
+        "uint64": TensorProto.UINT64, "int64": TensorProto.INT64, "float16": TensorProto.FLOAT16,
+        "float32": TensorProto.FLOAT, "float64": TensorProto.DOUBLE, "cfloat32": TensorProto.COMPLEX64,
+        "cfloat64": TensorProto.COMPLEX128,
+    }  # fmt: skip
+    assert {name: number for number, name in MLM_DATA_TYPES.items()} == expected

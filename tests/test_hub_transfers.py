@@ -109,7 +109,8 @@ def test_a_killed_client_resumes_its_upload_from_the_last_confirmed_byte(hub: Hu
             def file_done(self): pass
             def end(self): pass
 
-        RemoteRepository({hub.url!r}, {hub.token("alice")!r}).ingest("model", {str(folder)!r}, progress=Stall())
+        repository = RemoteRepository({hub.url!r}, {hub.token("alice")!r})
+        repository.ingest("model", {str(folder)!r}, progress=Stall())
         """
     )
     client = subprocess.Popen([sys.executable, "-c", script])

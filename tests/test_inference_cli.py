@@ -153,7 +153,7 @@ def test_usage_mistakes_exit_2(tmp_path, model) -> None:
 
 
 def test_streams_and_threads_share_the_cores_between_them(monkeypatch) -> None:
-    from eohub.inference import distributed
+    from eohub.inference import options as distributed
 
     monkeypatch.setattr(distributed.os, "cpu_count", lambda: 8)
     assert distributed.default_streams() == 2

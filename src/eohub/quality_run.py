@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 
 from eohub.errors import EohubError
@@ -142,6 +141,8 @@ def _runtime_message(exc: Exception, limit: int = 400) -> str:
 
 def _graph_dtypes(model_path: Path) -> dict[str, np.dtype]:
     """The numpy type of every graph input, by name (read only when an input is declared ``other``)."""
+    import onnx
+
     model = onnx.load(str(model_path), format="protobuf", load_external_data=False)
     return {
         v.name: np.dtype(onnx.helper.tensor_dtype_to_np_dtype(v.type.tensor_type.elem_type))

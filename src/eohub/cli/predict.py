@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from eohub.cli.common import user_errors
-from eohub.inference.distributed import dask_client, default_streams, run_scenes, session_threads
-from eohub.inference.pipeline import RunOptions, positive, scene_jobs
-from eohub.inference.predictor import Predictor
+from eohub.inference.options import RunOptions, default_streams, positive, session_threads
 
 
 def predict(
@@ -64,7 +63,10 @@ def predict(
         streams = positive(streams, "--streams") or default_streams(workers, scheduler)
         options = RunOptions(tile=tile, overlap=overlap, batch=batch, streams=streams)
         threads = positive(threads, "--threads") or session_threads(options.streams, workers, scheduler)
-        predictor = Predictor.from_item(model, allow_code=allow_code, threads=threads)
+        predictor = _load_while_importing_the_raster_stack(model, allow_code, threads)
+        from eohub.inference.distributed import dask_client, run_scenes
+        from eohub.inference.pipeline import scene_jobs
+
         jobs = scene_jobs(inputs, output)
         try:
             if workers or scheduler:
@@ -78,3 +80,16 @@ def predict(
             raise
     for path in written:
         typer.echo(str(path))
+
+
+def _load_while_importing_the_raster_stack(model: str, allow_code: bool, threads: int | None) -> Any:
+    """The model's :class:`~eohub.inference.predictor.Predictor`, its ONNX Runtime session built on a
+    second thread while this one imports rasterio and the pipeline: the session is C++ work that releases
+    the GIL, so the two overlap and the command starts sooner."""
+    from eohub.inference.predictor import Predictor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="eohub-load") as pool:
+        loading = pool.submit(Predictor.from_item, model, allow_code=allow_code, threads=threads)
+        import eohub.inference.distributed  # noqa: F401 - imported now, used by the caller
+
+        return loading.result()

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from eohub.cli.common import OutputFormat, print_json, user_errors
-from eohub.quality import assess_quality
 
 
 class KindOption(StrEnum):
@@ -27,6 +26,8 @@ def quality(
     format: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
 ) -> None:
     """Assess a folder's quality level (Q0 files, Q1 STAC, Q2 MLM/label metadata, Q3 model runs)."""
+    from eohub.quality import assess_quality  # the validation stack loads only for this command
+
     with user_errors():
         report = assess_quality(folder, kind.value)
     if format is OutputFormat.json:

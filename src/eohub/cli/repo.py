@@ -13,18 +13,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from eohub.cli.common import OutputFormat, print_json, user_errors
-from eohub.cli.progress import progress_for
 from eohub.errors import InvalidStacError
 from eohub.repository import Kind, open_repository
 from eohub.repository.names import PLURALS
-
-if TYPE_CHECKING:  # imported lazily: the command line starts without the repository stack
-    from eohub.repository import RepositoryInfo, VersionInfo
 from eohub.units import human_size
+
+if TYPE_CHECKING:  # imported lazily: the command line starts without the repository stack and rich
+    from rich.table import Table
+
+    from eohub.repository import RepositoryInfo, VersionInfo
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text or json.")]
 
@@ -37,11 +36,15 @@ class Visibility(str, Enum):  # noqa: UP042 - Typer choices
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
 
-def _print_table(table: Table) -> None:
+def _print_table(table: "Table") -> None:
+    from rich.console import Console
+
     Console(soft_wrap=True).print(table)
 
 
-def _list_table(kind: Kind, infos: "list[RepositoryInfo]") -> Table:
+def _list_table(kind: Kind, infos: "list[RepositoryInfo]") -> "Table":
+    from rich.table import Table
+
     table = Table("name", "latest", "quality", "tasks", "size", "owner", title=PLURALS[kind].capitalize())
     for info in infos:
         latest = info.latest
@@ -62,7 +65,9 @@ def _changes(version: "VersionInfo") -> str:
     return text + " metadata" if c.get("metadata") else text
 
 
-def _versions_table(name: str, versions: "list[VersionInfo]") -> Table:
+def _versions_table(name: str, versions: "list[VersionInfo]") -> "Table":
+    from rich.table import Table
+
     table = Table("version", "date", "quality", "files", "size", "changes", title=name)
     for v in versions:
         table.add_row(
@@ -118,6 +123,8 @@ def make_group(kind: Kind) -> typer.Typer:
         format: FormatOption = OutputFormat.text,
     ) -> None:
         """Store a folder as the next version of a {kind}; "no changes" when nothing changed."""
+        from eohub.cli.progress import progress_for
+
         with user_errors():
             try:
                 with open_repository() as repo:
@@ -146,6 +153,8 @@ def make_group(kind: Kind) -> typer.Typer:
         quiet: QuietOption = False,
     ) -> None:
         """Download a version into PATH/NAME/vN, verifying every file's SHA-256."""
+        from eohub.cli.progress import progress_for
+
         with user_errors(), open_repository() as repo:
             target = repo.download(kind, name, path, version, force, progress_for(quiet))
         typer.echo(str(target))

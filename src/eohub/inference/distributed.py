@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -20,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eohub.errors import UsageError
+from eohub.inference.options import RunOptions, session_threads
 from eohub.inference.pipeline import (
     PartResult,
-    RunOptions,
     SceneJob,
     finalize,
     plan_scene,
@@ -190,26 +189,3 @@ def _remove_finished_parts(futures: dict[int, list[Any]], done: list[PartResult]
                     continue
                 if part not in done:
                     remove_quietly(part.paths)
-
-
-def default_streams(workers: int | None = None, scheduler: str | None = None) -> int:
-    """Batches in the model at once when the user does not say: two when this process has at least two
-    cores (a reader preempting one ONNX Runtime thread then stalls only one batch, and the other keeps the
-    cores busy), else one. On a remote cluster, one."""
-    if scheduler:
-        return 1
-    return 2 if (os.cpu_count() or 1) // (workers or 1) >= 2 else 1
-
-
-def session_threads(streams: int, workers: int | None = None, scheduler: str | None = None) -> int | None:
-    """ONNX Runtime threads per model call so that the calls running at once do not oversubscribe the
-    cores: the cores of this machine shared by ``streams`` calls, and by ``workers`` local Dask workers.
-    None (ONNX Runtime's default, one per core) for one stream here, and on a remote cluster, where each
-    worker decides for its own cores."""
-    cores = os.cpu_count() or 1
-    if scheduler:
-        return None
-    share = streams * (workers or 1)
-    if share <= 1:
-        return None
-    return max(1, cores // share)

@@ -29,6 +29,7 @@ from rasterio.transform import Affine
 from eohub.errors import EohubError, InferenceError, UsageError
 from eohub.inference import bands as band_resolution
 from eohub.inference.metadata import CLASSIFICATION_TASKS
+from eohub.inference.options import RunOptions, positive
 from eohub.inference.outputs import OutputPlan
 from eohub.inference.raster_io import (
     OutputLayout,
@@ -52,20 +53,6 @@ OVERLAP_KEYS = ("tile_overlap", "overlap", "window_overlap")
 BLEND_KEYS = ("blend", "blending")
 BATCH_KEYS = ("batch_size",)
 DEFAULT_TILE = 256
-
-
-@dataclass
-class RunOptions:
-    """How to run over a scene. ``None`` means: from ``mlm:hyperparameters``, else eohub's default."""
-
-    tile: int | None = None
-    overlap: int | None = None
-    batch: int | None = None
-    blend: str | None = None
-    region: int = 512
-    prefetch: int = 2
-    readers: int = 1
-    streams: int = 1
 
 
 @dataclass
@@ -103,15 +90,6 @@ class Prepared:
 class Predicted:
     prepared: Prepared
     values: np.ndarray
-
-
-def positive(value: Any, what: str, minimum: int = 1) -> int | None:
-    """``value`` when it is a whole number >= ``minimum``, None when it is None, else a usage error."""
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise UsageError(f"{what} must be a whole number >= {minimum} (got {value!r})")
-    return value
 
 
 def plan_scene(predictor: Predictor, raster: RasterInput, options: RunOptions) -> ScenePlan:

@@ -15,28 +15,30 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
-
-import onnx
-from onnx import TensorProto
+from typing import TYPE_CHECKING, Any
 
 from eohub.errors import ModelGraphError, UsageError
 
+if TYPE_CHECKING:
+    import onnx
+
 OTHER = "other"
+# ONNX ``TensorProto.DataType`` numbers (fixed by the ONNX IR), so that reading this table does not
+# import onnx: the commands that never open a graph (``eohub predict`` among them) start faster.
 MLM_DATA_TYPES = {
-    TensorProto.UINT8: "uint8",
-    TensorProto.INT8: "int8",
-    TensorProto.UINT16: "uint16",
-    TensorProto.INT16: "int16",
-    TensorProto.UINT32: "uint32",
-    TensorProto.INT32: "int32",
-    TensorProto.UINT64: "uint64",
-    TensorProto.INT64: "int64",
-    TensorProto.FLOAT16: "float16",
-    TensorProto.FLOAT: "float32",
-    TensorProto.DOUBLE: "float64",
-    TensorProto.COMPLEX64: "cfloat32",
-    TensorProto.COMPLEX128: "cfloat64",
+    2: "uint8",
+    3: "int8",
+    4: "uint16",
+    5: "int16",
+    12: "uint32",
+    6: "int32",
+    13: "uint64",
+    7: "int64",
+    10: "float16",
+    1: "float32",
+    11: "float64",
+    14: "cfloat32",
+    15: "cfloat64",
 }
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
@@ -99,6 +101,8 @@ def _load(path: Path) -> onnx.ModelProto:
         raise UsageError(f"{path}: is a folder, not an ONNX file")
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
+    import onnx
+
     try:
         # Always the binary format ONNX Runtime runs: onnx.load would otherwise pick a JSON or text
         # parser from the file name (model.json, model.onnxtxt), whose failures it does not wrap.
@@ -119,6 +123,8 @@ def _one_line(exc: Exception) -> str:
 
 def onnx_release(ir_version: int, opset: int) -> str:
     """The first ONNX release reading IR ``ir_version`` with ai.onnx ``opset`` (else the installed one)."""
+    import onnx
+
     for release, ir, ai_onnx, *_ in onnx.helper.VERSION_TABLE:
         if ir >= ir_version and ai_onnx >= opset:
             return str(release)

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-
-import jsonschema
-import jsonschema_specifications
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT7
+from typing import TYPE_CHECKING
 
 from eohub.errors import SchemaNotAvailableError
+
+if TYPE_CHECKING:
+    import jsonschema
+    from referencing import Registry, Resource
 
 SCHEMA_ROOT = Path(str(resources.files("eohub") / "schemas"))
 
@@ -101,12 +101,20 @@ def _retrieve(uri: str) -> Resource:
     path = local_path_for(uri)
     if path is None:
         raise SchemaNotAvailableError(f"schema {uri} is not available offline")
+    from referencing import Resource
+    from referencing.jsonschema import DRAFT7
+
     return Resource.from_contents(json.loads(path.read_text()), default_specification=DRAFT7)
 
 
 @cache
 def registry() -> Registry:
     """A registry holding every shipped schema under its location URL and its ``$id``."""
+    # jsonschema and referencing load on first validation, not when eohub starts.
+    import jsonschema_specifications
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT7
+
     resources_: dict[str, Resource] = {}
     for path in sorted(SCHEMA_ROOT.rglob("*.json")):
         if "examples" in path.parts:
@@ -134,4 +142,6 @@ def validator_for(url: str) -> jsonschema.Draft7Validator:
     schema = json.loads(path.read_text())
     # Resolve this document's relative references against its location, not a possibly wrong $id.
     schema = {**schema, "$id": url.split("#", 1)[0]}
+    import jsonschema
+
     return jsonschema.Draft7Validator(schema, registry=registry())

@@ -21,11 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import pystac
-from referencing.exceptions import Unresolvable
 
 from eohub.errors import SchemaNotAvailableError, UsageError
 from eohub.mlm.documents import StacDocument, list_field, walk_all
@@ -38,6 +36,9 @@ from eohub.mlm.schemas import (
     parse_extension_url,
     validator_for,
 )
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_ERROR = "STAC001"
 SCHEMA_UNAVAILABLE = "STAC002"
@@ -170,6 +171,8 @@ def validate_document(doc: StacDocument) -> Report:
         if isinstance(url, str):
             ext = parse_extension_url(url)
             targets.append((url, ext.name if ext else None, index))
+    from referencing.exceptions import Unresolvable
+
     for url, ext_name, index in targets:
         try:
             report.findings.extend(_errors_for(doc, url, ext_name))
