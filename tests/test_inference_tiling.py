@@ -127,14 +127,34 @@ def test_several_batches_in_the_model_at_once_give_the_same_scene(tmp_path) -> N
     predictor = Predictor.from_item(
         regressor_item(tmp_path, BANDS, outputs=2, scaling=[{"type": "scale", "value": 1000}]), threads=1
     )
-    results = []
+    calls: list[int] = []
+    original = predictor.predict_windows
+
+    def recording(windows, *args):
+        calls.append(len(windows))
+        return original(windows, *args)
+
+    predictor.predict_windows = recording
+    results, sizes = [], []
     for streams in (1, 3):
+        calls.clear()
         out = predictor.run(
             raster, tmp_path / f"s{streams}.tif", tile=32, overlap=8, region=40, batch=2, streams=streams
         )
+        sizes.append(list(calls))
         with rasterio.open(out) as src:
             results.append(src.read())
     assert np.array_equal(results[0], results[1])  # blended in the same order: identical, not just close
+    # One call per region with one stream; with three, the first region and the last ones are shared
+    # between the streams (so that they start and finish together), the others stay whole.
+    # (The last ones: those still to run when the reader has read every region, readers + prefetch.)
+    regions = sizes[0]
+
+    def shared(n: int) -> list[int]:
+        return [len(part) for part in np.array_split(np.empty(n), min(3, n))]
+
+    expected = shared(regions[0]) + regions[1:-3] + [k for n in regions[-3:] for k in shared(n)]
+    assert len(regions) > 4 and sorted(sizes[1]) == sorted(expected)
 
 
 def test_regions_are_read_in_whole_blocks_of_the_file_each_block_once(tmp_path, monkeypatch) -> None:

@@ -431,7 +431,7 @@ def _pipeline(
     readers = max(1, options.readers)
     streams = max(1, options.streams)
     pending: deque[Future[Prepared]] = deque()
-    running: deque[tuple[Prepared, Future[np.ndarray]]] = deque()
+    running: deque[tuple[Prepared, Future[np.ndarray] | _Joined]] = deque()
     try:
         with (
             ThreadPoolExecutor(max_workers=readers, thread_name_prefix="eohub-reader") as pool,
@@ -439,16 +439,20 @@ def _pipeline(
         ):
             try:
                 todo = iter(regions)
+                more, first = True, True
                 for _ in range(readers + max(1, options.prefetch)):
-                    _submit(pool, pending, todo, predictor, raster, plan)
+                    more = _submit(pool, pending, todo, predictor, raster, plan)
                 while pending or running:
-                    while pending and len(running) < streams:
+                    # One call more than there are streams waits in the model pool, so that a stream
+                    # finishing before an older call does not wait for it to be handed new work.
+                    while pending and len(running) <= streams:
                         prepared = pending.popleft().result()
-                        _submit(pool, pending, todo, predictor, raster, plan)
-                        future = models.submit(
-                            predictor.predict_windows, prepared.windows, plan.batch, plan.tile
-                        )
-                        running.append((prepared, future))
+                        more = more and _submit(pool, pending, todo, predictor, raster, plan)
+                        # The first region and the last ones go to the model in smaller calls, so that the
+                        # streams start and finish together instead of one running alone on its cores.
+                        parts = streams if (first or not more) else 1
+                        first = False
+                        running.append((prepared, _model_call(models, predictor, prepared, plan, parts)))
                     prepared, future = running.popleft()
                     values = future.result()
                     if failure:
@@ -466,11 +470,39 @@ def _pipeline(
 
 
 def _submit(pool: ThreadPoolExecutor, pending: deque, todo: Any, predictor: Predictor, raster: RasterInput,
-            plan: ScenePlan) -> None:  # fmt: skip
+            plan: ScenePlan) -> bool:  # fmt: skip
+    """Start reading the next region; False when there is none left."""
     entry = next(todo, None)
-    if entry is not None:
-        region, replay = entry
-        pending.append(pool.submit(prepare, predictor, raster, plan, region, replay))
+    if entry is None:
+        return False
+    region, replay = entry
+    pending.append(pool.submit(prepare, predictor, raster, plan, region, replay))
+    return True
+
+
+class _Joined:
+    """The predictions of a region whose windows run as several model calls, in window order."""
+
+    def __init__(self, futures: list[Future[np.ndarray]]) -> None:
+        self.futures = futures
+
+    def result(self) -> np.ndarray:
+        return np.concatenate([f.result() for f in self.futures])
+
+    def cancel(self) -> None:
+        for f in self.futures:
+            f.cancel()
+
+
+def _model_call(
+    models: ThreadPoolExecutor, predictor: Predictor, prepared: Prepared, plan: ScenePlan, parts: int
+) -> Future[np.ndarray] | _Joined:
+    """Run a region's windows on the model threads, as one call or ``parts`` calls of near-equal size."""
+    windows = prepared.windows
+    if parts <= 1 or len(windows) < 2:
+        return models.submit(predictor.predict_windows, windows, plan.batch, plan.tile)
+    chunks = np.array_split(windows, min(parts, len(windows)))
+    return _Joined([models.submit(predictor.predict_windows, c, plan.batch, plan.tile) for c in chunks])
 
 
 # -- a whole scene ----------------------------------------------------------------------------------------
