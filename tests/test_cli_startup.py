@@ -6,7 +6,10 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["onnx", "jsonschema", "referencing", "rich", "rasterio", "sqlalchemy", "fastapi", "httpx", "dask"]
+HEAVY = [
+    "onnx", "jsonschema", "referencing", "pystac", "rich",
+    "rasterio", "sqlalchemy", "fastapi", "httpx", "dask",
+]  # fmt: skip
 
 
 def loaded_after(code: str) -> set[str]:
@@ -24,4 +27,16 @@ def test_the_command_line_starts_without_the_heavy_stacks() -> None:
 def test_the_inference_stack_does_not_load_the_validation_or_graph_libraries() -> None:
     modules = loaded_after("import eohub.inference.predictor, eohub.inference.pipeline")
     assert {"onnxruntime", "rasterio"} <= modules
-    assert [m for m in ("onnx", "jsonschema", "referencing", "sqlalchemy", "dask") if m in modules] == []
+    unneeded = ("onnx", "jsonschema", "referencing", "pystac", "eohub.mlm.lint", "sqlalchemy", "dask")
+    assert [m for m in unneeded if m in modules] == []
+
+
+def test_the_toolkit_functions_survive_their_submodules_being_imported() -> None:
+    modules = loaded_after(
+        "from eohub import mlm\n"
+        "import eohub.mlm.validate, eohub.mlm.lint, eohub.mlm.migrate, eohub.mlm.build\n"
+        "assert all(callable(f) for f in (mlm.validate, mlm.lint, mlm.migrate, mlm.build))\n"
+        "import sys\n"
+        'assert mlm.build is sys.modules["eohub.mlm.build"].build_item'
+    )
+    assert "eohub.mlm.validate" in modules

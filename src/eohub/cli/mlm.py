@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from eohub.cli.common import EXIT_INVALID, OutputFormat, print_json, user_errors
 from eohub.errors import AlreadyExistsError, UsageError
-from eohub.mlm.build import build_item
-from eohub.mlm.documents import write_json
-from eohub.mlm.lint import lint, lint_data
-from eohub.mlm.migrate import LATEST_MLM_VERSION, UnmigratableError, migrate_file
-from eohub.mlm.report import Report
-from eohub.mlm.validate import validate, validate_data
+from eohub.mlm.schemas import LATEST_MLM_VERSION
+
+if TYPE_CHECKING:
+    from eohub.mlm.report import Report
+
+# Each command imports the part of the toolkit it uses: the command line starts without pystac and onnx.
 
 app = typer.Typer(help="Build, validate, lint and migrate STAC MLM metadata.", no_args_is_help=True)
 PATHS_HELP = "Item, Collection or Catalog JSON files, or catalog folders."
@@ -40,6 +40,8 @@ def validate_cmd(
     format: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
 ) -> None:
     """Validate STAC documents against the core and extension schemas, offline."""
+    from eohub.mlm.validate import validate
+
     with user_errors():
         report = validate(paths)
     emit(report, format, "{n} document(s) valid")
@@ -55,6 +57,8 @@ def migrate_cmd(
 
     Without -o the upgraded JSON goes to stdout; the changes are listed on stderr.
     """
+    from eohub.mlm.migrate import UnmigratableError, migrate_file
+
     with user_errors():
         try:
             result = migrate_file(path, to, output)
@@ -81,6 +85,8 @@ def lint_cmd(
 
     Exit 1 when a finding is an error (warnings and infos are printed but pass).
     """
+    from eohub.mlm.lint import lint
+
     with user_errors():
         report = lint(paths)
     emit(report, format, "{n} document(s) linted, no errors")
@@ -103,6 +109,8 @@ def _write_new(path: Path, data: dict, force: bool) -> None:
     """Write the item, refusing to replace an existing file unless ``force``."""
     if path.exists() and not path.is_dir() and not force:
         raise AlreadyExistsError(f"{path} exists; pass --force to overwrite it")
+    from eohub.mlm.documents import write_json
+
     write_json(path, data)
 
 
@@ -133,6 +141,10 @@ def init_cmd(
     The model asset's href is relative to the output file. Nothing is written unless the item validates and
     lints with no errors.
     """
+    from eohub.mlm.build import build_item
+    from eohub.mlm.lint import lint_data
+    from eohub.mlm.validate import validate_data
+
     with user_errors():
         base = (output.parent if output is not None else Path.cwd()).resolve()
         item = build_item(

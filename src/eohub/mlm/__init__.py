@@ -21,22 +21,50 @@ User mistakes raise the named exceptions of :mod:`eohub.errors` (``UsageError``,
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Iterable
+from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pystac
+if TYPE_CHECKING:
+    import pystac
 
-from eohub.mlm.build import build_item
-from eohub.mlm.documents import write_json
-from eohub.mlm.lint import lint as _lint_paths
-from eohub.mlm.lint import lint_data, lint_document
-from eohub.mlm.migrate import MigrationResult, UnmigratableError, migrate_data, migrate_file
-from eohub.mlm.onnx_graph import GraphSignature, TensorSpec, read_signature
-from eohub.mlm.report import Finding, Report, Severity
-from eohub.mlm.schemas import LATEST_MLM_SCHEMA, LATEST_MLM_VERSION, MLM_VERSIONS
-from eohub.mlm.validate import validate as _validate_paths
-from eohub.mlm.validate import validate_data, validate_document
+    from eohub.mlm.build import build_item
+    from eohub.mlm.documents import write_json
+    from eohub.mlm.lint import lint_data, lint_document
+    from eohub.mlm.migrate import MigrationResult, UnmigratableError, migrate_data, migrate_file
+    from eohub.mlm.onnx_graph import GraphSignature, TensorSpec, read_signature
+    from eohub.mlm.report import Finding, Report, Severity
+    from eohub.mlm.schemas import LATEST_MLM_SCHEMA, LATEST_MLM_VERSION, MLM_VERSIONS
+    from eohub.mlm.validate import validate_data, validate_document
+
+# Imported on first use (PEP 562): code that needs one submodule (the inference runner reads documents)
+# does not load pystac, the linter and the migrator with it.
+_LAZY = {
+    "LATEST_MLM_SCHEMA": "schemas",
+    "LATEST_MLM_VERSION": "schemas",
+    "MLM_VERSIONS": "schemas",
+    "Finding": "report",
+    "Report": "report",
+    "Severity": "report",
+    "GraphSignature": "onnx_graph",
+    "TensorSpec": "onnx_graph",
+    "read_signature": "onnx_graph",
+    "MigrationResult": "migrate",
+    "UnmigratableError": "migrate",
+    "migrate_data": "migrate",
+    "migrate_file": "migrate",
+    "build_item": "build",
+    "write_json": "documents",
+    "lint_data": "lint",
+    "lint_document": "lint",
+    "validate_data": "validate",
+    "validate_document": "validate",
+}
+# Functions of this package named like the submodules that implement them.
+_FUNCTIONS = ("validate", "lint", "migrate", "build")
 
 __all__ = [
     "LATEST_MLM_SCHEMA",
@@ -61,12 +89,37 @@ __all__ = [
     "validate",
     "validate_data",
     "validate_document",
+    "write_json",
 ]
 
-Target = str | Path | Iterable[str | Path] | dict[str, Any] | pystac.STACObject
+if TYPE_CHECKING:
+    Target = str | Path | Iterable[str | Path] | dict[str, Any] | pystac.STACObject
 
 
-def _in_memory(target: Target) -> bool:
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f"eohub.mlm.{_LAZY[name]}"), name)
+    if name == "build":  # build(model_path, name=..., tasks=..., bands=..., ...): a pystac Item
+        return import_module("eohub.mlm.build").build_item
+    raise AttributeError(f"module 'eohub.mlm' has no attribute {name!r}")
+
+
+class _Toolkit(types.ModuleType):
+    """This package, keeping its functions ``validate``, ``lint``, ``migrate`` and ``build`` when the import
+    system binds the submodules of the same names to it (the first time one is imported)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _FUNCTIONS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Toolkit
+
+
+def _in_memory(target: Any) -> bool:
+    import pystac
+
     return isinstance(target, dict | pystac.STACObject)
 
 
@@ -75,7 +128,10 @@ def validate(target: Target) -> Report:
 
     ``target`` is a file, a catalog folder, several of them, a dict or a pystac object.
     """
-    return validate_data(target) if _in_memory(target) else _validate_paths(target)
+    from eohub.mlm.validate import validate as validate_paths
+    from eohub.mlm.validate import validate_data
+
+    return validate_data(target) if _in_memory(target) else validate_paths(target)
 
 
 def lint(target: Target, base_dir: str | Path | None = None) -> Report:
@@ -84,28 +140,33 @@ def lint(target: Target, base_dir: str | Path | None = None) -> Report:
     For an in-memory object, ``base_dir`` resolves relative asset hrefs (the model file is then checked
     against its ONNX graph); files resolve them against their own folder.
     """
+    from eohub.mlm.lint import lint as lint_paths
+    from eohub.mlm.lint import lint_data
+
     if _in_memory(target):
         return lint_data(target, base_dir)
-    return _lint_paths(target)
+    return lint_paths(target)
 
 
 def migrate(
     target: str | Path | dict[str, Any] | pystac.Item | pystac.Collection,
-    to: str = LATEST_MLM_VERSION,
+    to: str | None = None,
     output: str | Path | None = None,
 ) -> MigrationResult:
-    """Upgrade MLM metadata (v1.0.0 to v1.4.0, or the pre-v1.0 object layout) to ``to``.
+    """Upgrade MLM metadata (v1.0.0 to v1.4.0, or the pre-v1.0 object layout) to ``to`` (default: the
+    latest MLM version, ``LATEST_MLM_VERSION``).
 
     A file may be written to ``output`` (which may be the same file); nothing is written when the
     migration fails (:class:`UnmigratableError` lists every field that needs a human).
     """
+    from eohub.mlm.documents import write_json
+    from eohub.mlm.migrate import migrate_data, migrate_file
+    from eohub.mlm.schemas import LATEST_MLM_VERSION
+
+    to = to or LATEST_MLM_VERSION
     if _in_memory(target):
         result = migrate_data(target, to)
         if output is not None:
             write_json(Path(output), result.data)
         return result
     return migrate_file(target, to, output)
-
-
-build = build_item
-"""``build(model_path, name=..., tasks=..., bands=..., classes=..., mean=..., std=...)``: a pystac Item."""
