@@ -194,6 +194,7 @@ def costs(item: Path, scene: Path) -> dict[str, float]:
     The 4096 x 4096 scene decodes to more than GDAL's block cache holds, so every pass decodes every block.
     """
     from eohub.inference import pipeline
+    from eohub.inference.options import RunOptions
     from eohub.inference.predictor import Predictor
     from eohub.inference.raster_io import gdal_env, open_input
 
@@ -206,7 +207,7 @@ def costs(item: Path, scene: Path) -> dict[str, float]:
     with gdal_env():
         raster = open_input([str(scene)])
         try:
-            plan = pipeline.plan_scene(predictor, raster, pipeline.RunOptions(batch=BATCH))
+            plan = pipeline.plan_scene(predictor, raster, RunOptions(batch=BATCH))
             regions = [r for i in range(plan.grid.region_row_count) for r in plan.grid.region_row(i)]
             for _ in range(2):
                 start = time.thread_time()
@@ -222,7 +223,7 @@ def costs(item: Path, scene: Path) -> dict[str, float]:
     return {"load": load, "read": read, "prepare": max(0.0, prepare - read)}
 
 
-def throughput(model: Path, item: Path, scene: Path, work: Path) -> dict[str, dict[str, float]]:
+def throughput(model: Path, item: Path, scene: Path, tiny: Path, work: Path) -> dict[str, dict[str, float]]:
     """Best of ``ROUNDS`` rounds; every round runs every measure once, so all share the machine's moods.
 
     Per way of running the session: ONNX Runtime alone, the command with those flags, and the pipeline in
@@ -230,7 +231,6 @@ def throughput(model: Path, item: Path, scene: Path, work: Path) -> dict[str, di
     one-patch scene: what it pays whatever the scene (start-up, imports, model load, output files, exit).
     """
     patches = (4096 // PATCH) ** 2
-    tiny = write_scene(work / "one-patch.tif", PATCH)
     best: dict[str, dict[str, float]] = {
         m: {"ort": 0.0, "command": 0.0, "pipeline": 0.0, "rss": 0.0} for m in MODES
     }
@@ -272,10 +272,11 @@ def main() -> None:
             "DEFLATE": write_scene(work / "scene4096.tif", 4096),
             "uncompressed": write_scene(work / "raw4096.tif", 4096, compress=None),
         }
+        tiny = write_scene(work / "one-patch.tif", PATCH)
         rates = {}
         for label, path in scenes.items():
             print(f"throughput, {label}", flush=True)
-            rates[label] = throughput(model, classifier, path, work)
+            rates[label] = throughput(model, classifier, path, tiny, work)
             rates[label]["costs"] = costs(classifier, path)
             path.unlink()
         print("memory", flush=True)

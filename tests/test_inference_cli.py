@@ -153,15 +153,15 @@ def test_usage_mistakes_exit_2(tmp_path, model) -> None:
 
 
 def test_streams_and_threads_share_the_cores_between_them(monkeypatch) -> None:
-    from eohub.inference import options as distributed
+    from eohub.inference import options
 
-    monkeypatch.setattr(distributed.os, "cpu_count", lambda: 8)
-    assert distributed.default_streams() == 2
-    assert distributed.session_threads(2) == 4
-    assert distributed.session_threads(1) is None  # one stream: ONNX Runtime's own default
-    assert distributed.default_streams(workers=4) == 2 and distributed.session_threads(2, workers=4) == 1
-    assert distributed.default_streams(workers=8) == 1 and distributed.session_threads(1, workers=8) == 1
-    assert distributed.default_streams(scheduler="tcp://x:1") == 1
-    assert distributed.session_threads(2, scheduler="tcp://x:1") is None  # each worker decides
-    monkeypatch.setattr(distributed.os, "cpu_count", lambda: 1)
-    assert distributed.default_streams() == 1
+    monkeypatch.setattr(options.os, "cpu_count", lambda: 8)
+    assert options.default_streams() == 2
+    assert options.session_threads(2) == 4
+    assert options.session_threads(1) is None  # one stream: ONNX Runtime's own default
+    assert options.default_streams(workers=4) == 2 and options.session_threads(2, workers=4) == 1
+    assert options.default_streams(workers=8) == 1 and options.session_threads(1, workers=8) == 1
+    assert options.default_streams(scheduler="tcp://x:1") == 1
+    assert options.session_threads(2, scheduler="tcp://x:1") is None  # each worker decides
+    monkeypatch.setattr(options.os, "cpu_count", lambda: 1)
+    assert options.default_streams() == 1

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from eohub.cli.common import user_errors
 from eohub.inference.options import RunOptions, default_streams, positive, session_threads
+
+if TYPE_CHECKING:
+    from eohub.inference.predictor import Predictor
 
 
 def predict(
@@ -82,7 +85,7 @@ def predict(
         typer.echo(str(path))
 
 
-def _load_while_importing_the_raster_stack(model: str, allow_code: bool, threads: int | None) -> Any:
+def _load_while_importing_the_raster_stack(model: str, allow_code: bool, threads: int | None) -> Predictor:
     """The model's :class:`~eohub.inference.predictor.Predictor`, its ONNX Runtime session built on a
     second thread while this one imports rasterio and the pipeline: the session is C++ work that releases
     the GIL, so the two overlap and the command starts sooner."""

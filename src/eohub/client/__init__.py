@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from eohub.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from eohub.client.remote import RemoteRepository
 
 __all__ = ["RemoteRepository"]
 
-
-def __getattr__(name: str) -> Any:
-    if name == "RemoteRepository":  # on first use (PEP 562): eohub.client.credentials stays light
-        from eohub.client.remote import RemoteRepository
-
-        return RemoteRepository
-    raise AttributeError(f"module 'eohub.client' has no attribute {name!r}")
+# On first use: importing eohub.client.credentials does not load the HTTP client.
+__getattr__ = lazy_exports(__name__, {"RemoteRepository": "remote"})

@@ -24,9 +24,10 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Iterable
-from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from eohub.lazy import lazy_exports
 
 if TYPE_CHECKING:
     import pystac
@@ -62,6 +63,7 @@ _LAZY = {
     "lint_document": "lint",
     "validate_data": "validate",
     "validate_document": "validate",
+    "build": "build:build_item",  # build(model_path, name=..., tasks=..., bands=...): a pystac Item
 }
 # Functions of this package named like the submodules that implement them.
 _FUNCTIONS = ("validate", "lint", "migrate", "build")
@@ -96,12 +98,7 @@ if TYPE_CHECKING:
     Target = str | Path | Iterable[str | Path] | dict[str, Any] | pystac.STACObject
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(f"eohub.mlm.{_LAZY[name]}"), name)
-    if name == "build":  # build(model_path, name=..., tasks=..., bands=..., ...): a pystac Item
-        return import_module("eohub.mlm.build").build_item
-    raise AttributeError(f"module 'eohub.mlm' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 class _Toolkit(types.ModuleType):

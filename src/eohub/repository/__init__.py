@@ -7,11 +7,11 @@ repository under ``EOHUB_HOME`` (SQLite + local blobs by default, or ``EOHUB_DAT
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from eohub.config import Settings, load_settings
 from eohub.errors import UsageError
+from eohub.lazy import lazy_exports
 from eohub.repository.names import KINDS, Kind, check_kind, check_name
 
 if TYPE_CHECKING:
@@ -21,25 +21,21 @@ if TYPE_CHECKING:
 
 # Imported on first use, so that commands which never open a repository do not pay for the database
 # and validation stack at start-up (PEP 562).
-_LAZY = {
-    "IngestResult": "base",
-    "Repository": "base",
-    "RepositoryInfo": "base",
-    "VersionInfo": "base",
-    "EmbeddedRepository": "embedded",
-    "local_user": "embedded",
-    "FileEntry": "manifest",
-    "Manifest": "manifest",
-    "ManifestDiff": "manifest",
-    "diff": "manifest",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(f"eohub.repository.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'eohub.repository' has no attribute {name!r}")
-
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "IngestResult": "base",
+        "Repository": "base",
+        "RepositoryInfo": "base",
+        "VersionInfo": "base",
+        "EmbeddedRepository": "embedded",
+        "local_user": "embedded",
+        "FileEntry": "manifest",
+        "Manifest": "manifest",
+        "ManifestDiff": "manifest",
+        "diff": "manifest",
+    },
+)
 
 __all__ = [
     "KINDS",
