@@ -13,6 +13,7 @@ current directory, like ``git clone``. Errors are typed exceptions from :mod:`eo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,13 @@ class KindApi:
         private: bool = False,
         allow_invalid: bool = False,
         progress: Progress | None = None,
+        allow_outside: Sequence[str | Path] = (),
     ) -> IngestResult:
         """Store a folder (files, or a STAC catalog) as the next version; ``result.version`` is ``None``
-        when nothing changed since the latest version."""
+        when nothing changed since the latest version. Local assets outside the folder are read only
+        under the current directory or a folder of ``allow_outside``."""
         with open_repository() as repo:
-            return repo.ingest(self.kind, path, name, private, allow_invalid, progress)
+            return repo.ingest(self.kind, path, name, private, allow_invalid, progress, allow_outside)
 
     def download(
         self,

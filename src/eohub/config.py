@@ -9,15 +9,63 @@
 | ``EOHUB_STORAGE`` | blob store: a local folder or ``s3://bucket/prefix`` | ``EOHUB_HOME/blobs`` |
 | ``EOHUB_S3_ENDPOINT`` | S3 endpoint URL for an S3-compatible server | AWS default |
 | ``EOHUB_RETRIES`` | how often a transient network failure is retried (with backoff) | ``5`` |
+
+The hub's bounds on what one request may cost (:class:`Limits`) are read from ``EOHUB_MAX_*`` and
+``EOHUB_RATING_*`` variables; ``docs/security.md`` lists each with its default.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from eohub.errors import UsageError
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds checked before any parser, loop or allocation sees a caller's input.
+
+    Each field is set by the environment variable ``EOHUB_`` + its upper-cased name
+    (``max_request_bytes`` by ``EOHUB_MAX_REQUEST_BYTES``), always a whole number.
+    """
+
+    max_request_bytes: int = 256 * MiB
+    """A request body other than an upload's bytes (a commit's manifest is the largest)."""
+    max_json_depth: int = 64
+    """Nesting of arrays and objects in any JSON a request carries, and in STAC documents read."""
+    max_file_bytes: int = 64 * GiB
+    """One file (``Upload-Length``); S3's 10,000 parts of 8 MiB allow up to 80 GB."""
+    max_filter_chars: int = 16_384
+    """A CQL2 filter, text or JSON, in characters."""
+    max_filter_depth: int = 16
+    """Nesting of a CQL2 filter: parentheses, ``NOT``s and JSON ``args`` in a chain."""
+    max_filter_terms: int = 256
+    """Operators and literals of a CQL2 filter."""
+    max_search_ids: int = 1_000
+    """``ids`` and ``collections`` of one STAC search."""
+    max_manifest_files: int = 1_000_000
+    """Files plus STAC documents of one version."""
+    upload_ttl_seconds: int = 24 * 3600
+    """How long a partial upload may rest untouched before ``eohub admin gc`` removes it."""
+    rating_memory_bytes: int = 4 * GiB
+    """Address space of the child process that runs a model for Q3."""
+    rating_seconds: int = 120
+    """Wall time of the child process that runs a model for Q3."""
+    rating_input_bytes: int = 256 * MiB
+    """The synthetic input a Q3 check may build; a larger declared input is "not verified" at Q2."""
+
+    @classmethod
+    def from_environment(cls) -> Limits:
+        values = {}
+        for f in fields(cls):
+            variable = f"EOHUB_{f.name.upper()}"
+            values[f.name] = _count(variable, f.default)  # type: ignore[arg-type]
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -31,6 +79,7 @@ class Settings:
     storage: str
     s3_endpoint: str | None
     retries: int = 5
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def remote(self) -> bool:
@@ -49,6 +98,7 @@ def load_settings() -> Settings:
         storage=os.environ.get("EOHUB_STORAGE") or str(home / "blobs"),
         s3_endpoint=os.environ.get("EOHUB_S3_ENDPOINT") or None,
         retries=_count("EOHUB_RETRIES", 5),
+        limits=Limits.from_environment(),
     )
 
 
@@ -56,6 +106,6 @@ def _count(variable: str, default: int) -> int:
     value = os.environ.get(variable)
     if not value:
         return default
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         raise UsageError(f"{variable} must be a whole number, not {value!r}")
     return int(value)

@@ -119,6 +119,14 @@ def make_group(kind: Kind) -> typer.Typer:
         allow_invalid: Annotated[
             bool, typer.Option("--allow-invalid", help="Store invalid STAC anyway, as Q0.")
         ] = False,
+        allow_outside: Annotated[
+            list[Path] | None,
+            typer.Option(
+                "--allow-outside",
+                help="Also read local assets under this folder (repeatable); by default only the "
+                "folder and, for assets, the current directory are read.",
+            ),
+        ] = None,
         quiet: QuietOption = False,
         format: FormatOption = OutputFormat.text,
     ) -> None:
@@ -128,11 +136,16 @@ def make_group(kind: Kind) -> typer.Typer:
         with user_errors():
             try:
                 with open_repository() as repo:
-                    result = repo.ingest(kind, path, name, private, allow_invalid, progress_for(quiet))
+                    result = repo.ingest(
+                        kind, path, name, private, allow_invalid, progress_for(quiet), allow_outside or ()
+                    )
             except InvalidStacError as exc:
                 for problem in exc.problems:
                     typer.echo(f"  {problem}", err=True)
                 raise
+        if format is not OutputFormat.json:
+            for outside in result.outside:
+                typer.echo(f"read from outside the folder: {outside}", err=True)
         if format is OutputFormat.json:
             print_json(result.to_dict())
         elif result.version is None:

@@ -14,7 +14,9 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
+from eohub.errors import IntegrityError
 from eohub.mlm.documents import StacDocument
 from eohub.mlm.validate import validate_document
 from eohub.quality import QualityReport, assess_quality
@@ -35,6 +37,10 @@ def stac_problems(plan: IngestPlan) -> list[str]:
 
 
 def _link(source: Path, dest: Path) -> None:
+    """A read-only view of ``source`` at ``dest``: a hard link, else a symlink, else a copy.
+
+    Staging never opens a linked file for writing (see :func:`_create`), so a stored blob or a
+    user's file cannot be changed through the view."""
     try:
         os.link(source, dest)
     except OSError:
@@ -42,6 +48,15 @@ def _link(source: Path, dest: Path) -> None:
             os.symlink(source.resolve(), dest)
         except OSError:
             shutil.copyfile(source, dest)
+
+
+def _create(path: Path) -> BinaryIO:
+    """A new file at ``path``; an existing file or link there is an error, never overwritten."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except FileExistsError:
+        raise IntegrityError(f"{path.name}: two files of the version share one path") from None
+    return os.fdopen(fd, "wb")
 
 
 def stage(plan: IngestPlan, folder: Path, read: BlobReader) -> None:
@@ -52,13 +67,14 @@ def stage(plan: IngestPlan, folder: Path, read: BlobReader) -> None:
         if planned.source is not None:
             _link(planned.source, dest)
         else:
-            with open(dest, "wb") as out:
+            with _create(dest) as out:
                 for chunk in read(planned.entry):
                     out.write(chunk)
     for path, data in plan.documents.items():
         dest = folder / path
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        with _create(dest) as out:
+            out.write(json.dumps(data, indent=2).encode("utf-8"))
 
 
 def assess(plan: IngestPlan, kind: Kind, read: BlobReader, invalid: list[str]) -> QualityReport:

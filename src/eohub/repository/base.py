@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -135,6 +135,7 @@ class IngestResult:
     created: bool
     quality: QualityReport
     latest: int = 0
+    outside: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -150,6 +151,7 @@ class IngestResult:
             "quality": self.quality.label,
             "quality_level": self.quality.level,
             "quality_reasons": list(self.quality.reasons),
+            "outside": list(self.outside),
         }
 
 
@@ -247,6 +249,7 @@ class Repository(ABC):
         private: bool = False,
         allow_invalid: bool = False,
         progress: Progress | None = None,
+        allow_outside: Sequence[str | Path] = (),
     ) -> IngestResult:
         """Store a folder as the next version of ``name`` (see the module docstring).
 
@@ -255,10 +258,13 @@ class Repository(ABC):
         version's README (same blob, same metadata); a new README-less STAC repository takes its
         description and license from the catalog. ``private`` applies when the repository is created.
         Invalid STAC raises :class:`InvalidStacError` unless ``allow_invalid``, which stores it as Q0.
+        Files outside the folder are read only where :func:`~eohub.repository.scan.scan_folder` allows
+        (local assets under the current directory, or under a folder of ``allow_outside``); they are
+        listed in ``result.outside``.
         """
         kind = check_kind(kind)
         progress = progress or Silent()
-        plan = scan_folder(path)
+        plan = scan_folder(path, allow_outside=allow_outside)
         name = self._resolve_name(plan, name)
         existing = self.find(kind, name)
         latest = self.manifest(kind, existing.name, None) if existing and existing.latest else None
@@ -279,13 +285,13 @@ class Repository(ABC):
             report = QualityReport(
                 str(path), kind, existing.latest.quality_level, existing.latest.quality_reasons
             )
-            return IngestResult(name, None, False, report, existing.latest.number)
+            return IngestResult(name, None, False, report, existing.latest.number, plan.outside)
         quality = self.rate(plan, kind, name, existing, invalid)
         self._upload(plan, progress)
         info, created = self.commit_version(kind, name, manifest, quality, private, bool(invalid))
         log.info("%s %s: version %d created (%s)", kind, name, info.number, info.quality)
         report = QualityReport(str(path), kind, info.quality_level, info.quality_reasons)
-        return IngestResult(name, info.number, created, report, info.number)
+        return IngestResult(name, info.number, created, report, info.number, plan.outside)
 
     @staticmethod
     def _resolve_name(plan: IngestPlan, name: str | None) -> str:

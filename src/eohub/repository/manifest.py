@@ -65,6 +65,32 @@ class Manifest:
     def __post_init__(self) -> None:
         self.files = sorted(self.files, key=lambda e: e.path)
 
+    def check(self, max_entries: int | None = None) -> Manifest:
+        """Return the manifest if every path names one thing, else raise :class:`IntegrityError`.
+
+        Refused: more than ``max_entries`` files plus documents, a path given twice, a file at a STAC
+        document's path, and a path that is also a folder of another path (``a`` and ``a/b``).
+        """
+        count = len(self.files) + len(self.documents)
+        if max_entries is not None and count > max_entries:
+            raise IntegrityError(f"a version holds at most {max_entries} files and documents, not {count}")
+        seen: set[str] = set()
+        for path in [e.path for e in self.files] + list(self.documents):
+            check_stored_path(path)
+            if path in seen:
+                what = "a STAC document's path" if path in self.documents else "given twice"
+                raise IntegrityError(f"manifest path {path!r} is {what}: every path names one file")
+            seen.add(path)
+        for path in seen:
+            parts = path.split("/")
+            for i in range(1, len(parts)):
+                folder = "/".join(parts[:i])
+                if folder in seen:
+                    raise IntegrityError(
+                        f"manifest path {folder!r} is a file and also the folder of {path!r}"
+                    )
+        return self
+
     @property
     def size(self) -> int:
         return sum(e.size for e in self.files)
@@ -141,7 +167,7 @@ class Manifest:
             [FileEntry.from_dict(f) for f in data.get("files") or []],
             docs,
             ReadmeMetadata.from_dict(data.get("metadata") or {}),
-        )
+        ).check()
 
 
 @dataclass(frozen=True)

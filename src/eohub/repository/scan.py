@@ -23,6 +23,7 @@ import logging
 import os
 import posixpath
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,8 @@ class IngestPlan:
     has_readme: bool = False
     catalog_id: str = ""
     problems: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+    """Files read from outside the folder (what the ingest output lists)."""
 
     @property
     def suggested_name(self) -> str:
@@ -283,7 +286,7 @@ def _hash(path: Path, stored: str) -> FileEntry:
     return FileEntry(check_stored_path(stored), size, digest)
 
 
-def scan_folder(path: str | Path) -> IngestPlan:
+def scan_folder(path: str | Path, allow_outside: Sequence[str | Path] = ()) -> IngestPlan:
     """Build the ingest plan of a folder (a ``catalog.json`` path stands for its folder)."""
     folder = Path(path)
     if folder.is_file() and folder.name == CATALOG:
