@@ -127,8 +127,9 @@ def test_failure_on_first_ingest_leaves_no_repository(
 
 
 def test_external_model_asset_is_stored_inside_the_version_with_its_href_rewritten(
-    repository: Repository, tmp_path: Path
+    repository: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
+    monkeypatch.chdir(tmp_path)  # as in the tutorial, the asset is under the current directory
     model = write_q0_model(tmp_path / "v1") / "model.onnx"
     stac = tmp_path / "STAC"
     item = {
@@ -148,7 +149,8 @@ def test_external_model_asset_is_stored_inside_the_version_with_its_href_rewritt
     (stac / "docs").mkdir()
     (stac / "docs" / "usage.txt").write_text("run it")
     write_json(stac / "catalog.json", catalog_doc("EuroSAT-RGB", ["./model/model.json"], license="MIT"))
-    repository.ingest("model", stac)
+    result = repository.ingest("model", stac)
+    assert result.outside == [str(model)]
     manifest = repository.manifest("model", "EuroSAT-RGB")
     assert [e.path for e in manifest.files] == ["docs/usage.txt", "model.onnx"]
     assets = manifest.documents["model/model.json"]["assets"]
@@ -170,7 +172,8 @@ def test_external_files_colliding_with_catalog_files_go_under_external(
     item = plain_item("x", {"a": {"href": "data.txt"}, "b": {"href": str(outside / "data.txt")}})
     write_json(stac / "x.json", item)
     write_json(stac / "catalog.json", catalog_doc("collide", ["./x.json"], license="MIT"))
-    repository.ingest("dataset", stac)
+    result = repository.ingest("dataset", stac, allow_outside=[outside])
+    assert result.outside == [str(outside / "data.txt")]
     manifest = repository.manifest("dataset", "collide")
     assert [e.path for e in manifest.files] == ["data.txt", "external/data.txt"]
     assert manifest.documents["x.json"]["assets"]["b"]["href"] == "external/data.txt"
@@ -384,7 +387,7 @@ def test_progress_reports_every_byte_uploaded_and_downloaded(repository: Reposit
     assert down.phases == [("downloading", size, 2)] and (down.bytes, down.files) == (size, 2)
 
 
-def test_folder_asset_outside_the_catalog_is_stored_with_all_its_files(
+def test_folder_asset_outside_the_catalog_is_stored_with_all_its_files_when_allowed(
     repository: Repository, tmp_path: Path
 ):
     tiles = tmp_path / "tiles"
@@ -394,7 +397,10 @@ def test_folder_asset_outside_the_catalog_is_stored_with_all_its_files(
     stac = tmp_path / "s"
     write_json(stac / "x.json", plain_item("x", {"tiles": {"href": str(tiles)}}))
     write_json(stac / "catalog.json", catalog_doc("tiles", ["./x.json"], license="MIT"))
-    repository.ingest("dataset", stac)
+    with pytest.raises(UsageError, match="--allow-outside"):
+        repository.ingest("dataset", stac)
+    result = repository.ingest("dataset", stac, allow_outside=[tiles])
+    assert result.outside == [str(tiles / "b.tif"), str(tiles / "row-1" / "a.tif")]
     manifest = repository.manifest("dataset", "tiles")
     assert [e.path for e in manifest.files] == ["b.tif", "row-1/a.tif"]
     assert manifest.documents["x.json"]["assets"]["tiles"]["href"] == "."

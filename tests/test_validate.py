@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 from referencing.exceptions import Unresolvable
@@ -267,10 +269,14 @@ def test_unreadable_file_is_a_usage_error_not_a_traceback(
     path = tmp_path / "item.json"
     path.write_text(json.dumps(example_item))
 
-    def denied(self: Path, *args: object, **kwargs: object) -> str:
-        raise PermissionError(13, "Permission denied", str(self))
+    real_open = os.open
 
-    monkeypatch.setattr(Path, "read_text", denied)
+    def denied(file: object, *args: Any, **kwargs: Any) -> int:
+        if os.fspath(file) == str(path.resolve()):  # type: ignore[call-overload]
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", denied)  # the tests may run as root, whom chmod does not stop
     result = runner.invoke(app, ["mlm", "validate", str(path)])
     assert result.exit_code == 2
     assert result.stderr == f"error: {path}: cannot read file (Permission denied)\n"

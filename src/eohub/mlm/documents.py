@@ -6,6 +6,17 @@ given a ``broken`` list, a child or item link whose target is missing or is not 
 :class:`~eohub.mlm.report.Finding` (``STAC004``, at the link's JSON pointer) and the rest is walked. A
 path given by the caller that cannot be read is always a usage error.
 
+A walk stays inside its roots: by default the folder of the first document (a folder given by the caller,
+or the folder holding the file given). A child or item link whose target, symbolic links resolved, leaves
+every root is not read; it is an error like any other link that cannot be followed. Ingest passes its own
+roots (the folder and any ``--allow-outside`` folder).
+
+Every document read is bounded before it is parsed: a regular file (checked with ``stat`` before it is
+opened and with ``fstat`` on the open descriptor, so a FIFO or device is never read and a file swapped in
+between is noticed) of at most :data:`MAX_DOCUMENT_BYTES` (64 MiB, far above any real STAC document),
+UTF-8, JSON nested at most ``Limits.max_json_depth`` deep (``EOHUB_MAX_JSON_DEPTH``, counted without
+recursion; input deep enough to exhaust Python's recursion while parsing is refused the same way).
+
 :func:`list_field` and :func:`dict_field` read a field of a possibly malformed document (the schema
 reports the malformation; the readers only need not to crash on it).
 """
@@ -14,16 +25,22 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eohub.config import MiB, load_settings
 from eohub.errors import UsageError
 from eohub.mlm.report import Finding, Severity, pointer
 
 WALKED_RELS = ("child", "item")
 BROKEN_LINK = "STAC004"
+MAX_DOCUMENT_BYTES = 64 * MiB
+"""The largest STAC document read from disk; a larger file is refused before it is read."""
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass
@@ -55,61 +72,166 @@ def dict_field(data: Any, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    """Read a JSON object, raising :class:`UsageError` for a missing, unreadable or non-JSON file."""
-    path = Path(path)
-    if path.is_dir():
-        raise UsageError(f"{path}: is a folder, not a JSON file")
-    if not path.is_file():
-        raise UsageError(f"{path}: no such file")
+def shown(path: str | os.PathLike[str]) -> str:
+    """A path as one printable line: bytes that are not UTF-8 as ``\\xNN``, control characters escaped."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    return "not a regular file"
+
+
+def _too_large(where: str) -> UsageError:
+    return UsageError(f"{where}: larger than {MAX_DOCUMENT_BYTES // MiB} MiB, too large for a STAC document")
+
+
+def _read_bytes(path: Path, follow_links: bool) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_DOCUMENT_BYTES`; anything else is refused."""
+    where = shown(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: not a JSON document ({exc})") from exc
+        before = os.stat(path) if follow_links else os.lstat(path)
+        if not stat.S_ISREG(before.st_mode):
+            raise UsageError(f"{where}: is {_file_kind(before.st_mode)}, not a JSON file")
+        if before.st_size > MAX_DOCUMENT_BYTES:
+            raise _too_large(where)
+        fd = os.open(path, _OPEN_FLAGS | (0 if follow_links else os.O_NOFOLLOW))
+    except (FileNotFoundError, NotADirectoryError):
+        raise UsageError(f"{where}: no such file") from None
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+        raise UsageError(f"{where}: cannot read file ({exc.strerror or exc})") from None
+    except ValueError:  # a NUL character
+        raise UsageError(f"{where}: not a valid file name") from None
+    with os.fdopen(fd, "rb") as handle:
+        opened = os.fstat(fd)
+        if (opened.st_dev, opened.st_ino) != (before.st_dev, before.st_ino):
+            raise UsageError(f"{where}: replaced while it was being opened")
+        try:
+            data = handle.read(MAX_DOCUMENT_BYTES + 1)
+        except OSError as exc:
+            raise UsageError(f"{where}: cannot read file ({exc.strerror or exc})") from None
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise _too_large(where)
+    return data
+
+
+def json_depth_exceeds(data: Any, limit: int) -> bool:
+    """True when arrays and objects nest more than ``limit`` deep (the outermost counts 1); no recursion."""
+    stack: list[tuple[Any, int]] = [(data, 1)] if isinstance(data, (dict, list)) else []
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
+
+
+def read_json(path: Path, follow_links: bool = True) -> dict[str, Any]:
+    """Read a JSON object, raising :class:`UsageError` for a missing, unreadable or non-JSON file.
+
+    The bounds of the module docstring apply. ``follow_links=False`` refuses a symbolic link as the
+    last component (the caller resolved the path and checked where it leads).
+    """
+    path = Path(path)
+    where = shown(path)
+    raw = _read_bytes(path, follow_links)
     try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{where}: not a JSON document (not UTF-8: {exc.reason} at byte {exc.start})"
+        ) from None
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: not a JSON document ({exc})") from exc
-    except RecursionError:
-        raise UsageError(f"{path}: not a JSON document (nested too deeply)") from None
+        raise UsageError(f"{where}: not a JSON document ({exc})") from None
+    except RecursionError:  # deeper than Python's recursion limit, so over any bound
+        limit = load_settings().limits.max_json_depth
+        raise UsageError(f"{where}: JSON nested deeper than {limit} levels (EOHUB_MAX_JSON_DEPTH)") from None
     if not isinstance(data, dict):
-        raise UsageError(f"{path}: a STAC document must be a JSON object")
+        raise UsageError(f"{where}: a STAC document must be a JSON object")
+    limit = load_settings().limits.max_json_depth
+    if json_depth_exceeds(data, limit):
+        raise UsageError(f"{where}: JSON nested deeper than {limit} levels (EOHUB_MAX_JSON_DEPTH)")
     return data
 
 
 def _start(path: Path) -> Path:
     """A file, or the ``catalog.json`` (else ``collection.json``) a folder stands for."""
-    if not path.is_dir():
-        return path
-    for name in ("catalog.json", "collection.json"):
-        if (path / name).is_file():
-            return path / name
-    raise UsageError(f"{path}: folder has no catalog.json")
+    try:
+        if not path.is_dir():
+            return path
+        for name in ("catalog.json", "collection.json"):
+            if (path / name).is_file():
+                return path / name
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{shown(path)}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    raise UsageError(f"{shown(path)}: folder has no catalog.json")
 
 
-def walk(path: Path, broken: list[Finding] | None = None) -> list[StacDocument]:
+def real_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` absolute, with every symbolic link resolved (a loop or a missing tail is left as is)."""
+    if "\x00" in os.fspath(path):
+        raise UsageError(f"{shown(path)}: not a valid file name (it holds a NUL character)")
+    return Path(os.path.realpath(path))
+
+
+Confine = Callable[[Path], None]
+"""Called with the resolved path of every document before it is read; raises UsageError to refuse it."""
+
+
+def inside_folder(root: Path) -> Confine:
+    """The default confinement of :func:`walk`: documents under ``root`` (a resolved path) only."""
+
+    def confine(target: Path) -> None:
+        if not target.is_relative_to(root):
+            raise UsageError(
+                f"{shown(target)} is outside {shown(root)}; links are followed only inside the folder"
+            )
+
+    return confine
+
+
+def walk(
+    path: Path, broken: list[Finding] | None = None, confine: Confine | None = None
+) -> list[StacDocument]:
     """The document at ``path`` and, for catalogs and collections, every local child and item below it.
 
     A folder stands for its ``catalog.json`` (or ``collection.json``). Remote links are not followed. A link
     that cannot be followed raises :class:`UsageError`, or is appended to ``broken`` when it is given.
+    Documents are read only where ``confine`` allows (the first one included); without it, linked documents
+    only inside the folder of the first one (symbolic links resolved).
     """
-    first = _start(Path(path)).resolve()
+    first = real_path(_start(Path(path)))
+    confine_first = confine is not None
+    confine = confine or inside_folder(first.parent)
     seen: set[Path] = set()
     out: list[StacDocument] = []
-    pending: list[tuple[Path, StacDocument | None, str]] = [(first, None, "")]
+    pending: list[tuple[Path, StacDocument | None, str, str]] = [(first, None, "", "")]
     while pending:
-        current, parent, where = pending.pop(0)
-        current = current.resolve()
-        if current in seen:
-            continue
-        seen.add(current)
+        current, parent, where, href = pending.pop(0)
         try:
-            doc = StacDocument(current, read_json(current))
+            current = real_path(current)
+            if current in seen:
+                continue
+            seen.add(current)
+            if parent is not None or confine_first:
+                confine(current)
+            doc = StacDocument(current, read_json(current, follow_links=False))
         except UsageError as exc:
-            if parent is None or broken is None:
+            if parent is None:
                 raise
+            if broken is None:
+                raise UsageError(f"{parent.label}: link {shown_href(href)} at {where}: {exc}") from None
             broken.append(
                 Finding(
                     BROKEN_LINK,
@@ -129,8 +251,14 @@ def walk(path: Path, broken: list[Finding] | None = None) -> list[StacDocument]:
             # Remote links are not walked; a missing or non-string href is the schema's to report.
             if not isinstance(href, str) or not href or "://" in href:
                 continue
-            pending.append((current.parent / href, doc, pointer("links", index, "href")))
+            pending.append((current.parent / href, doc, pointer("links", index, "href"), href))
     return out
+
+
+def shown_href(href: str, limit: int = 200) -> str:
+    """An href quoted on one line, cut after ``limit`` characters."""
+    text = repr(href if len(href) <= limit else href[:limit])
+    return text if len(href) <= limit else f"{text}... ({len(href)} characters)"
 
 
 def walk_all(paths: list[Path], broken: list[Finding] | None = None) -> list[StacDocument]:

@@ -10,7 +10,34 @@ Two kinds of folder:
   relative path; **outside** it (the tutorial's model asset points at ``../v1/model.onnx``) under their
   path relative to the deepest folder holding all outside files, at the version root when that collides
   with nothing, else below ``external/`` (``external-2/``... if that is taken too). Stored documents get
-  hrefs relative to themselves, ``self`` links are dropped, remote ``http(s)://`` hrefs stay links.
+  hrefs relative to themselves, ``self`` links are dropped, remote hrefs (``http(s)://``, ``s3://``, any
+  other scheme, ``//host/...``) stay links, untouched.
+
+**What ingest reads** (nothing leaves the machine that the user did not point at):
+
+- Regular files inside the folder. Local assets and links (never child or item links) may also name
+  regular files under the current directory, which the tutorial needs (its model sits in
+  ``data/EuroSAT-RGB/v1/``, beside the catalog's folder); when the current directory is a file-system
+  root it allows nothing. ``allow_outside`` (``--allow-outside PATH``) adds a file or a folder to read
+  under, for assets, links, documents and folder assets alike.
+- A path is checked twice: as the href names it (``..`` folded, no I/O yet) and with every symbolic link
+  resolved; both must be under one of those roots, so a symbolic link (in the folder or named by an href)
+  whose target leaves them is refused. Outside the folder, a path with a hidden component relative to
+  its root (``.ssh``, ``.aws``, ``.netrc``) is refused, and so is anything under ``EOHUB_HOME`` (its
+  credentials), wherever it is and whatever is allowed.
+- Only regular files are read: a FIFO, socket or device is refused from ``lstat`` before anything opens
+  it. A folder asset inside the folder stands for its files; outside it, only under an ``allow_outside``
+  root. Symbolic links to folders met while walking a folder are not entered (logged).
+- ``file:`` URLs are local paths: ``file:///abs``, ``file:/abs`` or ``file://localhost/abs`` only; a
+  host, a query, a fragment, a relative path or a NUL character is refused.
+- Files are opened with ``O_NOFOLLOW | O_NONBLOCK`` on the resolved path and hashed only if ``fstat`` on
+  the open descriptor shows the regular file that was checked (same device and inode), so a file
+  swapped for a symbolic link or a FIFO in between is refused, never read.
+- File names that are not UTF-8 are refused (stored paths are UTF-8).
+- Parent, root and collection links to documents outside the catalog are dropped (logged), never read.
+
+A refusal is one :class:`~eohub.errors.UsageError` line naming the document, the href and how to allow
+it on purpose. Every file read from outside the folder is listed in :attr:`IngestPlan.outside`.
 
 The plan hashes every file (SHA-256) so the repository can compare it with the latest version and upload
 only missing blobs. Nothing is written anywhere.
@@ -19,22 +46,33 @@ only missing blobs. Nothing is written anywhere.
 from __future__ import annotations
 
 import copy
+import errno
+import hashlib
 import logging
 import os
 import posixpath
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlparse
+from typing import Any, BinaryIO
+from urllib.parse import unquote, urlsplit
 
+from eohub.config import load_settings
 from eohub.errors import UsageError
-from eohub.mlm.documents import StacDocument, walk
-from eohub.readme import ReadmeMetadata, parse_readme
+from eohub.mlm.documents import (
+    MAX_DOCUMENT_BYTES,
+    StacDocument,
+    list_field,
+    real_path,
+    shown,
+    shown_href,
+    walk,
+)
+from eohub.readme import ReadmeMetadata, parse_readme_text
 from eohub.repository.manifest import FileEntry, Manifest
 from eohub.repository.names import check_stored_path
-from eohub.storage import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +80,10 @@ README = "README.md"
 CATALOG = "catalog.json"
 STRUCTURAL_RELS = frozenset({"child", "item", "parent", "root", "collection", "items"})
 EXTERNAL_PREFIX = "external"
+CHUNK = 1024 * 1024
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+_ALLOW = "to read it on purpose, pass --allow-outside {path} (allow_outside=[...] in Python)"
 
 
 @dataclass
@@ -84,30 +125,250 @@ class IngestPlan:
         return Manifest([f.entry for f in self.files], dict(self.documents), self.metadata)
 
 
-def is_remote(href: str) -> bool:
-    """True for ``http://``, ``s3://``... hrefs (kept as links); ``file://`` and plain paths are local."""
-    return bool(_SCHEME.match(href)) and not href.startswith("file:")
+# --- where ingest may read ----------------------------------------------------------------------------
 
 
-def local_target(doc_path: Path, href: str) -> Path:
-    """The normalized local path an href names, resolved against the folder of its document."""
-    if href.startswith("file:"):
-        href = unquote(urlparse(href).path)
-    path = Path(href)
-    return Path(os.path.normpath(path if path.is_absolute() else doc_path.parent / path))
+@dataclass(frozen=True)
+class LocalFile:
+    """A checked local file or folder: the path as named, the path read, and what ``lstat`` saw there."""
+
+    path: Path
+    real: Path
+    identity: tuple[int, int]
+    is_dir: bool
 
 
-def _visible_files(root: Path) -> list[Path]:
-    """Every non-hidden file under ``root`` (symlinked files included, symlinked folders not entered)."""
-    out: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root, onerror=_unreadable):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        out.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
+def _under(path: Path, root: Path) -> bool:
+    return path == root or path.is_relative_to(root)
+
+
+def _hidden_part(path: Path, root: Path) -> str | None:
+    return next((p for p in path.relative_to(root).parts if p.startswith(".")), None)
+
+
+class Confinement:
+    """The roots ingest reads under and the checks of the module docstring, for one ingest."""
+
+    def __init__(self, folder: Path, allow_outside: Sequence[str | Path] = ()) -> None:
+        self.folder = folder
+        self.home = real_path(load_settings().home.expanduser().absolute())
+        if _under(folder, self.home):
+            raise UsageError(
+                f"{shown(folder)} is inside EOHUB_HOME ({shown(self.home)}), which holds your hub "
+                f"credentials; ingest never reads there (copy the files elsewhere to publish them)"
+            )
+        self.allowed = [self._allowed_root(p) for p in allow_outside]
+        try:
+            cwd = real_path(os.getcwd())
+        except OSError:  # the current directory was removed
+            cwd = Path("/")
+        self.cwd = None if cwd == Path(cwd.anchor) else cwd
+
+    @staticmethod
+    def _allowed_root(path: str | Path) -> Path:
+        real = real_path(Path(path).absolute())
+        try:
+            os.stat(real)
+        except (OSError, ValueError):
+            raise UsageError(f"--allow-outside {shown(path)}: no such file or folder") from None
+        return real
+
+    def _roots(self, assets: bool) -> list[tuple[Path, str]]:
+        """The roots a path may be under, most permissive first: (root, kind)."""
+        roots = [(self.folder, "folder")] + [(r, "allowed") for r in self.allowed]
+        return roots + ([(self.cwd, "cwd")] if assets and self.cwd else [])
+
+    def _root_of(self, path: Path, assets: bool) -> tuple[Path, str] | None:
+        return next(((r, k) for r, k in self._roots(assets) if _under(path, r)), None)
+
+    def _refuse_home(self, what: str, *paths: Path) -> None:
+        if any(_under(p, self.home) for p in paths):
+            raise UsageError(
+                f"{what} is inside EOHUB_HOME ({shown(self.home)}), which holds your hub credentials; "
+                f"ingest never reads there (copy the file elsewhere to publish it)"
+            )
+
+    def _outside_message(self, what: str, path: Path, assets: bool) -> str:
+        where = "the folder" + (" and the current directory" if assets and self.cwd else "")
+        return f"{what} is outside {where}; " + _ALLOW.format(path=shown(path))
+
+    def check(self, path: Path, what: str, assets: bool = True, folders: bool = False) -> LocalFile | None:
+        """The checked file (or folder, when ``folders``) at ``path``; ``None`` when nothing is there.
+
+        ``what`` starts the refusal message (the document and href, or the file met in a walk);
+        ``assets`` adds the current directory to the roots.
+        """
+        self._refuse_home(what, path)
+        if self._root_of(path, assets) is None:
+            raise UsageError(self._outside_message(what, path, assets))
+        real = real_path(path)
+        if real != path:
+            what = f"{what} (a symbolic link to {shown(real)})"
+        self._refuse_home(what, real)
+        found = self._root_of(real, assets)
+        if found is None:
+            raise UsageError(self._outside_message(what, real, assets))
+        root, kind = found
+        hidden = _hidden_part(real, root) if kind != "folder" else None
+        if hidden:
+            raise UsageError(
+                f"{what} is in a hidden file or folder ({shown(hidden)}) outside the folder; "
+                + _ALLOW.format(path=shown(real))
+            )
+        try:
+            st = os.lstat(real)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise UsageError(f"{what}: cannot read ({exc.strerror or exc})") from None
+        if stat.S_ISLNK(st.st_mode):
+            raise UsageError(f"{what} is a symbolic link that cannot be resolved (a loop?)")
+        if stat.S_ISDIR(st.st_mode) and folders:
+            if kind == "cwd":
+                raise UsageError(
+                    f"{what} is a folder outside the folder; its files are read only on purpose: "
+                    + _ALLOW.format(path=shown(real))
+                )
+            return LocalFile(path, real, (st.st_dev, st.st_ino), True)
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(
+                f"{what} is {_kind(st.st_mode)}, not a regular file; ingest reads regular files only"
+            )
+        return LocalFile(path, real, (st.st_dev, st.st_ino), False)
+
+    def document(self, real: Path) -> None:
+        """Refuse a STAC document (symbolic links resolved) ingest may not read: the walk's confinement."""
+        what = shown(real)
+        self._refuse_home(what, real)
+        found = self._root_of(real, assets=False)
+        if found is None:
+            raise UsageError(f"{what} is outside the folder; " + _ALLOW.format(path=what))
+        root, kind = found
+        hidden = _hidden_part(real, root) if kind != "folder" else None
+        if hidden:
+            raise UsageError(f"{what} is in a hidden folder ({shown(hidden)}); " + _ALLOW.format(path=what))
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def open_checked(file: LocalFile) -> BinaryIO:
+    """Open the file that was checked, or raise :class:`UsageError` if something else is there now."""
+    try:
+        fd = os.open(file.real, _OPEN_FLAGS)
+    except OSError as exc:
+        reason = "it became a symbolic link" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
+        raise UsageError(f"{shown(file.real)}: cannot read file ({reason})") from None
+    opened = os.fstat(fd)
+    if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != file.identity:
+        os.close(fd)
+        raise UsageError(f"{shown(file.real)}: replaced by another file while ingest read it; run it again")
+    return os.fdopen(fd, "rb")
+
+
+def _hash(file: LocalFile, stored: str) -> FileEntry:
+    h = hashlib.sha256()
+    size = 0
+    with open_checked(file) as handle:
+        try:
+            while chunk := handle.read(CHUNK):
+                h.update(chunk)
+                size += len(chunk)
+        except OSError as exc:
+            raise UsageError(f"{shown(file.real)}: cannot read file ({exc.strerror or exc})") from None
+    return FileEntry(check_stored_path(_utf8(stored, file.path)), size, h.hexdigest())
+
+
+def _utf8(name: str, path: Path) -> str:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"{shown(path)}: the file name is not valid UTF-8; rename it (stored names are UTF-8)"
+        ) from None
+    return name
+
+
+def _walk_folder(top: Path, confinement: Confinement, assets: bool) -> list[LocalFile]:
+    """Every non-hidden file under ``top``, each checked; symbolic links to folders are not entered."""
+    out: list[LocalFile] = []
+    for dirpath, dirnames, filenames in os.walk(top, onerror=_unreadable):
+        here = Path(dirpath)
+        kept = []
+        for name in sorted(d for d in dirnames if not d.startswith(".")):
+            _utf8(name, here / name)
+            if (here / name).is_symlink():
+                log.warning("%s: a symbolic link to a folder; not followed", shown(here / name))
+            else:
+                kept.append(name)
+        dirnames[:] = kept
+        for name in sorted(f for f in filenames if not f.startswith(".")):
+            path = here / _utf8(name, here / name)
+            file = confinement.check(path, shown(path), assets)
+            if file is None:
+                raise UsageError(f"{shown(path)}: a broken symbolic link (its target does not exist)")
+            out.append(file)
     return out
 
 
 def _unreadable(exc: OSError) -> None:
-    raise UsageError(f"{exc.filename}: cannot read folder ({exc.strerror or exc})")
+    raise UsageError(f"{shown(exc.filename or '?')}: cannot read folder ({exc.strerror or exc})")
+
+
+# --- hrefs ---------------------------------------------------------------------------------------------
+
+
+def is_remote(href: str) -> bool:
+    """True for ``http://``, ``s3://``, ``//host/``... (kept as links); ``file:`` and paths are local."""
+    match = _SCHEME.match(href)
+    return href.startswith("//") or bool(match) and match.group(0).lower() != "file:"
+
+
+def local_target(doc_path: Path, href: str, what: str = "") -> Path:
+    """The normalized local path a local href names, resolved against the folder of its document."""
+    what = what or shown_href(href)
+    path = href
+    if _SCHEME.match(href):  # a file: URL
+        try:
+            parts = urlsplit(href)
+        except ValueError as exc:
+            raise UsageError(f"{what} is not a valid file: URL ({exc})") from None
+        if parts.netloc.lower() not in ("", "localhost"):
+            raise UsageError(
+                f"{what} names a file on another host ({parts.netloc!r}); ingest reads local files"
+            )
+        if parts.query or parts.fragment or "?" in href or "#" in href:
+            raise UsageError(f"{what}: a file: URL with a query or fragment does not name a file")
+        path = unquote(parts.path, errors="surrogateescape")
+        if not path.startswith("/"):
+            raise UsageError(f"{what}: a file: URL must hold an absolute path (file:///...)")
+    if "\x00" in path:
+        raise UsageError(f"{what} holds a NUL character")
+    if path.startswith("/"):
+        return Path(os.path.normpath("/" + path.lstrip("/")))
+    return Path(os.path.normpath(doc_path.parent / path))
+
+
+def _assets(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    assets = data.get("assets")
+    return {k: v for k, v in assets.items() if isinstance(v, dict)} if isinstance(assets, dict) else {}
+
+
+def _local_href(value: Any) -> str | None:
+    """The href if it is a local one (non-empty string, not remote); other values are left as they are."""
+    return value if isinstance(value, str) and value and not is_remote(value) else None
+
+
+# --- placing files in the version ---------------------------------------------------------------------
 
 
 def _inside(path: Path, root: Path) -> str | None:
@@ -174,7 +435,7 @@ def _collides(path: str, taken: set[str], taken_dirs: set[str]) -> bool:
 def _relative_href(from_doc: str, to_path: str, original: str = "") -> str:
     """The href from a stored document to a stored path; an equivalent relative original is kept."""
     href = posixpath.relpath(to_path, posixpath.dirname(from_doc) or ".")
-    if original and not posixpath.isabs(original) and not original.startswith("file:"):
+    if original and not posixpath.isabs(original) and not _SCHEME.match(original):
         if posixpath.normpath(original) == href:
             return original
     return href
@@ -189,129 +450,183 @@ def _readme_less_metadata(root_doc: dict[str, Any], docs: list[StacDocument]) ->
     return ReadmeMetadata(license=license_, description=description)
 
 
-class _StacScanner:
-    """Walks the catalog, collects local hrefs and rewrites documents for their stored paths."""
+class _Files:
+    """The checked files of one ingest, keyed by where they are placed in the version."""
 
-    def __init__(self, root: Path, placer: _Placer) -> None:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.by_key: dict[Path, LocalFile] = {}
+
+    def key(self, file: LocalFile) -> Path:
+        """The path a file is placed by: as named when that is in the folder, else where it resolves to."""
+        return file.path if _under(file.path, self.root) else file.real
+
+    def add(self, file: LocalFile) -> Path:
+        key = self.key(file)
+        self.by_key.setdefault(key, file)
+        return key
+
+    def outside(self) -> list[str]:
+        return sorted({shown(f.real) for f in self.by_key.values() if not _under(f.real, self.root)})
+
+
+class _StacScanner:
+    """Walks the catalog, checks local hrefs and rewrites documents for their stored paths."""
+
+    def __init__(self, root: Path, placer: _Placer, confinement: Confinement, files: _Files) -> None:
         self.root = root
         self.placer = placer
-        try:
-            self.docs = walk(root / CATALOG)
-        except OSError as exc:
-            raise UsageError(f"{exc.filename}: cannot read STAC document ({exc.strerror or exc})") from None
+        self.confinement = confinement
+        self.files = files
+        self.docs = walk(root / CATALOG, confine=confinement.document)
         self.doc_paths = {d.path for d in self.docs}
         self.problems: list[str] = []
-        self.targets: list[Path] = []  # local files (or folders) that hrefs name
+        self.checked: dict[tuple[Path, str], LocalFile | None] = {}
         for doc in self.docs:
             placer.add(doc.path)
-            for href, is_link in self._hrefs(doc):
-                self._collect(doc, href, is_link)
+            for href, what, is_link in self._hrefs(doc):
+                self._collect(doc, href, what, is_link)
 
     @staticmethod
-    def _hrefs(doc: StacDocument) -> list[tuple[str, bool]]:
-        out = [(str(a.get("href") or ""), False) for a in _assets(doc.data).values()]
-        for link in doc.data.get("links") or []:
-            if (
-                isinstance(link, dict)
-                and link.get("rel") not in STRUCTURAL_RELS
-                and link.get("rel") != "self"
-            ):
-                out.append((str(link.get("href") or ""), True))
-        return [(h, is_link) for h, is_link in out if h and not is_remote(h)]
-
-    def _collect(self, doc: StacDocument, href: str, is_link: bool) -> None:
-        target = local_target(doc.path, href)
-        if target.is_file() or target.is_dir():
-            self.targets.append(target)
-        elif not is_link:
-            name = f"{doc.data.get('type', 'document')} '{doc.data.get('id', doc.path.name)}'"
-            self.problems.append(f"{name}: asset href {href!r} names a missing file")
-
-    def files(self) -> list[Path]:
-        out: list[Path] = []
-        for target in self.targets:
-            out.extend(_visible_files(target) if target.is_dir() else [target])
+    def _hrefs(doc: StacDocument) -> list[tuple[str, str, bool]]:
+        out = []
+        for key, asset in _assets(doc.data).items():
+            href = _local_href(asset.get("href"))
+            if href:
+                out.append((href, f"{shown(doc.path)}: asset {key!r} href {shown_href(href)}", False))
+        for link in list_field(doc.data, "links"):
+            rel = link.get("rel") if isinstance(link, dict) else "self"
+            href = _local_href(link.get("href")) if isinstance(link, dict) else None
+            if href and rel not in STRUCTURAL_RELS and rel != "self":
+                out.append((href, f"{shown(doc.path)}: {rel!r} link href {shown_href(href)}", True))
         return out
+
+    def _collect(self, doc: StacDocument, href: str, what: str, is_link: bool) -> None:
+        target = local_target(doc.path, href, what)
+        file = self.confinement.check(target, what, assets=True, folders=True)
+        self.checked[(doc.path, href)] = file
+        if file is None:
+            if not is_link:
+                name = f"{doc.data.get('type', 'document')} '{doc.data.get('id', doc.path.name)}'"
+                self.problems.append(f"{name}: asset href {shown_href(href)} names a missing file")
+        elif file.is_dir:
+            for inner in _walk_folder(file.real, self.confinement, assets=True):
+                self.placer.add(self.files.add(inner))
+        else:
+            self.placer.add(self.files.add(file))
 
     def rewrite(self, doc: StacDocument) -> tuple[str, dict[str, Any]]:
         stored = self.placer[doc.path]
         data = copy.deepcopy(doc.data)
         for asset in _assets(data).values():
-            asset["href"] = self._href(doc, stored, str(asset.get("href") or ""))
+            href = _local_href(asset.get("href"))
+            if href:
+                asset["href"] = self._href(doc, stored, href)
         links = []
-        for link in data.get("links") or []:
+        for link in list_field(data, "links"):
             if not isinstance(link, dict) or link.get("rel") == "self":
                 continue
-            href = str(link.get("href") or "")
-            if not href or is_remote(href):
+            href = _local_href(link.get("href"))
+            if href is None:
                 links.append(link)
-                continue
-            target = local_target(doc.path, href)
-            if link.get("rel") in STRUCTURAL_RELS and target not in self.doc_paths:
-                log.warning(
-                    "%s: dropping %s link to %s (not part of the catalog)", doc.label, link["rel"], href
-                )
-                continue
-            if target not in self.placer.placed and not target.is_dir():
-                log.warning("%s: dropping link to missing local file %s", doc.label, href)
-                continue
-            links.append({**link, "href": self._href(doc, stored, href)})
-        if "links" in data:
+            elif link.get("rel") in STRUCTURAL_RELS:
+                target = self._document(doc, href)
+                if target is None:
+                    log.warning(
+                        "%s: dropping %s link to %s (not part of the catalog)",
+                        shown(doc.path),
+                        link["rel"],
+                        shown_href(href),
+                    )
+                    continue
+                links.append({**link, "href": _relative_href(stored, target, href)})
+            elif self.checked.get((doc.path, href)) is None:
+                log.warning("%s: dropping link to missing local file %s", shown(doc.path), shown_href(href))
+            else:
+                links.append({**link, "href": self._href(doc, stored, href)})
+        if isinstance(data.get("links"), list):
             data["links"] = links
         return stored, data
 
+    def _document(self, doc: StacDocument, href: str) -> str | None:
+        """The stored path of the catalog document a structural link names, if it is one."""
+        try:
+            target = real_path(local_target(doc.path, href))
+        except UsageError:
+            return None
+        return self.placer[target] if target in self.doc_paths else None
+
     def _href(self, doc: StacDocument, stored: str, href: str) -> str:
-        if not href or is_remote(href):
-            return href
-        target = local_target(doc.path, href)
-        if target in self.placer.placed:
-            return _relative_href(stored, self.placer[target], href)
-        if target.is_dir():  # a folder asset: its files were placed under one stored folder
-            folder = self.placer.folder(target)
-            if folder is not None:
-                return _relative_href(stored, folder, href)
-        return href  # a missing file (reported as a problem)
+        file = self.checked.get((doc.path, href))
+        if file is None:
+            return href  # a missing file (reported as a problem)
+        if file.is_dir:
+            folder = self.placer.folder(file.real)
+            return href if folder is None else _relative_href(stored, folder, href)
+        return _relative_href(stored, self.placer[self.files.key(file)], href)
 
 
-def _assets(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    assets = data.get("assets") or {}
-    return {k: v for k, v in assets.items() if isinstance(v, dict)} if isinstance(assets, dict) else {}
-
-
-def _hash(path: Path, stored: str) -> FileEntry:
+def _read_readme(file: LocalFile) -> ReadmeMetadata:
+    with open_checked(file) as handle:
+        raw = handle.read(MAX_DOCUMENT_BYTES + 1)
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise UsageError(f"{shown(file.real)}: README larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB")
     try:
-        digest, size = sha256_file(path)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{shown(file.real)}: cannot read README (not UTF-8: {exc.reason})") from None
+    return parse_readme_text(text, shown(file.path))
+
+
+def _folder_of(path: str | Path) -> Path:
+    """The folder to ingest: ``path``, or the folder of a ``catalog.json`` path."""
+    given = Path(path)
+    try:
+        st = os.stat(given)
+    except (FileNotFoundError, NotADirectoryError):
+        raise UsageError(f"{shown(given)}: no such folder") from None
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read file ({exc.strerror or exc})") from None
-    return FileEntry(check_stored_path(stored), size, digest)
+        raise UsageError(f"{shown(given)}: cannot read ({exc.strerror or exc})") from None
+    except ValueError:
+        raise UsageError(f"{shown(given)}: not a valid path (it holds a NUL character)") from None
+    if stat.S_ISREG(st.st_mode) and given.name == CATALOG:
+        return given.parent
+    if not stat.S_ISDIR(st.st_mode):
+        raise UsageError(
+            f"{shown(given)}: not a folder (ingest takes a folder of files or a STAC catalog folder)"
+        )
+    return given
 
 
 def scan_folder(path: str | Path, allow_outside: Sequence[str | Path] = ()) -> IngestPlan:
-    """Build the ingest plan of a folder (a ``catalog.json`` path stands for its folder)."""
-    folder = Path(path)
-    if folder.is_file() and folder.name == CATALOG:
-        folder = folder.parent
-    if not folder.exists():
-        raise UsageError(f"{path}: no such folder")
-    if not folder.is_dir():
-        raise UsageError(f"{path}: not a folder (ingest takes a folder of files or a STAC catalog folder)")
-    root = Path(os.path.normpath(folder.resolve()))
+    """Build the ingest plan of a folder (a ``catalog.json`` path stands for its folder).
+
+    Files outside the folder are read only as the module docstring says: local assets under the current
+    directory, or anything under a file or folder of ``allow_outside``.
+    """
+    folder = _folder_of(path)
+    root = real_path(folder.absolute())
+    confinement = Confinement(root, allow_outside)
+    files = _Files(root)
     placer = _Placer(root)
-    stac = (root / CATALOG).is_file()
-    scanner = _StacScanner(root, placer) if stac else None
-    local = [p for p in _visible_files(root) if scanner is None or p not in scanner.doc_paths]
-    for p in local + (scanner.files() if scanner else []):
-        placer.add(p)
-    placer.place()
+    local = [files.add(f) for f in _walk_folder(root, confinement, assets=True)]
+    stac = os.path.lexists(root / CATALOG) and not (root / CATALOG).is_dir()
+    scanner = _StacScanner(root, placer, confinement, files) if stac else None
     doc_paths = scanner.doc_paths if scanner else set()
+    for key in local:
+        if key not in doc_paths:
+            placer.add(key)
+    placer.place()
     plan = IngestPlan(folder=folder, stac=stac)
     plan.files = [
-        PlannedFile(_hash(p, stored), p)
+        PlannedFile(_hash(files.by_key[p], stored), files.by_key[p].real)
         for p, stored in sorted(placer.placed.items(), key=lambda kv: kv[1])
         if p not in doc_paths
     ]
-    if (root / README).is_file():
-        plan.metadata = parse_readme(root / README)
+    plan.outside = sorted(set(files.outside()) | {shown(p) for p in doc_paths if not _under(p, root)})
+    readme = files.by_key.get(root / README)
+    if readme is not None:
+        plan.metadata = _read_readme(readme)
         plan.has_readme = True
     if scanner:
         plan.problems = scanner.problems
@@ -320,5 +635,7 @@ def scan_folder(path: str | Path, allow_outside: Sequence[str | Path] = ()) -> I
         plan.catalog_id = str(root_doc.get("id") or "")
         if not plan.has_readme:
             plan.metadata = _readme_less_metadata(root_doc, scanner.docs)
-    log.info("%s: %d files, %d STAC documents", folder, len(plan.files), len(plan.documents))
+    for outside in plan.outside:
+        log.info("read from outside the folder: %s", outside)
+    log.info("%s: %d files, %d STAC documents", shown(folder), len(plan.files), len(plan.documents))
     return plan
