@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from eohub.config import Limits
 from eohub.errors import IntegrityError
 from eohub.mlm.documents import StacDocument
 from eohub.mlm.validate import validate_document
@@ -77,13 +78,17 @@ def stage(plan: IngestPlan, folder: Path, read: BlobReader) -> None:
             out.write(json.dumps(data, indent=2).encode("utf-8"))
 
 
-def assess(plan: IngestPlan, kind: Kind, read: BlobReader, invalid: list[str]) -> QualityReport:
-    """The quality of the staged version; Q0 with the validation problems when ``invalid`` is not empty."""
+def assess(
+    plan: IngestPlan, kind: Kind, read: BlobReader, invalid: list[str], limits: Limits | None = None
+) -> QualityReport:
+    """The quality of the staged version; Q0 with the validation problems when ``invalid`` is not empty.
+
+    ``limits`` bound the model run of Q3 (by default those of the environment)."""
     with tempfile.TemporaryDirectory(prefix="eohub-stage-") as tmp:
         staged = Path(tmp) / "version"
         staged.mkdir()
         stage(plan, staged, read)
-        report = assess_quality(staged, kind)
+        report = assess_quality(staged, kind, limits)
         prefixes = sorted({str(staged) + os.sep, str(staged.resolve()) + os.sep}, key=len, reverse=True)
     reasons = []
     for reason in report.reasons:

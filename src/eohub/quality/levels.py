@@ -1,26 +1,15 @@
-"""Quality levels of a model or dataset folder, Q0 to Q3, with the reasons it is not one level higher.
+"""The checks behind each quality level: the reasons a folder is not Q1, Q2 or Q3, and ``assess_quality``.
 
-- **Q0**: files only; a ``README.md`` whose front matter gives ``name``, ``authors``, ``license`` and
-  ``source`` is the metadata. Levels are cumulative, so a missing field keeps the folder at Q0.
-- **Q1**: a valid STAC catalog (``catalog.json`` at the root; every linked document valid offline) whose
-  assets cover the files: each file other than STAC documents and ``README.md`` is some asset's href.
-  Hrefs resolve against the document holding them and may leave the folder; remote hrefs are fine.
-- **Q2**: for a model, every item using MLM lints without errors (it is valid since Q1); for a dataset,
-  items use the label or ml-aoi extension and were validated against it offline.
-- **Q3** (models only): each MLM item's ONNX model runs in ONNX Runtime on a synthetic input built from
-  ``mlm:input`` and every output has its declared shape and data type (:mod:`eohub.quality_run`).
-
-Each reason starts with the level the folder stays at because of it: ``"Q1: item 'model': MLM lint error
-MLM003 at /properties/mlm:output/0/result: ..."`` explains why the folder is Q1 and not Q2.
+The levels themselves are described in :mod:`eohub.quality`.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from eohub.config import Limits, load_settings
 from eohub.errors import UsageError
 from eohub.mlm.documents import StacDocument, dict_field, list_field, walk
 from eohub.mlm.lint import lint_document
@@ -28,53 +17,15 @@ from eohub.mlm.migrate import declared_version
 from eohub.mlm.report import Finding
 from eohub.mlm.schemas import LATEST_MLM_VERSION, parse_extension_url
 from eohub.mlm.validate import SCHEMA_UNAVAILABLE, validate_document
-from eohub.quality_run import run_check
+from eohub.quality.report import KINDS, Kind, QualityReport, RunCheck
+from eohub.quality.sandbox import run_isolated
 from eohub.readme import parse_readme
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["model", "dataset"]
-KINDS: tuple[str, ...] = ("model", "dataset")
-TOP_LEVEL = {"model": 3, "dataset": 2}
 DATASET_EXTENSIONS = frozenset({"label", "ml-aoi"})
 MAX_LISTED_FILES = 20
 STAC_TYPE_NAMES = {"Feature": "item", "Collection": "collection", "Catalog": "catalog"}
-
-
-@dataclass
-class QualityReport:
-    """The level a folder reaches (0..3), why it is not higher, and what was looked at."""
-
-    folder: str
-    kind: str
-    level: int
-    reasons: list[str] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        return f"Q{self.level}"
-
-    @property
-    def top(self) -> bool:
-        """True when the folder is at the highest level its kind has (Q3 models, Q2 datasets)."""
-        return self.level == TOP_LEVEL[self.kind]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "folder": self.folder,
-            "kind": self.kind,
-            "level": self.level,
-            "label": self.label,
-            "reasons": list(self.reasons),
-            "details": self.details,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> QualityReport:
-        return cls(
-            data["folder"], data["kind"], int(data["level"]), list(data["reasons"]), dict(data["details"])
-        )
 
 
 def doc_name(doc: StacDocument) -> str:
@@ -231,7 +182,15 @@ def _onnx_model_asset(doc: StacDocument) -> tuple[str, str] | None:
     return None
 
 
-def _run_reasons(docs: list[StacDocument], details: dict[str, Any]) -> list[str]:
+def _check_reasons(name: str, check: RunCheck) -> list[str]:
+    reasons = []
+    if check.unverified is not None:
+        cause, detail = check.unverified
+        reasons.append(f"not verified: {cause}: {name}" + (f": {detail}" if detail else ""))
+    return reasons + [f"{name}: {problem}" for problem in check.problems]
+
+
+def _run_reasons(docs: list[StacDocument], details: dict[str, Any], limits: Limits) -> list[str]:
     reasons: list[str] = []
     runs: dict[str, Any] = {}
     for doc in mlm_items(docs):
@@ -245,15 +204,18 @@ def _run_reasons(docs: list[StacDocument], details: dict[str, Any]) -> list[str]
             reasons.append(f"{name}: model asset '{key}' is remote ({href}); Q3 runs local files only")
             continue
         props = doc.data.get("properties") or {}
-        check = run_check(asset_path(doc, href), props.get("mlm:input") or [], props.get("mlm:output") or [])
+        inputs, outputs = props.get("mlm:input") or [], props.get("mlm:output") or []
+        check = run_isolated(asset_path(doc, href), inputs, outputs, limits)
         runs[str(doc.data.get("id"))] = {"inputs": check.input_shapes, "outputs": check.output_shapes}
-        reasons.extend(f"{name}: {problem}" for problem in check.problems)
+        reasons.extend(_check_reasons(name, check))
     details["runs"] = runs
     return reasons
 
 
-def assess_quality(folder: str | Path, kind: Kind = "model") -> QualityReport:
-    """The quality level of a model or dataset folder, with the reasons it is not one level higher."""
+def assess_quality(folder: str | Path, kind: Kind = "model", limits: Limits | None = None) -> QualityReport:
+    """The quality level of a model or dataset folder, with the reasons it is not one level higher.
+
+    ``limits`` bound the Q3 run (``rating_*``); by default those of the environment."""
     folder = Path(folder)
     if kind not in KINDS:
         raise UsageError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -276,5 +238,5 @@ def assess_quality(folder: str | Path, kind: Kind = "model") -> QualityReport:
         return report(1, reasons)
     if kind == "dataset":
         return report(2, [])
-    reasons = _run_reasons(docs, details)
+    reasons = _run_reasons(docs, details, limits or load_settings().limits)
     return report(2, reasons) if reasons else report(3, [])

@@ -3,17 +3,21 @@
 The input is built from ``mlm:input``: its declared ``shape`` and ``data_type``, with every ``-1``
 replaced by the graph's static size when the ONNX file fixes one, else 1 for ``batch``, 64 for spatial
 axes (height, width, y, x...), the number of named bands for a bands/channel axis, and 1 otherwise.
-Values are seeded random numbers, so a run is reproducible. Each output must have the declared rank,
-every declared size that is not ``-1``, and the declared data type. :func:`run_check` returns the
-problems found (empty when the model runs as described) and the output shapes it saw.
+Its size is checked against a bound before anything is allocated: a larger input is not built, and the
+check says "not verified: input too large". Values are seeded random numbers, so a run is reproducible.
+Each output must have the declared rank, every declared size that is not ``-1``, and the declared data
+type. :func:`run_check` returns the problems found (empty when the model runs as described) and the
+shapes it saw. It runs the model in the calling process: :mod:`eohub.quality.sandbox` calls it in a
+child process with memory and time limits.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,29 +26,38 @@ import onnxruntime as ort
 
 from eohub.errors import EohubError
 from eohub.mlm.onnx_graph import MLM_DATA_TYPES, OTHER, GraphSignature, TensorSpec, read_signature
+from eohub.quality.report import RunCheck
 
 log = logging.getLogger(__name__)
 
 SPATIAL_SIZE = 64
 SPATIAL_AXES = frozenset({"height", "width", "y", "x", "rows", "cols", "lat", "lon", "latitude", "longitude"})
 BAND_AXES = frozenset({"bands", "band", "channel", "channels"})
+MAX_RANK = 32  # numpy allows 64 dimensions; no Earth observation tensor has more than a handful
 MLM_NUMPY = {"cfloat32": "complex64", "cfloat64": "complex128"}
 NUMPY_MLM = {v: k for k, v in MLM_NUMPY.items()}
+MiB = 1024 * 1024
 # "/onnxruntime_src/.../reshape_helper.h:91 onnxruntime::ReshapeHelper::ReshapeHelper(...) " in messages
 _SOURCE_LOCATION = re.compile(r"/\S+\.(?:h|cc|cpp):\d+ \S+?\([^)]*\) ")
+# ONNX Runtime's words when an allocation fails (its arena, or a C++ std::bad_alloc it caught)
+_ALLOCATION_FAILED = re.compile(r"Failed to allocate memory|bad_alloc|bad allocation")
 
 
-@dataclass
-class RunCheck:
-    """What running one model told: problems (empty when it matches its metadata) and output shapes."""
+@dataclass(frozen=True)
+class InputPlan:
+    """The synthetic input of one graph input, before it is built: its shape and numpy type."""
 
-    problems: list[str] = field(default_factory=list)
-    input_shapes: dict[str, list[int]] = field(default_factory=dict)
-    output_shapes: dict[str, list[int]] = field(default_factory=dict)
+    name: str
+    shape: list[int]
+    dtype: np.dtype
 
     @property
-    def ok(self) -> bool:
-        return not self.problems
+    def nbytes(self) -> int:
+        """The size of the built array (exact: Python integers do not overflow)."""
+        return math.prod(self.shape) * self.dtype.itemsize
+
+    def describe(self) -> str:
+        return f"input {self.name!r} {_clip(self.shape)} {NUMPY_MLM.get(self.dtype.name, self.dtype.name)}"
 
 
 def _pair(
@@ -77,37 +90,62 @@ def _size(declared: int, graph: int, axis: str, bands: int) -> int:
     return 1
 
 
-def synthetic_input(
-    entry: dict[str, Any], tensor: TensorSpec, rng: np.random.Generator, graph_dtype: np.dtype | None = None
-) -> np.ndarray:
-    """A seeded random array shaped and typed as ``entry`` (an ``mlm:input`` object) declares.
+def _whole(value: Any) -> int | None:
+    """A dimension as an int (JSON Schema's integers include ``64.0``), else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _clip(value: Any, limit: int = 120) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def plan_input(entry: dict[str, Any], tensor: TensorSpec, graph_dtype: np.dtype | None = None) -> InputPlan:
+    """The shape and type of the input ``entry`` (an ``mlm:input`` object) declares, ``-1`` filled in.
 
     ``other`` (a type MLM cannot name, e.g. ``bool``) takes the graph's own type, ``graph_dtype``.
-    """
+    Raises :class:`EohubError` when the declaration does not fit the graph or cannot be an array."""
     struct = entry.get("input") or {}
     shape, order, data_type = struct.get("shape"), struct.get("dim_order"), struct.get("data_type")
     name = entry.get("name")
     if not isinstance(shape, list) or not isinstance(order, list) or len(shape) != len(order):
         raise EohubError(f"input {name!r}: shape and dim_order must be lists of equal length")
+    if len(shape) > MAX_RANK:
+        raise EohubError(f"input {name!r}: declares {len(shape)} dimensions, more than {MAX_RANK}")
+    dims = [_whole(d) for d in shape]
+    if not all(d is not None and d >= -1 for d in dims):
+        raise EohubError(f"input {name!r}: shape {_clip(shape)} must hold whole numbers, -1 or more")
     if tensor.rank_known and len(tensor.shape) != len(shape):
         raise EohubError(f"input {name!r}: declares rank {len(shape)}, the graph input has {tensor.shape}")
     if tensor.data_type != data_type:
         raise EohubError(f"input {name!r}: declares {data_type}, the graph input is {tensor.data_type}")
     graph_shape = tensor.shape if tensor.rank_known else [-1] * len(shape)
-    for declared, graph in zip(shape, graph_shape, strict=True):
+    for declared, graph in zip(dims, graph_shape, strict=True):
         if declared >= 0 and graph > 0 and declared != graph:
-            raise EohubError(f"input {name!r}: declares shape {shape}, the graph input has {tensor.shape}")
+            raise EohubError(
+                f"input {name!r}: declares shape {_clip(shape)}, the graph input has {tensor.shape}"
+            )
     bands = len(entry.get("bands") or [])
-    sizes = [
-        _size(int(d), int(g), str(a).lower(), bands)
-        for d, g, a in zip(shape, graph_shape, order, strict=True)
-    ]
+    axes = [str(a).lower() for a in order]
+    sizes = [_size(d, int(g), a, bands) for d, g, a in zip(dims, graph_shape, axes, strict=True)]
     if data_type == OTHER:
         if graph_dtype is None:
             raise EohubError(f"input {name!r}: declares 'other' and the graph's element type is unknown")
         dtype = graph_dtype
     else:
         dtype = np.dtype(MLM_NUMPY.get(data_type, data_type))
+    return InputPlan(tensor.name, sizes, dtype)
+
+
+def build_input(plan: InputPlan, rng: np.random.Generator) -> np.ndarray:
+    """The seeded random array ``plan`` describes."""
+    sizes, dtype = plan.shape, plan.dtype
     if dtype.kind == "O":  # ONNX strings
         return rng.integers(0, 2, sizes).astype(str).astype(object)
     if dtype.kind == "f":
@@ -115,6 +153,33 @@ def synthetic_input(
     if dtype.kind == "c":
         return (rng.random(sizes) + 1j * rng.random(sizes)).astype(dtype)
     return rng.integers(0, 2, sizes).astype(dtype)
+
+
+def synthetic_input(
+    entry: dict[str, Any], tensor: TensorSpec, rng: np.random.Generator, graph_dtype: np.dtype | None = None
+) -> np.ndarray:
+    """A seeded random array shaped and typed as ``entry`` (an ``mlm:input`` object) declares."""
+    return build_input(plan_input(entry, tensor, graph_dtype), rng)
+
+
+def size_text(size: int) -> str:
+    """``10,300 MiB``: sizes in reasons, in the unit the memory bounds are given in."""
+    if size >= 10**18:
+        return "more than 10^18 bytes"
+    return f"{size / MiB:,.0f} MiB" if size >= MiB else f"{size:,} bytes"
+
+
+def too_large(plans: Sequence[InputPlan], bound: int) -> tuple[str, str] | None:
+    """``("input too large", detail)`` when the inputs together take more than ``bound`` bytes."""
+    total = sum(p.nbytes for p in plans)
+    if total <= bound:
+        return None
+    described = ", ".join(f"{p.describe()} takes {size_text(p.nbytes)}" for p in plans)
+    if len(plans) > 1:
+        described += f", {size_text(total)} in all"
+    return "input too large", (
+        f"{described}, more than the {size_text(bound)} bound (EOHUB_RATING_INPUT_BYTES)"
+    )
 
 
 def _compare(entry: dict[str, Any], array: np.ndarray) -> list[str]:
@@ -151,21 +216,30 @@ def _graph_dtypes(model_path: Path) -> dict[str, np.dtype]:
     }
 
 
-def run_check(model_path: Path, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> RunCheck:
-    """Run the ONNX model at ``model_path`` once on synthetic inputs and compare its outputs."""
+def run_check(
+    model_path: Path,
+    inputs: list[dict[str, Any]],
+    outputs: list[dict[str, Any]],
+    max_input_bytes: int | None = None,
+) -> RunCheck:
+    """Run the ONNX model at ``model_path`` once on synthetic inputs and compare its outputs.
+
+    An input larger than ``max_input_bytes`` is not built (``unverified``). Raises :class:`MemoryError`
+    when Python or ONNX Runtime cannot allocate what the model needs."""
     check = RunCheck()
     try:
         signature: GraphSignature = read_signature(model_path)
         pairs_in = _pair(inputs, signature.inputs, "input")
         dtypes = _graph_dtypes(model_path) if any(t.data_type == OTHER for _, t in pairs_in) else {}
-        feeds = {
-            tensor.name: synthetic_input(entry, tensor, np.random.default_rng(0), dtypes.get(tensor.name))
-            for entry, tensor in pairs_in
-        }
+        plans = [plan_input(entry, tensor, dtypes.get(tensor.name)) for entry, tensor in pairs_in]
         pairs = _pair(outputs, signature.outputs, "output")
     except EohubError as exc:
         check.problems.append(str(exc))
         return check
+    if max_input_bytes is not None and (refused := too_large(plans, max_input_bytes)):
+        check.unverified = refused
+        return check
+    feeds = {plan.name: build_input(plan, np.random.default_rng(0)) for plan in plans}
     check.input_shapes = {k: list(v.shape) for k, v in feeds.items()}
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
@@ -174,8 +248,13 @@ def run_check(model_path: Path, inputs: list[dict[str, Any]], outputs: list[dict
         session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         names = [tensor.name for _, tensor in pairs]
         arrays = session.run(names, feeds)
+    except MemoryError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any runtime failure means "does not run"; report it, don't crash
-        check.problems.append(f"ONNX Runtime failed: {_runtime_message(exc)}")
+        message = _runtime_message(exc)
+        if _ALLOCATION_FAILED.search(message):
+            raise MemoryError(message) from exc
+        check.problems.append(f"ONNX Runtime failed: {message}")
         return check
     for (entry, tensor), array in zip(pairs, arrays, strict=True):
         check.output_shapes[tensor.name] = list(np.asarray(array).shape)
