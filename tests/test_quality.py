@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -466,3 +468,95 @@ def test_readme_with_broken_yaml_is_one_reason_on_one_line(tmp_path: Path) -> No
     [reason] = [line for line in result.stdout.splitlines()[1:] if "README.md" in line]
     assert reason.startswith("  Q0: ") and "front matter is not valid YAML" in reason
     assert all(line.startswith("  Q0: ") for line in result.stdout.splitlines()[1:])
+
+
+def test_cli_rates_a_complete_model_folder_q3(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["quality", str(model_folder(tmp_path)), "--format", "json"])
+
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert (data["label"], data["reasons"]) == ("Q3", [])
+    assert data["details"]["runs"]["model"]["outputs"] == {"logits": [1, 10]}
+
+
+def test_models_rated_from_several_threads_at_once_all_reach_q3(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    folders = [model_folder(tmp_path / str(n)) for n in range(4)]
+
+    with ThreadPoolExecutor(4) as pool:
+        labels = list(pool.map(lambda folder: assess_quality(folder).label, folders))
+
+    assert labels == ["Q3"] * 4
+
+
+def test_rating_from_a_script_without_a_main_guard_runs_the_script_once(tmp_path: Path) -> None:
+    # The model runs in a child process; it must not start by re-running the caller's script.
+    script = tmp_path / "rate.py"
+    script.write_text(
+        "import sys\n"
+        "print('script started', flush=True)\n"
+        "from eohub.quality import assess_quality\n"
+        "print(assess_quality(sys.argv[1]).label, flush=True)\n"
+    )
+    folder = model_folder(tmp_path / "model")
+
+    result = subprocess.run(
+        [sys.executable, str(script), str(folder)], capture_output=True, text=True, timeout=120
+    )
+
+    assert result.stdout.splitlines() == ["script started", "Q3"], result.stderr
+
+
+def _entry(shape: Any, data_type: str = "float32") -> dict[str, Any]:
+    order = ["batch", "channel", "height", "width"][: len(shape)] if isinstance(shape, list) else []
+    return {"name": "x", "input": {"shape": shape, "dim_order": order, "data_type": data_type}}
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        ([1, 3, -5, 64], "must hold whole numbers, -1 or more"),
+        ([1, True, 64, 64], "must hold whole numbers, -1 or more"),
+        ([1, 3, 64.5, 64], "must hold whole numbers, -1 or more"),
+        ([1, 3, "64", 64], "must hold whole numbers, -1 or more"),
+        ([1, 3, float("inf"), 64], "must hold whole numbers, -1 or more"),
+        ([1] * 40, "declares 40 dimensions, more than 32"),
+        ("1x3x64x64", "shape and dim_order must be lists of equal length"),
+    ],
+)
+def test_declared_input_shapes_that_cannot_be_an_array_are_problems(shape: Any, message: str) -> None:
+    from eohub.errors import EohubError
+    from eohub.mlm.onnx_graph import TensorSpec
+    from eohub.quality.run import plan_input
+
+    entry = _entry(shape)
+    if isinstance(shape, list) and len(shape) > 4:
+        entry["input"]["dim_order"] = [f"d{n}" for n in range(len(shape))]
+    graph = TensorSpec("x", [], "float32", rank_known=False)
+
+    with pytest.raises(EohubError, match=message):
+        plan_input(entry, graph)
+
+
+def test_the_input_size_is_computed_before_anything_is_built() -> None:
+    from eohub.mlm.onnx_graph import TensorSpec
+    from eohub.quality.run import plan_input, too_large
+
+    graph = TensorSpec("x", [-1, 3, -1, -1], "float32")
+    small = plan_input(_entry([-1, 3, 64.0, -1]), graph)  # JSON Schema's integers include 64.0
+    huge = plan_input(_entry([1, 3, 10**200, 10**200]), graph)
+
+    assert (small.shape, small.nbytes) == ([1, 3, 64, 64], 3 * 64 * 64 * 4)
+    assert too_large([small], small.nbytes) is None
+    assert too_large([small], small.nbytes - 1) == (
+        "input too large",
+        "input 'x' [1, 3, 64, 64] float32 takes 49,152 bytes, more than the 49,151 bytes bound "
+        "(EOHUB_RATING_INPUT_BYTES)",
+    )
+    cause, detail = too_large([huge, small], 256 * 1024 * 1024) or ("", "")
+    assert cause == "input too large"
+    assert detail.endswith(
+        "float32 takes more than 10^18 bytes, input 'x' [1, 3, 64, 64] float32 takes 49,152 bytes, "
+        "more than 10^18 bytes in all, more than the 256 MiB bound (EOHUB_RATING_INPUT_BYTES)"
+    )

@@ -7,6 +7,8 @@ is killed after ``Limits.rating_seconds`` of wall time. The child answers in JSO
 would run code in the caller); whatever happens to it, the caller gets a :class:`RunCheck`, "not
 verified" with the cause when the child died, ran out of memory or time.
 
+The address space includes what the child starts with: about 0.3 GiB of Python, numpy and ONNX Runtime.
+
 The child is forked by a multiprocessing *forkserver* that imported ONNX Runtime, onnx and the run
 module once: the caller (the hub, with its server and worker threads) is never forked, and a check
 starts in milliseconds instead of the second a fresh interpreter needs to import onnx (measured with
@@ -37,8 +39,9 @@ from eohub.quality.report import RunCheck
 log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
-PRELOAD = ["eohub.quality.run", "eohub.quality.sandbox", "onnx"]
+PRELOAD = ["eohub.quality.run", "eohub.quality.sandbox", "numpy.random", "onnx"]
 MAX_REPLY_BYTES = 16 * MiB
+MAX_WAIT_SECONDS = 7 * 24 * 3600  # poll() takes at most 2^31 ms; EOHUB_RATING_SECONDS may say more
 _context_lock = threading.Lock()
 _context: BaseContext | None = None
 
@@ -85,7 +88,8 @@ def _forkserver() -> BaseContext:
 
 
 def memory_verdict(memory_bytes: int) -> tuple[str, str]:
-    return f"exceeded the {memory_bytes // MiB} MiB memory limit", "EOHUB_RATING_MEMORY_BYTES sets the limit"
+    bound = f"{memory_bytes // MiB} MiB" if memory_bytes >= MiB else f"{memory_bytes} bytes"
+    return f"exceeded the {bound} memory limit", "EOHUB_RATING_MEMORY_BYTES sets the limit"
 
 
 def time_verdict(seconds: int) -> tuple[str, str]:
@@ -106,7 +110,7 @@ def _child(
     """The child: bound itself, run the check, answer in JSON."""
     _set_limit(resource.RLIMIT_AS, memory)
     # A backstop in case the caller dies and nobody kills this process at the deadline.
-    _set_limit(resource.RLIMIT_CPU, 2 * seconds + 5)
+    _set_limit(resource.RLIMIT_CPU, 2 * min(seconds, MAX_WAIT_SECONDS) + 5)
     from eohub.quality.run import run_check
 
     try:
@@ -129,7 +133,7 @@ def _died(exitcode: int | None, limits: Limits) -> RunCheck:
         except ValueError:
             name = ""
         return RunCheck(unverified=(f"the model crashed ONNX Runtime (signal {number})", name))
-    return RunCheck(unverified=(f"the model crashed ONNX Runtime (exit status {exitcode})", ""))
+    return RunCheck(unverified=(f"the check ended without an answer (exit status {exitcode})", ""))
 
 
 def _read(data: bytes) -> RunCheck:
@@ -156,7 +160,7 @@ def run_isolated(
         writer.close()
     data, timed_out = None, False
     try:
-        if reader.poll(limits.rating_seconds):
+        if reader.poll(min(limits.rating_seconds, MAX_WAIT_SECONDS)):
             try:
                 data = reader.recv_bytes(MAX_REPLY_BYTES)
             except (EOFError, OSError):
