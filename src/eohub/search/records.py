@@ -30,7 +30,8 @@ OPEN_START = -1e15  # an open start or end of an item's time range, in epoch sec
 OPEN_END = 1e15
 
 _RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$"
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$",
+    re.ASCII,
 )
 
 
@@ -51,7 +52,10 @@ def parse_instant(text: str) -> datetime | None:
     if hours > 23 or minutes > 59:
         return None
     offset = timedelta(hours=hours, minutes=minutes) * (1 if zone[0] == "+" else -1)
-    return moment.replace(tzinfo=timezone(offset)).astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=timezone(offset)).astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-02:00 is after the last datetime
+        return None
 
 
 def epoch(text: str) -> float | None:

@@ -1,7 +1,9 @@
 """``create_app(settings)``: the hub's FastAPI application.
 
 One :class:`~eohub.server.context.HubContext` (database, blob store, upload area) lives for the app's
-lifetime; routers per resource are mounted on it. ``eohub serve`` runs it with uvicorn.
+lifetime; routers per resource are mounted on it, behind two ASGI middlewares: body bounds
+(:mod:`eohub.server.limits`) and HEAD on every GET route (:mod:`eohub.server.head`). ``eohub serve``
+runs it with uvicorn.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from eohub import __version__
 from eohub.config import Settings, load_settings
 from eohub.server import errors, web
 from eohub.server.context import HubContext
+from eohub.server.head import HeadAsGet
+from eohub.server.limits import BodyLimits
 from eohub.server.routes import account, blobs, repositories
 from eohub.server.stac.routes import router as stac_router
 
@@ -36,6 +40,8 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
     )
     app.state.hub = hub
     errors.install(app)
+    app.add_middleware(BodyLimits, limits=hub.settings.limits)
+    app.add_middleware(HeadAsGet)
     for module in (account, blobs, repositories):  # fixed paths before {plural}/{name}
         app.include_router(module.router)
     app.include_router(stac_router)

@@ -10,13 +10,15 @@ import re
 from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from eohub.errors import UsageError
 from eohub.repository import Kind, Manifest
 from eohub.server.context import Repo, SignedIn
+from eohub.server.head import is_head
+from eohub.server.limits import MAX_VERSION, whole_number
 
 router = APIRouter(prefix="/api", tags=["repositories"])
 
@@ -43,9 +45,12 @@ class NewVersion(BaseModel):
 def _version(value: str) -> int | None:
     if value == "latest":
         return None
-    if not value.isdigit() or int(value) < 1:
-        raise UsageError(f"a version is 'latest' or a positive integer (1, 2, ...), not {value!r}")
-    return int(value)
+    number = whole_number(value, MAX_VERSION)
+    if not number:
+        raise UsageError(
+            f"a version is 'latest' or a whole number from 1 to {MAX_VERSION}, not {value[:40]!r}"
+        )
+    return number
 
 
 @router.get("/{plural}", summary="Repositories the caller can see")
@@ -94,7 +99,13 @@ def get_manifest(plural: Plural, name: str, version: str, repo: Repo) -> dict[st
     return manifest.to_dict()
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+_BEYOND = 10**18
+"""An offset with more digits than this (a byte past any file) is read as this."""
+
+
+def _offset(digits: str) -> int:
+    return whole_number(digits, _BEYOND) or (0 if not digits.strip("0") else _BEYOND)
 
 
 def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -106,9 +117,9 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
         raise _RangeNotSatisfiable(size)
     first, last = match.groups()
     if first == "":  # the last N bytes
-        start, end = max(0, size - int(last)), size
+        start, end = max(0, size - _offset(last)), size
     else:
-        start, end = int(first), size if last == "" else min(size, int(last) + 1)
+        start, end = _offset(first), size if last == "" else min(size, _offset(last) + 1)
     if start >= size or start >= end:
         raise _RangeNotSatisfiable(size)
     return start, end
@@ -129,6 +140,7 @@ def download_file(
     name: str,
     version: str,
     path: str,
+    request: Request,
     repo: Repo,
     range: Annotated[str | None, Header()] = None,  # noqa: A002 - the header's name
 ) -> Response:
@@ -144,7 +156,8 @@ def download_file(
     if span is not None:
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{entry.size}"
-    chunks = repo.read_file(plural.kind, name, number, path, start, end) if end > start else iter(())
+    reading = end > start and not is_head(request)  # a HEAD gets the headers only: the blob stays shut
+    chunks = repo.read_file(plural.kind, name, number, path, start, end) if reading else iter(())
     return StreamingResponse(
         chunks, status_code=status, headers=headers, media_type="application/octet-stream"
     )

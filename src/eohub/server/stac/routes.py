@@ -12,19 +12,27 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 
+from eohub.config import Limits
 from eohub.search.catalog import Page, Scope, StacCatalog
 from eohub.search.query import QueryError, SearchRequest
 from eohub.server.context import Repo
+from eohub.server.limits import MAX_VERSION
 from eohub.server.stac import documents
 from eohub.server.stac.documents import GEOJSON, JSON, OPENAPI, SCHEMA_JSON, Urls
 
 router = APIRouter(prefix="/stac", tags=["stac"])
 
-VersionParam = Annotated[int | None, Query(ge=1, description="a version number; the latest by default")]
+VersionParam = Annotated[
+    int | None, Query(ge=1, le=MAX_VERSION, description="a version number; the latest by default")
+]
 
 
 def _catalog(repo: Repo) -> StacCatalog:
     return StacCatalog(repo.database, repo.user, repo.admin)
+
+
+def _limits(request: Request) -> Limits:
+    return request.app.state.hub.settings.limits
 
 
 def _urls(request: Request) -> Urls:
@@ -107,7 +115,7 @@ def items(cid: str, request: Request, repo: Repo, version: VersionParam = None) 
     catalog = _catalog(repo)
     info = catalog.collection(cid, version)
     params = {k: v for k, v in request.query_params.items() if k in _FEATURE_PARAMS - {"version"}}
-    search = SearchRequest.from_params(params)
+    search = SearchRequest.from_params(params, _limits(request))
     page = catalog.search(search, Scope(info.repository_id, version))
     return _page(request, page, _next_get(request, page))
 
@@ -135,7 +143,7 @@ _SEARCH_PARAMS = {
 @router.get("/search", summary="Item search over the latest version of every collection")
 def search_get(request: Request, repo: Repo) -> JSONResponse:
     params = {k: v for k, v in request.query_params.items() if k in _SEARCH_PARAMS}
-    page = _catalog(repo).search(SearchRequest.from_params(params))
+    page = _catalog(repo).search(SearchRequest.from_params(params, _limits(request)))
     return _page(request, page, _next_get(request, page))
 
 
@@ -145,7 +153,7 @@ def search_post(request: Request, repo: Repo, body: Annotated[Any, Body()] = Non
         body = {}
     if not isinstance(body, dict):
         raise QueryError("the search body must be a JSON object")
-    page = _catalog(repo).search(SearchRequest.from_body(body))
+    page = _catalog(repo).search(SearchRequest.from_body(body, _limits(request)))
     next_link = None
     if page.next_token is not None:
         next_link = documents.link(

@@ -20,11 +20,13 @@ from eohub.errors import AuthenticationError, NotFoundError, PermissionDeniedErr
 from eohub.repository import Kind
 from eohub.repository.search import MAX_PER_PAGE, SORTS, SearchQuery, search
 from eohub.server.context import SESSION_COOKIE, Caller, Hub, Repo
+from eohub.server.limits import MAX_VERSION, whole_number
 from eohub.server.web import views
 from eohub.server.web.pages import PLURAL, PageRoute, error_page, render, repository_url
 
 MAX_FORM = 8 * 1024
 PER_PAGE = 20
+MAX_PAGE = 10**6
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
 
@@ -37,7 +39,9 @@ pages = APIRouter(route_class=PageRoute, include_in_schema=False, dependencies=[
 
 
 def _int(value: str | None, default: int) -> int:
-    return int(value) if value and value.strip().isdigit() else default
+    """A page number or size from the URL; anything but ASCII digits up to :data:`MAX_PAGE` is the default."""
+    number = whole_number((value or "").strip(), MAX_PAGE)
+    return default if number is None else number
 
 
 def search_query(params: dict[str, str], owner: str | None) -> SearchQuery:
@@ -68,9 +72,10 @@ def home(request: Request, repo: Repo, caller: Caller) -> Response:
 
 
 def _number(version: str) -> int:
-    if not version.isdigit() or int(version) < 1:
-        raise NotFoundError(f"there is no version {version!r}: versions are numbered 1, 2, 3, …")
-    return int(version)
+    number = whole_number(version, MAX_VERSION)
+    if not number:
+        raise NotFoundError(f"there is no version {version[:40]!r}: versions are numbered 1, 2, 3, …")
+    return number
 
 
 def kind_pages(kind: Kind) -> APIRouter:
@@ -117,13 +122,21 @@ def kind_pages(kind: Kind) -> APIRouter:
 
 
 def _same_origin(request: Request) -> None:
-    """Forms posted from another site are refused (a browser always sends ``Origin`` on a POST)."""
+    """Forms posted from another site are refused: a browser sends ``Origin`` with every POST, and
+    ``Origin: null`` (a sandboxed frame, a ``file:`` page, a redirect across sites) is no more the hub's
+    own page than another site is. A request without ``Origin`` comes from a program (curl, a script),
+    not from a page a browser was lured to, and is accepted."""
     origin = request.headers.get("origin")
-    if origin and origin != "null":
-        here = urlsplit(str(request.base_url))
-        there = urlsplit(origin)
-        if (there.scheme, there.netloc) != (here.scheme, here.netloc):
-            raise PermissionDeniedError("this form can only be sent from the hub's own pages")
+    if origin is None:
+        return
+    here = urlsplit(str(request.base_url))
+    try:
+        there = urlsplit(origin.strip())
+        same = (there.scheme.lower(), there.netloc.lower()) == (here.scheme.lower(), here.netloc.lower())
+    except ValueError:  # not a URL at all (an IPv6 host without its bracket, ...)
+        same = False
+    if not same:  # "null" among them: it names no scheme and host
+        raise PermissionDeniedError("this form can only be sent from the hub's own pages")
 
 
 def _local(target: str | None) -> str:
