@@ -153,9 +153,10 @@ def run_isolated(
     process = _CheckProcess(target=_child, args=args, name="eohub-quality-check", daemon=True)
     try:
         process.start()
-    except OSError as exc:
+    except Exception as exc:  # noqa: BLE001 - no fork, no forkserver, arguments that cannot be sent
         reader.close()
-        return RunCheck(unverified=("the check could not start", exc.strerror or str(exc)))
+        log.warning("the check of %s could not start: %r", model_path, exc)
+        return RunCheck(unverified=("the check could not start", " ".join(str(exc).split())[:200]))
     finally:
         writer.close()
     data, timed_out = None, False
@@ -169,11 +170,10 @@ def run_isolated(
             timed_out = True
     finally:
         reader.close()
-    if timed_out or data is None:
-        process.join(0 if timed_out else 5)
-        if process.exitcode is None:
-            process.kill()
-    process.join()
+    process.join(0 if timed_out else 5)  # after its answer, or its death, the child has nothing left to do
+    if process.exitcode is None:
+        process.kill()
+        process.join()
     if timed_out:
         log.warning("stopped the check of %s after %s s", model_path, limits.rating_seconds)
         return RunCheck(unverified=time_verdict(limits.rating_seconds))
