@@ -14,8 +14,8 @@ roots (the folder and any ``--allow-outside`` folder).
 Every document read is bounded before it is parsed: a regular file (checked with ``stat`` before it is
 opened and with ``fstat`` on the open descriptor, so a FIFO or device is never read and a file swapped in
 between is noticed) of at most :data:`MAX_DOCUMENT_BYTES` (64 MiB, far above any real STAC document),
-UTF-8, JSON nested at most ``Limits.max_json_depth`` deep (``EOHUB_MAX_JSON_DEPTH``, counted without
-recursion; input deep enough to exhaust Python's recursion while parsing is refused the same way).
+UTF-8, JSON nested at most ``Limits.max_json_depth`` deep (``EOHUB_MAX_JSON_DEPTH``, counted on the text
+before it is parsed, without recursion).
 
 :func:`list_field` and :func:`dict_field` read a field of a possibly malformed document (the schema
 reports the malformation; the readers only need not to crash on it).
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable
@@ -125,16 +126,26 @@ def _read_bytes(path: Path, follow_links: bool) -> bytes:
     return data
 
 
-def json_depth_exceeds(data: Any, limit: int) -> bool:
-    """True when arrays and objects nest more than ``limit`` deep (the outermost counts 1); no recursion."""
-    stack: list[tuple[Any, int]] = [(data, 1)] if isinstance(data, (dict, list)) else []
-    while stack:
-        value, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = value.values() if isinstance(value, dict) else value
-        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
-    return False
+_JSON_STRING = re.compile(rb'"[^"]*"')
+_NOT_BRACKET = bytes(range(256)).translate(None, b"[]{}")
+_ONE_BRACKET = bytes.maketrans(b"{}", b"[]")
+
+
+def json_depth_exceeds(raw: bytes, limit: int) -> bool:
+    """True when the arrays and objects of JSON text nest more than ``limit`` deep (the outermost is 1).
+
+    Read from the text before any parser sees it, without recursion: escaped backslashes and quotes are
+    dropped, then strings, then everything but brackets (``{}`` become ``[]``); each pass then removes the
+    innermost pairs, one level. Text that is not JSON may pass; the parser refuses it next.
+    """
+    text = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = _JSON_STRING.sub(b"", text).translate(_ONE_BRACKET, _NOT_BRACKET)
+    for _ in range(limit):
+        inner_removed = brackets.replace(b"[]", b"")
+        if len(inner_removed) == len(brackets):
+            return False  # empty, or unbalanced: not deeper than this
+        brackets = inner_removed
+    return b"[]" in brackets
 
 
 def read_json(path: Path, follow_links: bool = True) -> dict[str, Any]:
@@ -146,6 +157,9 @@ def read_json(path: Path, follow_links: bool = True) -> dict[str, Any]:
     path = Path(path)
     where = shown(path)
     raw = _read_bytes(path, follow_links)
+    limit = load_settings().limits.max_json_depth
+    if json_depth_exceeds(raw, limit):
+        raise UsageError(f"{where}: JSON nested deeper than {limit} levels (EOHUB_MAX_JSON_DEPTH)")
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -154,14 +168,10 @@ def read_json(path: Path, follow_links: bool = True) -> dict[str, Any]:
         ) from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{where}: not a JSON document ({exc})") from None
-    except RecursionError:  # deeper than Python's recursion limit, so over any bound
-        limit = load_settings().limits.max_json_depth
+    except RecursionError:  # a limit set above Python's recursion limit
         raise UsageError(f"{where}: JSON nested deeper than {limit} levels (EOHUB_MAX_JSON_DEPTH)") from None
     if not isinstance(data, dict):
         raise UsageError(f"{where}: a STAC document must be a JSON object")
-    limit = load_settings().limits.max_json_depth
-    if json_depth_exceeds(data, limit):
-        raise UsageError(f"{where}: JSON nested deeper than {limit} levels (EOHUB_MAX_JSON_DEPTH)")
     return data
 
 

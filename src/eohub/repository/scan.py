@@ -226,8 +226,8 @@ class Confinement:
         if stat.S_ISDIR(st.st_mode) and folders:
             if kind == "cwd":
                 raise UsageError(
-                    f"{what} is a folder outside the folder; its files are read only on purpose: "
-                    + _ALLOW.format(path=shown(real))
+                    f"{what} is a folder outside the folder; to read its files on purpose, pass "
+                    f"--allow-outside {shown(real)} (allow_outside=[...] in Python)"
                 )
             return LocalFile(path, real, (st.st_dev, st.st_ino), True)
         if not stat.S_ISREG(st.st_mode):
@@ -363,6 +363,11 @@ def _assets(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in assets.items() if isinstance(v, dict)} if isinstance(assets, dict) else {}
 
 
+def _rel(link: dict[str, Any]) -> str:
+    rel = link.get("rel")
+    return rel if isinstance(rel, str) else ""
+
+
 def _local_href(value: Any) -> str | None:
     """The href if it is a local one (non-empty string, not remote); other values are left as they are."""
     return value if isinstance(value, str) and value and not is_remote(value) else None
@@ -495,10 +500,11 @@ class _StacScanner:
             if href:
                 out.append((href, f"{shown(doc.path)}: asset {key!r} href {shown_href(href)}", False))
         for link in list_field(doc.data, "links"):
-            rel = link.get("rel") if isinstance(link, dict) else "self"
+            rel = _rel(link) if isinstance(link, dict) else "self"
             href = _local_href(link.get("href")) if isinstance(link, dict) else None
             if href and rel not in STRUCTURAL_RELS and rel != "self":
-                out.append((href, f"{shown(doc.path)}: {rel!r} link href {shown_href(href)}", True))
+                name = f"{rel!r} link" if rel else "link"
+                out.append((href, f"{shown(doc.path)}: {name} href {shown_href(href)}", True))
         return out
 
     def _collect(self, doc: StacDocument, href: str, what: str, is_link: bool) -> None:
@@ -524,18 +530,18 @@ class _StacScanner:
                 asset["href"] = self._href(doc, stored, href)
         links = []
         for link in list_field(data, "links"):
-            if not isinstance(link, dict) or link.get("rel") == "self":
+            if not isinstance(link, dict) or _rel(link) == "self":
                 continue
             href = _local_href(link.get("href"))
             if href is None:
                 links.append(link)
-            elif link.get("rel") in STRUCTURAL_RELS:
+            elif _rel(link) in STRUCTURAL_RELS:
                 target = self._document(doc, href)
                 if target is None:
                     log.warning(
                         "%s: dropping %s link to %s (not part of the catalog)",
                         shown(doc.path),
-                        link["rel"],
+                        _rel(link),
                         shown_href(href),
                     )
                     continue
