@@ -15,6 +15,7 @@ skip an item.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -153,6 +154,8 @@ class _Spatial:
                 shp = shape(geometry)
             except Exception as exc:  # shapely raises several types for bad GeoJSON
                 raise QueryError(f"not a valid GeoJSON geometry: {exc}") from None
+            if shp.is_empty or not all(math.isfinite(v) for v in shp.bounds):
+                raise QueryError("not a valid geometry: it is empty or has a coordinate beyond any number")
             self.shapes.append(shp)
             self.conditions.append(_bbox_condition(list(shp.bounds)))
             if not (

@@ -120,10 +120,12 @@ def _parse_json(value: str | dict[str, Any], limits: Limits) -> cql2.Expr:
 
 def _parse_text(text: str, limits: Limits) -> cql2.Expr:
     depth, operators = text_shape(text)
-    if depth > min(limits.max_filter_depth, DEPTH_CEILING):
-        raise _over("max_filter_depth", limits.max_filter_depth, "the filter nests too deep")
-    if operators > min(limits.max_filter_terms, OPERATORS_CEILING):
-        raise _over("max_filter_terms", limits.max_filter_terms, "the filter has too many operators")
+    most_deep = min(limits.max_filter_depth, DEPTH_CEILING)
+    most_operators = min(limits.max_filter_terms, OPERATORS_CEILING)
+    if depth > most_deep:
+        raise _over("max_filter_depth", most_deep, "the filter nests too deep")
+    if operators > most_operators:
+        raise _over("max_filter_terms", most_operators, "the filter has too many operators")
     return cql2.parse_text(text)
 
 
@@ -187,7 +189,7 @@ def measure(expr: Any, limits: Limits) -> None:
         if not isinstance(node, dict | list) or (counted and isinstance(node, dict) and "property" in node):
             continue  # a value or a property: no level of its own
         if level + 1 > depth:
-            raise _over("max_filter_depth", limits.max_filter_depth, "the filter nests too deep")
+            raise _over("max_filter_depth", depth, "the filter nests too deep")
         operator = isinstance(node, dict) and "op" in node and isinstance(node.get("args"), list) and counted
         children = node if isinstance(node, list) else node["args"] if operator else list(node.values())
         if nodes + len(stack) + len(children) > limits.max_filter_chars:
@@ -349,7 +351,7 @@ class _Translator:
             return self.node(args[0], negated)
         if op in ("and", "or"):
             parts = [self.node(a, negated) for a in args]
-            return (and_ if (op == "and") != negated else or_)(*parts)
+            return _balanced(and_ if (op == "and") != negated else or_, parts)
         if op == "not":
             return self.node(args[0], not negated)
         if op in COMPARISONS:
@@ -451,6 +453,22 @@ class _Translator:
         return and_(present, not_(truth)) if negated else truth
 
 
+GROUP = 32
+
+
+def _balanced(
+    combine: Callable[..., ColumnElement[bool]], parts: list[ColumnElement[bool]]
+) -> ColumnElement[bool]:
+    """``combine(*parts)`` as a tree of parenthesized groups of at most :data:`GROUP`: SQLite parses
+    ``a AND b AND …`` as a chain, one level per term, and refuses more than 1,000 levels. (The parts
+    are never NULL, so ``(…) IS true`` is the group itself.)"""
+    if len(parts) <= GROUP:
+        return combine(*parts)
+    size = -(-len(parts) // GROUP)
+    # SQLAlchemy flattens nested AND/OR lists; "(…) IS true" keeps each group one level of the tree
+    return combine(*(_balanced(combine, parts[i : i + size]).is_(true()) for i in range(0, len(parts), size)))
+
+
 def _split_spatial(expr: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any]]]:
     """The top-level AND terms that are not ``S_INTERSECTS(geometry, literal)``, and the literals."""
     terms: Iterable[Any] = expr.get("args") or [] if str(expr.get("op")).lower() == "and" else [expr]
@@ -477,5 +495,5 @@ def translate(expr: dict[str, Any], dialect: str, known: Callable[[str], bool]) 
     translator = _Translator(dialect, known, collection_id)
     rest, geometries = _split_spatial(expr)
     conditions = [translator.node(term, False) for term in rest]
-    condition = and_(*conditions) if conditions else None
+    condition = _balanced(and_, conditions) if conditions else None
     return Translation(condition, geometries)

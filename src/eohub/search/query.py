@@ -17,6 +17,7 @@ integers) of at most 18 digits.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,6 +126,8 @@ def parse_geometry(value: Any, limits: Limits | None = None) -> dict[str, Any]:
         raise QueryError(f"intersects is not a valid GeoJSON geometry: {exc}") from None
     if geometry.is_empty:
         raise QueryError("intersects is an empty geometry")
+    if not all(math.isfinite(v) for v in geometry.bounds):
+        raise QueryError("intersects has a coordinate beyond any number")
     return value
 
 
