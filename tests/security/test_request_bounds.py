@@ -143,6 +143,17 @@ def test_malformed_cql2_json_is_a_400_that_says_why(hub: CappedHub):
     _still_serving(hub)
 
 
+def test_a_geometry_with_a_coordinate_beyond_any_number(hub: CappedHub):
+    for params in (
+        {"filter": "s_intersects(geometry, bbox(1e999, 0, 1, 1))"},
+        {"filter": "s_intersects(geometry, POINT(1e999 0))"},
+        {"intersects": '{"type": "Polygon", "coordinates": [[[0, 0], [1e400, 0], [0, 1], [0, 0]]]}'},
+    ):
+        response = httpx.get(f"{hub.url}/stac/search", params=params, timeout=30)
+        assert response.status_code == 400, (params, response.text)
+    _still_serving(hub)
+
+
 def test_too_many_ids_in_a_search(hub: CappedHub):
     _refused(_search(hub, {"ids": [f"item-{i}" for i in range(1001)]}), 400, "max_search_ids")
     _refused(_search(hub, {"collections": ["models.x"] * 1001}), 400, "max_search_ids")
