@@ -133,3 +133,45 @@ def repository_factory(request: pytest.FixtureRequest) -> Iterator[Callable[...,
 def repository(repository_factory: Callable[..., Repository]) -> Repository:
     """A repository of each backend, empty, acting as the user alice."""
     return repository_factory()
+
+
+# --- real hubs for the security tests: `eohub serve` processes on SQLite + files or PostgreSQL + S3 ----
+
+
+def _hub_env(request: pytest.FixtureRequest, backend: str) -> dict[str, str]:
+    if backend == "sqlite+files":
+        return {}
+    s3: S3Server = request.getfixturevalue("s3_server")
+    return {
+        **s3.env,
+        "EOHUB_DATABASE_URL": request.getfixturevalue("postgres_url"),
+        "EOHUB_STORAGE": f"s3://{s3.bucket}/{uuid.uuid4().hex}",
+    }
+
+
+@pytest.fixture
+def hub_env() -> dict[str, str]:
+    """Extra environment for the ``hub`` fixtures' server (a test may set bounds here first)."""
+    return {}
+
+
+@pytest.fixture(params=["sqlite+files", "postgresql+s3"])
+def any_hub(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, hub_env: dict[str, str]
+):
+    """A real hub process on each storage backend: SQLite + local files, PostgreSQL + S3 (SeaweedFS)."""
+    from tests.hub_server import start_hub
+
+    hub = start_hub(tmp_path_factory.mktemp("hub"), {**_hub_env(request, request.param), **hub_env})
+    yield hub
+    hub.stop()
+
+
+@pytest.fixture
+def sqlite_hub(tmp_path_factory: pytest.TempPathFactory, hub_env: dict[str, str]):
+    """A real hub process on SQLite + local files (what `make run` starts)."""
+    from tests.hub_server import start_hub
+
+    hub = start_hub(tmp_path_factory.mktemp("hub"), hub_env)
+    yield hub
+    hub.stop()

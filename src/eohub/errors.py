@@ -63,5 +63,13 @@ class InferenceError(EohubError):
     """A model cannot be run on the given input (bands missing, bad data type, contradictory metadata)."""
 
 
+class BusyError(EohubError):
+    """The resource is held by another request for longer than a request may wait; try again."""
+
+
+class LimitError(EohubError):
+    """The input is larger than a bound allows; the message names the bound and its setting."""
+
+
 class TransferError(EohubError):
     """The hub could not be reached, or a transfer broke off, even after retries; run it again to resume."""

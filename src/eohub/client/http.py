@@ -17,14 +17,22 @@ from typing import Any, TypeVar
 import httpx
 
 from eohub import __version__, errors
+from eohub.core.jsonbounds import loads_bounded
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 RETRY_STATUS = frozenset({502, 503, 504})
+MAX_ANSWER_BYTES = 1024 * 1024 * 1024
+"""The largest JSON answer read from a hub (a manifest of a million files and documents fits)."""
+MAX_DETAIL = 2000
+"""The most of a hub's error message shown (one line for a person, not a flood)."""
+MAX_ANSWER_DEPTH = 96
+"""Deepest JSON answer: a manifest wraps STAC documents, which a hub accepts up to 64 levels deep."""
 _ERRORS: dict[int, type[errors.EohubError]] = {
     400: errors.UsageError,
     401: errors.AuthenticationError,
+    413: errors.LimitError,
     403: errors.PermissionDeniedError,
     404: errors.NotFoundError,
     409: errors.AlreadyExistsError,
@@ -39,11 +47,11 @@ class _Retryable(Exception):
 def hub_error(response: httpx.Response) -> errors.EohubError:
     """The eohub exception for a hub's 4xx/5xx answer, with the hub's ``detail`` as the message."""
     try:
-        body = response.json()
-    except ValueError:
+        body = parse_answer(response.content, "", "")
+    except errors.EohubError:
         body = {}
     detail = body.get("detail") if isinstance(body, dict) else None
-    message = str(detail) if detail else f"the hub answered {response.status_code} {response.reason_phrase}"
+    message = str(detail)[:MAX_DETAIL] if detail else f"the hub answered {response.status_code}"
     if response.status_code == 422:
         problems = body.get("problems") if isinstance(body, dict) else None
         if problems is not None:
@@ -102,10 +110,10 @@ class HubSession:
         """One request, retried when transient; a 4xx/5xx answer raises the matching eohub error."""
 
         def attempt() -> httpx.Response:
-            response = self.http.request(method, path, **kwargs)
-            if response.status_code in RETRY_STATUS:
-                raise _Retryable(f"{response.status_code} {response.reason_phrase}")
-            return response
+            with self.http.stream(method, path, **kwargs) as response:
+                if response.status_code in RETRY_STATUS:
+                    raise _Retryable(f"{response.status_code} {response.reason_phrase}")
+                return read_bounded(response, self.url)
 
         response = self.retrying(f"{method} {path}", attempt)
         if response.status_code >= 400:
@@ -113,7 +121,10 @@ class HubSession:
         return response
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self.request(method, path, **kwargs).json()
+        """The JSON answer of a request; a malformed, oversized or too deeply nested one is an
+        :class:`~eohub.errors.IntegrityError` (a hub is never trusted)."""
+        response = self.request(method, path, **kwargs)
+        return parse_answer(response.content, f"{method} {path}", self.url)
 
     @contextmanager
     def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
@@ -122,9 +133,36 @@ class HubSession:
             if response.status_code in RETRY_STATUS:
                 raise _Retryable(f"{response.status_code} {response.reason_phrase}")
             if response.status_code >= 400:
-                response.read()
-                raise hub_error(response)
+                raise hub_error(read_bounded(response, self.url))
             yield response
+
+
+def read_bounded(response: httpx.Response, hub: str) -> httpx.Response:
+    """``response`` read whole, refusing more than :data:`MAX_ANSWER_BYTES` (a hostile hub could send
+    an endless body)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        raise errors.IntegrityError(f"the hub at {hub} sent an answer larger than {MAX_ANSWER_BYTES} bytes")
+    parts: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise errors.IntegrityError(
+                f"the hub at {hub} sent an answer larger than {MAX_ANSWER_BYTES} bytes"
+            )
+        parts.append(chunk)
+    return httpx.Response(
+        response.status_code, headers=response.headers, content=b"".join(parts), request=response.request
+    )
+
+
+def parse_answer(content: bytes, what: str, hub: str) -> Any:
+    """A hub's JSON answer, bounded in nesting (see :mod:`eohub.core.jsonbounds`)."""
+    try:
+        return loads_bounded(content, MAX_ANSWER_BYTES, MAX_ANSWER_DEPTH, "the answer")
+    except errors.EohubError as exc:
+        raise errors.IntegrityError(f"{what}: the hub at {hub} sent a malformed answer ({exc})") from None
 
 
 def _describe(exc: Exception) -> str:

@@ -23,12 +23,12 @@ from urllib.parse import quote
 
 import httpx
 
-from eohub.client.http import HubSession, _Retryable, hub_error
-from eohub.errors import IntegrityError, TransferError
+from eohub.client.http import HubSession, _Retryable, hub_error, parse_answer, read_bounded
+from eohub.errors import EohubError, IntegrityError, TransferError
 from eohub.quality import QualityReport
-from eohub.repository.base import Repository, RepositoryInfo, VersionInfo, check_version
+from eohub.repository.base import CommitResult, Repository, RepositoryInfo, VersionInfo, check_version
 from eohub.repository.manifest import FileEntry, Manifest
-from eohub.repository.names import PLURALS, Kind, check_kind
+from eohub.repository.names import PLURALS, Kind, check_kind, check_name, name_key
 from eohub.repository.progress import Progress
 from eohub.repository.scan import IngestPlan
 
@@ -63,21 +63,23 @@ class RemoteRepository(Repository):
     def list(self, kind: Kind, name: str | None = None, limit: int | None = None) -> list[RepositoryInfo]:
         params = {k: v for k, v in (("name", name), ("limit", limit)) if v is not None}
         data = self.session.json("GET", f"/api/{PLURALS[check_kind(kind)]}", params=params)
-        return [RepositoryInfo.from_dict(d) for d in data]
+        return [_checked_repository(d, kind) for d in _list(data)]
 
     def get(self, kind: Kind, name: str) -> RepositoryInfo:
-        return RepositoryInfo.from_dict(self.session.json("GET", self._path(kind, name)))
+        return _checked_repository(self.session.json("GET", self._path(kind, name)), kind, name)
 
     def versions(self, kind: Kind, name: str) -> list[VersionInfo]:
         return [
-            VersionInfo.from_dict(d) for d in self.session.json("GET", self._path(kind, name, "versions"))
+            _checked_version(d) for d in _list(self.session.json("GET", self._path(kind, name, "versions")))
         ]
 
     def manifest(self, kind: Kind, name: str, version: int | None = None) -> Manifest:
         number = "latest" if version is None else str(check_version(version))
-        return Manifest.from_dict(
-            self.session.json("GET", self._path(kind, name, "versions", number, "manifest"))
-        )
+        data = self.session.json("GET", self._path(kind, name, "versions", number, "manifest"))
+        try:
+            return Manifest.from_dict(data if isinstance(data, dict) else {"files": None})
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise IntegrityError(f"the hub sent a malformed manifest ({_short(exc)})") from None
 
     def read_file(
         self, kind: Kind, name: str, version: int, path: str, start: int = 0, end: int | None = None
@@ -131,22 +133,32 @@ class RemoteRepository(Repository):
         missing: set[str] = set()
         for i in range(0, len(ordered), DIGEST_BATCH):
             body = {"digests": ordered[i : i + DIGEST_BATCH]}
-            missing.update(self.session.json("POST", "/api/blobs/missing", json=body)["missing"])
-        return missing
+            answer = self.session.json("POST", "/api/blobs/missing", json=body)
+            listed = answer.get("missing") if isinstance(answer, dict) else None
+            if not isinstance(listed, list):
+                raise IntegrityError("the hub sent a malformed list of missing blobs")
+            missing.update(str(d) for d in listed)
+        return missing & set(ordered)
 
     def upload_offset(self, digest: str) -> tuple[int, bool]:
         """How many bytes of ``digest`` the hub has, and whether the blob is complete."""
-        state = self.session.json("GET", f"/api/uploads/{digest}")
-        return int(state["offset"]), bool(state["complete"])
+        return _upload_state(self.session.json("GET", f"/api/uploads/{digest}"), self.url)
 
     def upload_blob(self, entry: FileEntry, source: Path, progress: Progress) -> None:
         with open(source, "rb") as f:
             offset, complete = self.upload_offset(entry.sha256)
             progress.advance(offset)
+            stalled = 0
             while not complete:
                 if offset > entry.size:
                     raise IntegrityError(f"{source}: the hub holds more bytes than the file has")
+                before = offset
                 offset, complete = self._send(entry, f, offset, progress)
+                stalled = stalled + 1 if offset <= before and not complete else 0
+                if stalled > self.session.attempts:
+                    raise TransferError(
+                        f"{source}: the hub keeps taking no bytes at offset {offset}; run the command again"
+                    )
 
     def _send(self, entry: FileEntry, f: BinaryIO, offset: int, progress: Progress) -> tuple[int, bool]:
         """One ``PATCH`` from ``offset``; after a transient failure, the hub's offset to go on from."""
@@ -172,29 +184,29 @@ class RemoteRepository(Repository):
             "Content-Length": str(stop - offset),
         }
         try:
-            response = self.session.http.patch(
-                f"/api/uploads/{entry.sha256}", content=body(), headers=headers
-            )
+            with self.session.http.stream(
+                "PATCH", f"/api/uploads/{entry.sha256}", content=body(), headers=headers
+            ) as streamed:
+                response = read_bounded(streamed, self.url)
         except httpx.TransportError as exc:
             log.info("upload of %s broke off (%s); asking the hub where to go on", entry.path, exc)
             return self.session.retrying(entry.path, lambda: self._offset_after_failure(entry.sha256))
         if response.status_code in (502, 503, 504):
             return self.session.retrying(entry.path, lambda: self._offset_after_failure(entry.sha256))
         if response.status_code == 409 and "offset" in _json(response):
-            return int(_json(response)["offset"]), False
+            return _upload_state({**_json(response), "complete": False}, self.url)
         if response.status_code >= 400:
             raise hub_error(response)
-        state = response.json()
-        return int(state["offset"]), bool(state["complete"])
+        return _upload_state(_json(response), self.url)
 
     def _offset_after_failure(self, digest: str) -> tuple[int, bool]:
-        response = self.session.http.get(f"/api/uploads/{digest}")
+        with self.session.http.stream("GET", f"/api/uploads/{digest}") as streamed:
+            response = read_bounded(streamed, self.url)
         if response.status_code in (502, 503, 504):
             raise _Retryable(str(response.status_code))
         if response.status_code >= 400:
             raise hub_error(response)
-        state = response.json()
-        return int(state["offset"]), bool(state["complete"])
+        return _upload_state(_json(response), self.url)
 
     def commit_version(
         self,
@@ -204,15 +216,23 @@ class RemoteRepository(Repository):
         quality: QualityReport | None,
         private: bool = False,
         allow_invalid: bool = False,
-    ) -> tuple[VersionInfo, bool]:
+        key: str | None = None,
+    ) -> CommitResult:
         body = {"manifest": manifest.to_dict(), "private": private, "allow_invalid": allow_invalid}
+        if key is not None:
+            body["key"] = key
         data = self.session.json("POST", self._path(kind, name, "versions"), json=body)
-        return VersionInfo.from_dict(data["version"]), bool(data["created"])
+        if not isinstance(data, dict):
+            raise IntegrityError("the hub sent a malformed commit answer")
+        return CommitResult(
+            _checked_version(data.get("version")),
+            data.get("created") is True,
+            data.get("changed") is not False,
+        )
 
     def set_visibility(self, kind: Kind, name: str, private: bool) -> RepositoryInfo:
-        return RepositoryInfo.from_dict(
-            self.session.json("PATCH", self._path(kind, name), json={"private": private})
-        )
+        data = self.session.json("PATCH", self._path(kind, name), json={"private": private})
+        return _checked_repository(data, kind, name)
 
     def delete(self, kind: Kind, name: str) -> None:
         self.session.request("DELETE", self._path(kind, name))
@@ -220,6 +240,12 @@ class RemoteRepository(Repository):
     def whoami(self) -> dict[str, Any]:
         """The account of this session's token (raises :class:`AuthenticationError`)."""
         return dict(self.session.json("GET", "/api/whoami"))
+
+
+def _list(data: Any) -> list[Any]:
+    if not isinstance(data, list):
+        raise IntegrityError("the hub sent a malformed answer: a list was expected")
+    return data
 
 
 def _chunks(context: Any, response: httpx.Response) -> Iterator[bytes]:
@@ -231,7 +257,46 @@ def _chunks(context: Any, response: httpx.Response) -> Iterator[bytes]:
 
 def _json(response: httpx.Response) -> dict[str, Any]:
     try:
-        data = response.json()
-    except ValueError:
+        data = parse_answer(response.content, "", "")
+    except EohubError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _upload_state(data: Any, hub: str) -> tuple[int, bool]:
+    """``(offset, complete)`` of an upload as a hub reports it, checked."""
+    offset = data.get("offset") if isinstance(data, dict) else None
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise IntegrityError(f"the hub at {hub} sent a malformed upload state: {str(data)[:200]}")
+    return offset, data.get("complete") is True
+
+
+def _checked_repository(data: Any, kind: Kind, asked: str | None = None) -> RepositoryInfo:
+    """A repository as a hub describes it, refused unless its kind, name and version numbers pass the
+    checks the hub itself applies (and, when ``asked``, it is the repository asked for)."""
+    try:
+        info = RepositoryInfo.from_dict(data)
+        check_kind(info.kind)
+        check_name(info.name)
+        if info.latest is not None:
+            check_version(info.latest.number)
+    except (KeyError, TypeError, ValueError, AttributeError, EohubError) as exc:
+        raise IntegrityError(f"the hub sent a malformed {kind} description ({_short(exc)})") from None
+    if info.kind != kind or (asked is not None and name_key(info.name) != name_key(asked)):
+        raise IntegrityError(
+            f"the hub answered with {info.kind} '{info.name}' when asked for {kind} '{asked}'"
+        )
+    return info
+
+
+def _checked_version(data: Any) -> VersionInfo:
+    try:
+        info = VersionInfo.from_dict(data)
+        check_version(info.number)
+    except (KeyError, TypeError, ValueError, AttributeError, EohubError) as exc:
+        raise IntegrityError(f"the hub sent a malformed version ({_short(exc)})") from None
+    return info
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__

@@ -8,19 +8,27 @@ against a scratch SQLite database at head; review it before committing).
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 INITIAL_REVISION = "0001"
+PG_LOCK_KEY = 0x0E0B0B
+"""Any constant works: concurrent upgrades of one PostgreSQL database take turns on this lock."""
+_THREADS = threading.Lock()
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +42,7 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+@cache
 def head_revision() -> str:
     """The revision the current code expects."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
@@ -46,17 +55,43 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> None:
-    """Migrate the database behind ``engine`` to the latest revision, in one transaction where possible."""
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        if MigrationContext.configure(connection).get_current_revision() is None and inspect(
-            connection
-        ).has_table("repositories"):
-            # made by create_all before eohub had migrations: those tables are the initial revision
-            log.info("database has eohub tables but no revision: marking it as %s", INITIAL_REVISION)
-            command.stamp(config, INITIAL_REVISION)
-        command.upgrade(config, "head")
+    """Migrate the database behind ``engine`` to the latest revision, in one transaction where possible.
+
+    Safe when many processes (and threads) open a new database at once: they take turns, on a file lock
+    beside a SQLite file, on an advisory lock in PostgreSQL, and on a lock in this process (Alembic's
+    command API is not thread-safe); whoever comes second finds the database at head."""
+    head = head_revision()
+    if current_revision(engine) == head:
+        return
+    with _THREADS, _file_lock(engine):
+        config = alembic_config()
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
+            current = MigrationContext.configure(connection).get_current_revision()
+            if current == head:
+                return
+            config.attributes["connection"] = connection
+            if current is None and inspect(connection).has_table("repositories"):
+                # made by create_all before eohub had migrations: those tables are the initial revision
+                log.info("database has eohub tables but no revision: marking it as %s", INITIAL_REVISION)
+                command.stamp(config, INITIAL_REVISION)
+            command.upgrade(config, "head")
+
+
+@contextmanager
+def _file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock on ``<database file>.lock`` for a SQLite file (nothing for other databases)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(Path(database).expanduser().with_name(Path(database).name + ".lock"), "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
 def make_revision(message: str) -> None:

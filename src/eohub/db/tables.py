@@ -4,6 +4,7 @@
 users 1--* tokens                                       (SHA-256 of an API token, never the token)
 users 1--* repositories 1--* versions 1--* files        (path, size, sha256 of a stored blob)
                                        1--* documents    (a STAC document as JSON text)
+blobs (sha256, size)  1--* blob_proofs *--1 users        (who has shown they hold the bytes)
 ```
 
 - A repository is a model or a dataset: ``(kind, name_key)`` is unique, where ``name_key`` is the
@@ -12,6 +13,10 @@ users 1--* repositories 1--* versions 1--* files        (path, size, sha256 of a
   the same number make one transaction fail, and the writer retries with the next number.
 - ``metadata_json`` holds the README front matter (:class:`eohub.readme.ReadmeMetadata`); the repository
   row carries the latest version's copy so listings need no join.
+- ``blobs`` lists what the blob store holds, with the size the store measured; a commit may reference a
+  blob only when the committer has a ``blob_proofs`` row for it (they uploaded the bytes) or a version
+  they may read references it. ``touched_at`` is renewed by every commit that references the blob, so
+  ``eohub admin gc`` never removes a blob a commit is about to reference.
 - Only portable column types: JSON, BigInteger, timezone-aware DateTime, String, Text, Boolean.
 """
 
@@ -32,6 +37,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -52,6 +58,7 @@ class UserRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -64,6 +71,25 @@ class TokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     user: Mapped[UserRow] = relationship(lazy="joined")
+
+
+class BlobRow(Base):
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # None: ask the store
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    touched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BlobProofRow(Base):
+    __tablename__ = "blob_proofs"
+    __table_args__ = (UniqueConstraint("user_id", "sha256", name="uq_blob_proofs_user_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class RepositoryRow(Base):
@@ -103,6 +129,7 @@ class VersionRow(Base):
     tasks: Mapped[list[str]] = mapped_column(JSON, default=list)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # Manifest.summary()
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    commit_key: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the client's retry key
 
     repository: Mapped[RepositoryRow] = relationship(back_populates="versions")
     files: Mapped[list[FileRow]] = relationship(cascade="all, delete-orphan", order_by="FileRow.path")

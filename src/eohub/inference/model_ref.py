@@ -24,10 +24,10 @@ from eohub.mlm.schemas import LATEST_MLM_SCHEMA
 
 log = logging.getLogger(__name__)
 
-HUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{1,63}(:[\w.\-]+)?$")
+HUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{1,63}(:v?[0-9]{1,10})?\Z")
 HUB_URL = re.compile(
     r"^(?P<hub>https?://[^/?#]+(?:/[^?#]*?)?)(?<!/api)/(?:api/)?models/(?P<name>[A-Za-z0-9][A-Za-z0-9-]{1,63})"
-    r"(?:/versions/v?(?P<version>\d+))?/?$"
+    r"(?:/versions/v?(?P<version>[0-9]{1,10}))?/?\Z"
 )
 
 

@@ -66,7 +66,9 @@ def open_embedded(
 
     settings = settings or load_settings()
     store = open_store(settings.storage, settings.s3_endpoint)
-    return EmbeddedRepository(open_database(settings.database_url), store, user or local_user(), admin)
+    return EmbeddedRepository(
+        open_database(settings.database_url), store, user or local_user(), admin, settings.limits
+    )
 
 
 def open_repository(settings: Settings | None = None) -> Repository:

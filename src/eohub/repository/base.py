@@ -16,6 +16,7 @@ anywhere before it leaves no version (blobs already uploaded are harmless, they 
 from __future__ import annotations
 
 import logging
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from eohub.readme import ReadmeMetadata
 from eohub.repository.assess import assess, stac_problems
 from eohub.repository.download import version_folder, write_version
 from eohub.repository.manifest import FileEntry, Manifest, diff
-from eohub.repository.names import Kind, check_kind, check_name
+from eohub.repository.names import Kind, check_kind, check_name, check_version
 from eohub.repository.progress import Progress, Silent
 from eohub.repository.scan import README, IngestPlan, PlannedFile, scan_folder
 
@@ -125,6 +126,16 @@ class RepositoryInfo:
         )
 
 
+@dataclass(frozen=True)
+class CommitResult:
+    """What a commit did: the version it made (or the latest, when it changed nothing), whether it
+    created the repository, and whether it made a new version."""
+
+    version: VersionInfo
+    created: bool
+    changed: bool = True
+
+
 @dataclass
 class IngestResult:
     """What an ingest did: the version created (``None`` when nothing changed), whether the repository
@@ -201,9 +212,15 @@ class Repository(ABC):
         quality: QualityReport | None,
         private: bool = False,
         allow_invalid: bool = False,
-    ) -> tuple[VersionInfo, bool]:
-        """Create the next version atomically (the repository too, if new); return it and whether the
-        repository was created. Raises :class:`IntegrityError` if a blob is missing.
+        key: str | None = None,
+    ) -> CommitResult:
+        """Create the next version atomically (the repository too, if new).
+
+        A manifest identical to the latest version's changes nothing and answers that version
+        (``changed`` False), so retries and concurrent identical ingests never make empty versions;
+        ``key`` (chosen once per ingest) lets a retry of a commit that was made report it as made.
+        Raises :class:`IntegrityError` if a blob is missing, has another size than declared, or may
+        not be referenced by the caller (see :mod:`eohub.repository.ledger`).
 
         ``quality`` ``None`` means the backend rates the version itself from the stored blobs (what a
         hub does: it never trusts a client's rating); invalid STAC is then refused unless
@@ -288,10 +305,16 @@ class Repository(ABC):
             return IngestResult(name, None, False, report, existing.latest.number, plan.outside)
         quality = self.rate(plan, kind, name, existing, invalid)
         self._upload(plan, progress)
-        info, created = self.commit_version(kind, name, manifest, quality, private, bool(invalid))
-        log.info("%s %s: version %d created (%s)", kind, name, info.number, info.quality)
+        commit = self.commit_version(
+            kind, name, manifest, quality, private, bool(invalid), key=secrets.token_hex(16)
+        )
+        info = commit.version
         report = QualityReport(str(path), kind, info.quality_level, info.quality_reasons)
-        return IngestResult(name, info.number, created, report, info.number, plan.outside)
+        if not commit.changed:
+            log.info("%s %s: no changes since version %d", kind, name, info.number)
+            return IngestResult(name, None, False, report, info.number, plan.outside)
+        log.info("%s %s: version %d created (%s)", kind, name, info.number, info.quality)
+        return IngestResult(name, info.number, commit.created, report, info.number, plan.outside)
 
     @staticmethod
     def _resolve_name(plan: IngestPlan, name: str | None) -> str:
@@ -363,13 +386,6 @@ class Repository(ABC):
     def fetch(self, kind: Kind, name: str, version: int, entry: FileEntry, start: int = 0) -> Iterator[bytes]:
         """The bytes of one manifest entry from ``start`` (a backend may read the blob directly)."""
         return self.read_file(kind, name, version, entry.path, start)
-
-
-def check_version(version: Any) -> int:
-    """A version number given by a caller: a positive integer."""
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise UsageError(f"a version is a positive integer (1, 2, ...), not {version!r}")
-    return version
 
 
 def _number(info: RepositoryInfo | None) -> int:

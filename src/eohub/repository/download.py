@@ -30,7 +30,7 @@ from pathlib import Path
 
 from eohub.errors import AlreadyExistsError, IntegrityError, TransferError, UsageError
 from eohub.repository.manifest import FileEntry, Manifest
-from eohub.repository.names import check_stored_path
+from eohub.repository.names import check_name, check_stored_path, check_version
 from eohub.repository.progress import Progress, Silent
 from eohub.storage.base import CHUNK
 
@@ -44,8 +44,12 @@ _KEEP_PARTIAL = (TransferError, KeyboardInterrupt)
 
 
 def version_folder(path: str | Path, name: str, number: int) -> Path:
-    """Where version ``number`` of ``name`` goes under ``path``: ``path/name/vN``."""
-    return Path(path) / name / f"v{number}"
+    """Where version ``number`` of ``name`` goes under ``path``: ``path/name/vN``.
+
+    ``name`` and ``number`` may come from a hub: they pass the hub's own checks first, so a name such
+    as ``../../x`` or ``/etc`` never becomes a path component."""
+    check_name(name)
+    return Path(path) / name / f"v{check_version(number)}"
 
 
 def partial_folder(target: Path) -> Path:
@@ -134,6 +138,8 @@ class _Writer:
             for chunk in self.fetch(entry, size):
                 if self.stop.is_set():
                     raise TransferError("download stopped")
+                if size + len(chunk) > entry.size:
+                    raise IntegrityError(f"{entry.path}: the source sent more than its {entry.size} bytes")
                 h.update(chunk)
                 out.write(chunk)
                 size += len(chunk)

@@ -26,6 +26,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from eohub.config import Limits
 from eohub.db.engine import Database
 from eohub.db.tables import DocumentRow, FileRow, RepositoryRow, UserRow, VersionRow, utcnow
 from eohub.errors import (
@@ -38,14 +39,16 @@ from eohub.errors import (
 )
 from eohub.quality import QualityReport
 from eohub.readme import ReadmeMetadata
+from eohub.repository import ledger
 from eohub.repository.assess import assess, stac_problems
-from eohub.repository.base import Repository, RepositoryInfo, VersionInfo, check_version
+from eohub.repository.base import CommitResult, Repository, RepositoryInfo, VersionInfo, check_version
 from eohub.repository.manifest import FileEntry, Manifest, diff, document_text
 from eohub.repository.names import Kind, check_kind, check_name, name_key
 from eohub.repository.progress import CountingReader, Progress
 from eohub.repository.scan import IngestPlan, PlannedFile
 from eohub.search import index as search_index
 from eohub.storage import BlobStore
+from eohub.storage.base import sha256_stream, verify_digest
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +125,18 @@ class EmbeddedRepository(Repository):
     """A :class:`Repository` over a database and a blob store (see the module docstring)."""
 
     def __init__(
-        self, database: Database, store: BlobStore, user: str | None = None, admin: bool = False
+        self,
+        database: Database,
+        store: BlobStore,
+        user: str | None = None,
+        admin: bool = False,
+        limits: Limits | None = None,
     ) -> None:
         self.database = database
         self.store = store
         self.user = user
         self.admin = admin
+        self.limits = limits or Limits()
 
     def close(self) -> None:
         self.database.close()
@@ -260,13 +269,39 @@ class EmbeddedRepository(Repository):
     # --- writes ---------------------------------------------------------------------------------
 
     def missing_blobs(self, digests: set[str]) -> set[str]:
-        return self.store.missing(digests)
+        """Digests the store lacks, and those the caller may not reference (they must upload them)."""
+        missing = self.store.missing(digests)
+        with self.database.sessions.begin() as s:
+            allowed = ledger.referenceable(s, self.user, self.admin, set(digests) - missing)
+            ledger.touch(s, allowed)  # about to be referenced: housekeeping leaves them alone
+        return set(digests) - allowed
+
+    def may_reference(self, digest: str) -> bool:
+        """True when the blob is stored and the caller may put it in a version."""
+        if not self.store.exists(digest):
+            return False
+        with self.database.sessions() as s:
+            return bool(ledger.referenceable(s, self.user, self.admin, [digest]))
 
     def upload_blob(self, entry: FileEntry, source: Path, progress: Progress) -> None:
         with open(source, "rb") as f:
-            size = self.store.write(entry.sha256, CountingReader(f, progress))
+            reader = CountingReader(f, progress)
+            if self.store.exists(entry.sha256):  # one copy is kept; the bytes still prove possession
+                digest, size = sha256_stream(reader)
+                verify_digest(entry.sha256, digest)
+            else:
+                size = self.store.write(entry.sha256, reader)
         if size != entry.size:
             raise IntegrityError(f"{source}: stored {size} bytes, expected {entry.size}")
+        self.accept_upload(entry.sha256, size)
+
+    def accept_upload(self, digest: str, size: int) -> None:
+        """Record that the caller uploaded the verified bytes of ``digest`` (now in the store)."""
+        if self.user is None:
+            raise AuthenticationError("uploading needs a user (set EOHUB_TOKEN or run eohub auth login)")
+        with self.database.sessions.begin() as s:
+            ledger.record_blob(s, digest, size)
+            ledger.record_proof(s, self._user_row(s), digest)
 
     def commit_version(
         self,
@@ -276,29 +311,91 @@ class EmbeddedRepository(Repository):
         quality: QualityReport | None,
         private: bool = False,
         allow_invalid: bool = False,
-    ) -> tuple[VersionInfo, bool]:
+        key: str | None = None,
+    ) -> CommitResult:
         kind = check_kind(kind)
         check_name(name)
         if self.user is None:
             raise AuthenticationError("ingesting needs a user (set EOHUB_TOKEN or run eohub auth login)")
+        manifest.check(self.limits.max_manifest_files)
         self._check_name_free(kind, name)
-        missing = self.store.missing(manifest.digests())
-        if missing:
-            raise IntegrityError(
-                f"cannot commit: {len(missing)} blob(s) are not stored (e.g. {min(missing)})"
-            )
+        unchanged = self._unchanged(kind, name, manifest, key)
+        if unchanged is not None:
+            return unchanged
+        self._check_blobs(manifest)
         if quality is None:
             quality = self._rate_stored(kind, manifest, allow_invalid)
         for attempt in range(COMMIT_ATTEMPTS):
             try:
                 with self.database.sessions.begin() as s:
-                    return self._commit(s, kind, name, manifest, quality, private)
+                    return self._commit(s, kind, name, manifest, quality, private, key)
             except (sa_exc.IntegrityError, sa_exc.OperationalError) as exc:
                 if not _retryable(exc) or attempt == COMMIT_ATTEMPTS - 1:
                     raise
                 log.info("version commit of %s lost a race (%s); retrying", name, type(exc).__name__)
                 time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
         raise AssertionError("unreachable")
+
+    def _unchanged(self, kind: Kind, name: str, manifest: Manifest, key: str | None) -> CommitResult | None:
+        """The latest version when ``manifest`` is the same (or ``key`` made it): nothing to rate or store."""
+        with self.database.sessions() as s:
+            repo = s.scalar(
+                select(RepositoryRow).where(
+                    RepositoryRow.kind == kind, RepositoryRow.name_key == name_key(name)
+                )
+            )
+            if repo is None:
+                return None
+            self._check_writer(repo)
+            return self._same_as_latest(s, repo, manifest, key)
+
+    def _same_as_latest(
+        self, s: Session, repo: RepositoryRow, manifest: Manifest, key: str | None
+    ) -> CommitResult | None:
+        if key is not None:
+            done = s.scalar(
+                select(VersionRow).where(VersionRow.repository_id == repo.id, VersionRow.commit_key == key)
+            )
+            if done is not None:  # a retry of a commit that was made: report it as made
+                return CommitResult(_version_info(done, self._author(s, done)), done.number == 1, True)
+        last = s.scalar(
+            select(VersionRow).where(VersionRow.repository_id == repo.id).order_by(VersionRow.number.desc())
+        )
+        if last is None or not diff(self._manifest(s, last), manifest).empty:
+            return None
+        return CommitResult(_version_info(last, self._author(s, last)), False, False)
+
+    @staticmethod
+    def _author(s: Session, row: VersionRow) -> str:
+        return s.scalar(select(UserRow.name).where(UserRow.id == row.author_id)) or ""
+
+    def _check_blobs(self, manifest: Manifest) -> None:
+        """Every blob is stored, its size is the store's, and the caller may reference it."""
+        digests = manifest.digests()
+        missing = self.store.missing(digests)
+        if missing:
+            raise IntegrityError(
+                f"cannot commit: {len(missing)} blob(s) are not stored (e.g. {min(missing)}); "
+                "upload them first"
+            )
+        with self.database.sessions.begin() as s:
+            sizes = ledger.known(s, digests)
+            for digest in digests:
+                if sizes.get(digest) is None:  # stored before the hub listed blobs, or by an old client
+                    sizes[digest] = self.store.size(digest)
+                    ledger.record_blob(s, digest, sizes[digest])
+            allowed = ledger.referenceable(s, self.user, self.admin, digests)
+        for entry in manifest.files:
+            if entry.sha256 not in allowed:
+                raise IntegrityError(
+                    f"{entry.path}: blob {entry.sha256} was not uploaded by you and is in no version you "
+                    "can read; upload the file (eohub does this when the blob is reported missing)"
+                )
+            if sizes[entry.sha256] != entry.size:
+                raise IntegrityError(
+                    f"{entry.path}: declared size {entry.size} differs from the stored blob's "
+                    f"{sizes[entry.sha256]} bytes"
+                )
 
     def _check_name_free(self, kind: Kind, name: str) -> None:
         """Writing to a repository one cannot see: say the name is taken, never whose it is."""
@@ -326,19 +423,32 @@ class EmbeddedRepository(Repository):
                 f"invalid STAC ({len(invalid)} problem(s)); fix them, or ingest with --allow-invalid",
                 invalid,
             )
-        return assess(plan, kind, lambda e: self.store.read(e.sha256), invalid)
+        return assess(plan, kind, lambda e: self.store.read(e.sha256), invalid, self.limits)
 
     def _user_row(self, session: Session) -> UserRow:
-        user = session.scalar(select(UserRow).where(UserRow.name == self.user))
+        """The acting user's row, made on first use (embedded mode); another process may make it first."""
+        query = select(UserRow).where(UserRow.name == self.user)
+        user = session.scalar(query)
         if user is None:
-            user = UserRow(name=self.user, is_admin=False)
-            session.add(user)
-            session.flush()
+            try:
+                with session.begin_nested():
+                    user = UserRow(name=self.user, is_admin=False)
+                    session.add(user)
+            except sa_exc.IntegrityError:
+                user = session.scalar(query)
+        assert user is not None
         return user
 
     def _commit(
-        self, s: Session, kind: Kind, name: str, manifest: Manifest, quality: QualityReport, private: bool
-    ) -> tuple[VersionInfo, bool]:
+        self,
+        s: Session,
+        kind: Kind,
+        name: str,
+        manifest: Manifest,
+        quality: QualityReport,
+        private: bool,
+        key: str | None,
+    ) -> CommitResult:
         user = self._user_row(s)
         repo = s.scalar(
             select(RepositoryRow).where(RepositoryRow.kind == kind, RepositoryRow.name_key == name_key(name))
@@ -352,6 +462,9 @@ class EmbeddedRepository(Repository):
             number = 1
         else:
             self._check_writer(repo)
+            same = self._same_as_latest(s, repo, manifest, key)  # a concurrent identical commit won
+            if same is not None:
+                return same
             last = s.scalar(
                 select(VersionRow)
                 .where(VersionRow.repository_id == repo.id)
@@ -359,6 +472,11 @@ class EmbeddedRepository(Repository):
             )
             number = last.number + 1 if last else 1
             previous = self._manifest(s, last) if last else None
+        gone = manifest.digests() - ledger.touch(s, manifest.digests())
+        if gone:
+            raise IntegrityError(
+                f"cannot commit: blob {min(gone)} was removed from the store meanwhile; ingest again"
+            )
         row = VersionRow(
             repository_id=repo.id,
             number=number,
@@ -371,6 +489,7 @@ class EmbeddedRepository(Repository):
             tasks=manifest.tasks(),
             summary=manifest.summary(),
             changes=diff(previous, manifest).counts(),
+            commit_key=key,
         )
         s.add(row)
         s.flush()
@@ -380,7 +499,7 @@ class EmbeddedRepository(Repository):
         repo.metadata_json = manifest.metadata.to_dict()
         repo.updated_at = utcnow()
         s.flush()
-        return _version_info(row, user.name), created
+        return CommitResult(_version_info(row, user.name), created, True)
 
     def set_visibility(self, kind: Kind, name: str, private: bool) -> RepositoryInfo:
         with self.database.sessions.begin() as s:

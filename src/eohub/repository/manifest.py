@@ -17,7 +17,8 @@ from eohub.errors import IntegrityError
 from eohub.readme import ReadmeMetadata
 from eohub.repository.names import check_stored_path
 
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+MAX_SIZE = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,12 @@ class FileEntry:
             raise IntegrityError(
                 f"malformed manifest entry {data!r}: it needs path, size and sha256"
             ) from None
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0 or not _DIGEST.match(str(digest)):
+        if (
+            not isinstance(size, int)
+            or isinstance(size, bool)
+            or size < 0
+            or not _DIGEST.fullmatch(str(digest))
+        ):
             raise IntegrityError(f"malformed manifest entry {data!r}: size >= 0, sha256 as 64 hex digits")
         return cls(check_stored_path(str(path)), size, str(digest))
 

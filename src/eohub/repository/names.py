@@ -1,7 +1,8 @@
 """Names of models and datasets, kinds, and the paths files are stored under.
 
-A repository name is 3 to 64 characters: ASCII letters, digits and ``-`` (``EuroSAT-RGB``); names are
-unique per kind regardless of case. A stored path is a normalized relative POSIX path inside a version:
+A repository (or user) name is 3 to 64 characters: ASCII letters, digits and ``-`` (``EuroSAT-RGB``),
+matched whole by the one rule the hub and every client share; names are unique per kind regardless of
+case. A stored path is a normalized relative POSIX path inside a version:
 never absolute, no ``..``, ``.`` or empty components, no backslashes. It is what lands under the download
 folder, so it is checked when a version is built, when a manifest is read, and again before writing.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePosixPath
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from eohub.errors import IntegrityError, InvalidNameError, UsageError
 
@@ -18,7 +19,7 @@ Kind = Literal["model", "dataset"]
 KINDS: tuple[Kind, ...] = ("model", "dataset")
 PLURALS: dict[str, str] = {"model": "models", "dataset": "datasets"}
 
-_NAME = re.compile(r"^[A-Za-z0-9-]{3,64}$")
+_NAME = re.compile(r"[A-Za-z0-9-]{3,64}")
 
 
 def check_kind(kind: str) -> Kind:
@@ -30,7 +31,7 @@ def check_kind(kind: str) -> Kind:
 
 def check_name(name: str, what: str = "name") -> str:
     """Return ``name`` if it is a valid repository (or user) name, else raise :class:`InvalidNameError`."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):  # whole: "name\n" is not "name"
         raise InvalidNameError(
             f"invalid {what} {name!r}: use 3 to 64 characters, letters, digits and '-' only "
             "(e.g. EuroSAT-RGB)"
@@ -58,3 +59,16 @@ def check_stored_path(path: str) -> str:
             f"unsafe stored path {path!r}: paths must be relative and stay inside the version"
         )
     return path
+
+
+MAX_VERSION = 2**31 - 1
+"""The highest version number a repository can reach (the database column is a 32-bit integer)."""
+
+
+def check_version(version: Any) -> int:
+    """A version number given by a caller (or a hub): a positive integer the database can hold."""
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+        big = isinstance(version, int) and version > MAX_VERSION
+        shown = "a larger number" if big else repr(version)[:40]
+        raise UsageError(f"a version is a whole number from 1 to {MAX_VERSION}, not {shown}")
+    return version

@@ -32,8 +32,12 @@ class HubContext:
 
     @classmethod
     def open(cls, settings: Settings) -> HubContext:
+        """Open the database and store; what writers that died left in the store is removed."""
+        from eohub.repository.housekeeping import clear_abandoned_writes
+
         database = open_database(settings.database_url)
         store = open_store(settings.storage, settings.s3_endpoint)
+        clear_abandoned_writes(store)
         return cls(settings, database, store, UploadArea(settings.home / "uploads", store))
 
     def close(self) -> None:
@@ -87,6 +91,7 @@ def repository(
         context.store,
         caller.name if caller else None,
         caller.admin if caller else False,
+        context.settings.limits,
     )
 
 

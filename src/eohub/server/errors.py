@@ -22,6 +22,8 @@ STATUS: list[tuple[type[errors.EohubError], int]] = [
     (errors.PermissionDeniedError, 403),
     (errors.NotFoundError, 404),
     (errors.AlreadyExistsError, 409),
+    (errors.BusyError, 503),
+    (errors.LimitError, 413),
     (errors.InvalidStacError, 422),
     (errors.IntegrityError, 422),
     (errors.ModelGraphError, 422),
@@ -44,6 +46,8 @@ def _eohub_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, OffsetMismatch):
         body["offset"] = exc.offset
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.AuthenticationError) else None
+    if isinstance(exc, errors.BusyError):
+        headers = {"Retry-After": "1"}
     return JSONResponse(body, status_code=status_of(exc), headers=headers)
 
 

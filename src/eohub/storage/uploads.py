@@ -1,12 +1,15 @@
 """Resumable uploads: partial blobs on the hub's disk until their last byte arrives and verifies.
 
-An upload is named by the SHA-256 the client says the blob has. Its bytes are appended to
-``<root>/<sha256>.part``; the file's size is the confirmed offset, so an upload survives a dropped
-connection, a killed client and a restarted server, and continues from exactly where the bytes stopped.
+An upload is named by its uploader and the SHA-256 the client says the blob has. Its bytes are appended
+to ``<root>/<uploader>/<sha256>.part``; the file's size is the confirmed offset, so an upload survives a
+dropped connection, a killed client and a restarted server, and continues from exactly where the bytes
+stopped. Uploads of different users never share a file: each proves on its own that it holds the bytes.
+
 Each append states the offset it starts at; a different offset is refused with the real one
-(:class:`OffsetMismatch`), and a second writer of the same blob at the same time is refused too. When the
-declared length is reached, the partial file is streamed into the :class:`BlobStore`, which verifies the
-SHA-256 before the blob becomes visible; a mismatch discards the partial file.
+(:class:`OffsetMismatch`). Two appends to the same upload at once take turns (the second waits for the
+first's batch, then finds the offset moved). When the declared length is reached, the partial file is
+hashed; a mismatch discards it, a match moves it into the :class:`BlobStore` (or, when the store has the
+blob already, just proves possession and is removed: the store keeps one copy).
 """
 
 from __future__ import annotations
@@ -14,15 +17,21 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from eohub.errors import AlreadyExistsError, IntegrityError, UsageError
-from eohub.storage.base import BlobStore, check_digest
+from eohub.errors import AlreadyExistsError, BusyError, IntegrityError, UsageError
+from eohub.storage.base import BlobStore, check_digest, sha256_file, verify_digest
 
 log = logging.getLogger(__name__)
+
+LOCK_WAIT_SECONDS = 30.0
+_UPLOADER = re.compile(r"[A-Za-z0-9-]{1,64}")
+PART_SUFFIX = ".part"
 
 
 class OffsetMismatch(AlreadyExistsError):
@@ -35,6 +44,26 @@ class OffsetMismatch(AlreadyExistsError):
         self.offset = offset
 
 
+@contextmanager
+def locked(path: Path, mode: str, wait: float = LOCK_WAIT_SECONDS) -> Iterator[BinaryIO]:
+    """``path`` opened and exclusively locked (``flock``), waiting up to ``wait`` seconds for another
+    holder; :class:`BusyError` if it does not let go."""
+    out = open(path, mode)  # noqa: SIM115 - closed below
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise BusyError(f"{path.name} is busy; try again in a moment") from None
+                time.sleep(0.05)
+        yield out  # type: ignore[misc]
+    finally:
+        out.close()
+
+
 class UploadArea:
     """Partial uploads under ``root`` (see the module docstring)."""
 
@@ -42,33 +71,26 @@ class UploadArea:
         self.root = Path(root)
         self.store = store
 
-    def _part(self, digest: str) -> Path:
-        return self.root / f"{check_digest(digest)}.part"
+    def _part(self, uploader: str, digest: str) -> Path:
+        if not _UPLOADER.fullmatch(uploader):
+            raise UsageError(f"not an uploader name: {uploader!r}")
+        return self.root / uploader / f"{check_digest(digest)}{PART_SUFFIX}"
 
-    def offset(self, digest: str) -> int:
-        """How many bytes of ``digest`` have been received (0 when none)."""
+    def offset(self, uploader: str, digest: str) -> int:
+        """How many bytes of ``digest`` ``uploader`` has sent (0 when none)."""
         try:
-            return self._part(digest).stat().st_size
+            return self._part(uploader, digest).stat().st_size
         except FileNotFoundError:
             return 0
 
-    @contextmanager
-    def _locked(self, digest: str) -> Iterator[BinaryIO]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        out = open(self._part(digest), "ab")
-        try:
-            try:
-                fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise AlreadyExistsError(
-                    f"another upload of {digest[:12]}... is in progress; try again when it ends"
-                ) from None
-            yield out
-        finally:
-            out.close()
-
     def append(
-        self, digest: str, offset: int, length: int, chunks: Iterable[bytes], sync: bool = False
+        self,
+        uploader: str,
+        digest: str,
+        offset: int,
+        length: int,
+        chunks: Iterable[bytes],
+        sync: bool = False,
     ) -> int:
         """Append ``chunks`` at ``offset`` of a blob of ``length`` bytes; return the new offset.
 
@@ -78,7 +100,9 @@ class UploadArea:
         """
         if length < 0 or offset < 0:
             raise UsageError("upload offsets and lengths are not negative")
-        with self._locked(digest) as out:
+        part = self._part(uploader, digest)
+        part.parent.mkdir(parents=True, exist_ok=True)
+        with locked(part, "ab") as out:
             current = out.seek(0, os.SEEK_END)
             if current != offset:
                 raise OffsetMismatch(digest, current, offset)
@@ -94,21 +118,30 @@ class UploadArea:
                     os.fsync(out.fileno())
             return current
 
-    def complete(self, digest: str, length: int) -> None:
-        """Move a fully received blob into the store, verifying its SHA-256 on the way."""
-        part = self._part(digest)
-        with self._locked(digest):
+    def complete(self, uploader: str, digest: str, length: int) -> int:
+        """Verify a fully received blob and put it in the store (once); return its size."""
+        part = self._part(uploader, digest)
+        with locked(part, "ab"):
             size = part.stat().st_size
             if size != length:
                 raise UsageError(f"upload of {digest[:12]}... has {size} of its {length} bytes")
+            actual, _ = sha256_file(part)
             try:
-                self.store.adopt(digest, part)
+                verify_digest(digest, actual)
             except IntegrityError:
                 part.unlink(missing_ok=True)
                 raise
+            if not self.store.exists(digest):
+                self.store.adopt(digest, part, verified=True)
             part.unlink(missing_ok=True)
-        log.info("blob %s complete (%d bytes)", digest, length)
+        log.info("blob %s received from %s (%d bytes)", digest, uploader, length)
+        return size
 
-    def discard(self, digest: str) -> None:
+    def discard(self, uploader: str, digest: str) -> None:
         """Forget a partial upload."""
-        self._part(digest).unlink(missing_ok=True)
+        self._part(uploader, digest).unlink(missing_ok=True)
+
+    def parts(self) -> Iterator[Path]:
+        """Every partial upload file (for housekeeping)."""
+        if self.root.is_dir():
+            yield from self.root.glob(f"*/*{PART_SUFFIX}")

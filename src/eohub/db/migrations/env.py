@@ -11,10 +11,8 @@ from sqlalchemy import Connection, text
 
 from eohub.config import load_settings
 from eohub.db.engine import make_engine
+from eohub.db.migrate import PG_LOCK_KEY
 from eohub.db.tables import Base
-
-# Any constant works: concurrent upgrades of one PostgreSQL database take turns on this lock.
-_PG_LOCK_KEY = 0x0E0B0B
 
 
 def _migrate(connection: Connection) -> None:
@@ -26,7 +24,7 @@ def _migrate(connection: Connection) -> None:
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
         context.run_migrations()
 
 

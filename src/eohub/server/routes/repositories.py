@@ -40,6 +40,11 @@ class NewVersion(BaseModel):
     manifest: dict[str, Any] = Field(description="files (path, size, sha256), STAC documents, metadata")
     private: bool = Field(False, description="make the repository private when this creates it")
     allow_invalid: bool = Field(False, description="store invalid STAC as Q0 instead of refusing it")
+    key: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]{8,64}$",
+        description="chosen once per ingest: a retried commit that was already made answers that version",
+    )
 
 
 def _version(value: str) -> int | None:
@@ -85,12 +90,20 @@ def list_versions(plural: Plural, name: str, repo: Repo) -> list[dict[str, Any]]
 
 
 @router.post("/{plural}/{name}/versions", status_code=201, summary="Commit the next version")
-def commit_version(plural: Plural, name: str, body: NewVersion, repo: Repo, _: SignedIn) -> dict[str, Any]:
-    """Every blob of the manifest must be uploaded first. The hub validates the STAC documents and
-    rates the version itself (Q0..Q3) from the stored blobs."""
+def commit_version(
+    plural: Plural, name: str, body: NewVersion, repo: Repo, _: SignedIn, response: Response
+) -> dict[str, Any]:
+    """Every blob of the manifest must be uploaded first (by the caller, or be in a version the caller
+    can read). The hub validates the STAC documents and rates the version itself (Q0..Q3) from the
+    stored blobs. A manifest identical to the latest version answers that version with 200 and
+    ``"changed": false``."""
     manifest = Manifest.from_dict(body.manifest)
-    info, created = repo.commit_version(plural.kind, name, manifest, None, body.private, body.allow_invalid)
-    return {"version": info.to_dict(), "created": created}
+    commit = repo.commit_version(
+        plural.kind, name, manifest, None, body.private, body.allow_invalid, key=body.key
+    )
+    if not commit.changed:
+        response.status_code = 200
+    return {"version": commit.version.to_dict(), "created": commit.created, "changed": commit.changed}
 
 
 @router.get("/{plural}/{name}/versions/{version}/manifest", summary="Files, STAC documents, metadata")
