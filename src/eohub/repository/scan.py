@@ -330,7 +330,7 @@ def _unreadable(exc: OSError) -> None:
 def is_remote(href: str) -> bool:
     """True for ``http://``, ``s3://``, ``//host/``... (kept as links); ``file:`` and paths are local."""
     match = _SCHEME.match(href)
-    return href.startswith("//") or bool(match) and match.group(0).lower() != "file:"
+    return href.startswith("//") or (match is not None and match.group(0).lower() != "file:")
 
 
 def local_target(doc_path: Path, href: str, what: str = "") -> Path:
