@@ -1,0 +1,228 @@
+"""A client trusts no hub (issue 12, part 3): whatever names, versions, paths, sizes and JSON a hub
+answers, `eohub models get` writes and removes nothing outside the target folder, and a bad answer is a
+one-line error with a non-zero exit, never a traceback.
+
+The hostile hub is a small HTTP server of the test's own, answering each route with what the test sets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request, Response
+
+from tests.servers import free_port
+
+MODEL = b"onnx bytes of a model"
+
+
+def _repository(name: str = "Good-Model", number: Any = 1) -> dict[str, Any]:
+    version = {"number": number, "created": "2026-01-01T00:00:00+00:00", "quality_level": 0}
+    return {
+        "kind": "model",
+        "name": name,
+        "owner": "mallory",
+        "private": False,
+        "metadata": {},
+        "created": "2026-01-01T00:00:00+00:00",
+        "updated": "2026-01-01T00:00:00+00:00",
+        "latest": version,
+    }
+
+
+def _manifest(path: str = "model.onnx", data: bytes = MODEL, size: int | None = None) -> dict[str, Any]:
+    entry = {
+        "path": path,
+        "size": len(data) if size is None else size,
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    return {"files": [entry], "documents": {}, "metadata": {}}
+
+
+class HostileHub:
+    """Answers ``GET /api/models/...`` with ``self.answers[route]`` (bytes, or JSON-able values)."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, Any] = {
+            "repository": _repository(),
+            "manifest": _manifest(),
+            "file": MODEL,
+        }
+        app = FastAPI()
+
+        @app.get("/api/models/{name}")
+        def repository(name: str) -> Response:
+            return self._answer("repository")
+
+        @app.get("/api/models/{name}/versions/{version}/manifest")
+        def manifest(name: str, version: str) -> Response:
+            return self._answer("manifest")
+
+        @app.get("/api/models/{name}/versions/{version}/files/{path:path}")
+        def file(name: str, version: str, path: str, request: Request) -> Response:
+            return self._answer("file", status=206 if request.headers.get("range") else 200)
+
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def _answer(self, route: str, status: int = 200) -> Response:
+        value = self.answers[route]
+        if isinstance(value, Response):
+            return value
+        body = value if isinstance(value, bytes) else json.dumps(value).encode()
+        return Response(body, status_code=status, media_type="application/json")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> HostileHub:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileHub]:
+    with HostileHub() as hub:
+        yield hub
+
+
+def _get(hub: HostileHub, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EOHUB_")}
+    env.update(EOHUB_URL=hub.url, EOHUB_HOME=str(cwd / "home"), EOHUB_RETRIES="0")
+    return subprocess.run(
+        [sys.executable, "-m", "eohub", "models", "get", "Good-Model", "--quiet", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _snapshot(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def _one_line_error(done: subprocess.CompletedProcess, *words: str) -> None:
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def test_a_legitimate_answer_downloads(hostile: HostileHub, tmp_path: Path):
+    done = _get(hostile, tmp_path, "--path", "target")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "target" / "Good-Model" / "v1" / "model.onnx").read_bytes() == MODEL
+
+
+@pytest.mark.parametrize(
+    "name", ["../../escaped", "/tmp/eohub-absolute-escape", "..", "a/../../b", "Good-Model\n"]
+)
+def test_a_repository_name_from_the_hub_never_becomes_a_path(hostile: HostileHub, tmp_path: Path, name: str):
+    hostile.answers["repository"] = _repository(name)
+    (tmp_path / "target" / "deep").mkdir(parents=True)
+    before = _snapshot(tmp_path)
+    done = _get(hostile, tmp_path, "--path", "target/deep")
+    _one_line_error(done, "malformed")
+    assert _snapshot(tmp_path) == before
+    assert not Path("/tmp/eohub-absolute-escape").exists()
+
+
+def test_force_never_removes_a_folder_outside_the_target(hostile: HostileHub, tmp_path: Path):
+    victim = tmp_path / "victim" / "v1"
+    victim.mkdir(parents=True)
+    (victim / "precious.txt").write_text("keep me")
+    hostile.answers["repository"] = _repository("../../victim")
+    done = _get(hostile, tmp_path, "--path", "target/deep", "--force")
+    _one_line_error(done)
+    assert (victim / "precious.txt").read_text() == "keep me"
+
+
+def test_another_repository_than_the_one_asked_for_is_refused(hostile: HostileHub, tmp_path: Path):
+    hostile.answers["repository"] = _repository("Other-Model")
+    _one_line_error(_get(hostile, tmp_path), "Other-Model")
+    assert not (tmp_path / "Other-Model").exists()
+
+
+@pytest.mark.parametrize("number", [10**30, 0, -1, "one", 2**31, True])
+def test_a_version_number_from_the_hub_is_checked(hostile: HostileHub, tmp_path: Path, number: Any):
+    hostile.answers["repository"] = _repository(number=number)
+    _one_line_error(_get(hostile, tmp_path))
+    assert _snapshot(tmp_path) <= {"home"}
+
+
+@pytest.mark.parametrize(
+    "path", ["../evil.onnx", "/etc/evil.onnx", "a/../../evil.onnx", "./model.onnx", "a\\b"]
+)
+def test_a_stored_path_from_the_hub_stays_inside_the_target(hostile: HostileHub, tmp_path: Path, path: str):
+    hostile.answers["manifest"] = _manifest(path)
+    before = _snapshot(tmp_path)
+    _one_line_error(_get(hostile, tmp_path, "--path", "target"))
+    assert not list(tmp_path.rglob("evil.onnx"))
+    assert _snapshot(tmp_path) - before <= {"target", "target/Good-Model", "home"}
+
+
+def test_a_file_longer_than_declared_is_cut_off_and_nothing_is_kept(hostile: HostileHub, tmp_path: Path):
+    hostile.answers["file"] = MODEL + b"x" * (20 * 1024 * 1024)  # the declared size is len(MODEL)
+    _one_line_error(_get(hostile, tmp_path, "--path", "target"), "more than")
+    assert not (tmp_path / "target" / "Good-Model" / "v1").exists()
+
+
+@pytest.mark.parametrize("declared", [10**15, 2**63 - 1])
+def test_a_huge_declared_size_fails_verification_without_filling_the_disk(
+    hostile: HostileHub, tmp_path: Path, declared: int
+):
+    hostile.answers["manifest"] = _manifest(size=declared)
+    _one_line_error(_get(hostile, tmp_path, "--path", "target"))
+    assert not (tmp_path / "target" / "Good-Model" / "v1").exists()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"kind": "model", "name": ' + b"[" * 900 + b"]" * 900 + b"}",
+        b"not json at all",
+        b"[]",
+        b'{"kind": "model"}',
+        b'{"kind": "model", "name": "Good-Model", "owner": "x", "private": false, "metadata": [], '
+        b'"created": "yesterday", "updated": "2026-01-01", "latest": null}',
+    ],
+    ids=["nested-100000", "nested-900", "not-json", "list", "missing-fields", "bad-dates"],
+)
+def test_a_malformed_answer_is_a_one_line_error(hostile: HostileHub, tmp_path: Path, answer: bytes):
+    hostile.answers["repository"] = answer
+    _one_line_error(_get(hostile, tmp_path))
+
+
+def test_a_malformed_manifest_is_a_one_line_error(hostile: HostileHub, tmp_path: Path):
+    for manifest in (
+        {"files": [{"path": "a", "size": "big", "sha256": "00"}]},
+        {"files": "all of them"},
+        {"files": [], "documents": {"catalog.json": [1, 2]}},
+        {"files": [_manifest()["files"][0]] * 2},
+    ):
+        hostile.answers["manifest"] = manifest
+        _one_line_error(_get(hostile, tmp_path, "--path", "target"), "manifest")
