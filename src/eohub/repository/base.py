@@ -73,8 +73,11 @@ class VersionInfo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VersionInfo:
+        number = data["number"]
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise ValueError(f"a version number is an integer, not {str(number)[:40]!r}")
         return cls(
-            number=int(data["number"]),
+            number=number,
             created=datetime.fromisoformat(data["created"]),
             quality_level=int(data["quality_level"]),
             quality_reasons=list(data.get("quality_reasons") or []),
