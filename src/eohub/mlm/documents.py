@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import stat
 import tempfile
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from eohub.config import MiB, load_settings
+from eohub.core.jsonbounds import json_depth
 from eohub.errors import UsageError
 from eohub.mlm.report import Finding, Severity, pointer
 
@@ -126,28 +126,6 @@ def _read_bytes(path: Path, follow_links: bool) -> bytes:
     return data
 
 
-_JSON_STRING = re.compile(rb'"[^"]*"')
-_NOT_BRACKET = bytes(range(256)).translate(None, b"[]{}")
-_ONE_BRACKET = bytes.maketrans(b"{}", b"[]")
-
-
-def json_depth_exceeds(raw: bytes, limit: int) -> bool:
-    """True when the arrays and objects of JSON text nest more than ``limit`` deep (the outermost is 1).
-
-    Read from the text before any parser sees it, without recursion: escaped backslashes and quotes are
-    dropped, then strings, then everything but brackets (``{}`` become ``[]``); each pass then removes the
-    innermost pairs, one level. Text that is not JSON may pass; the parser refuses it next.
-    """
-    text = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
-    brackets = _JSON_STRING.sub(b"", text).translate(_ONE_BRACKET, _NOT_BRACKET)
-    for _ in range(limit):
-        inner_removed = brackets.replace(b"[]", b"")
-        if len(inner_removed) == len(brackets):
-            return False  # empty, or unbalanced: not deeper than this
-        brackets = inner_removed
-    return b"[]" in brackets
-
-
 def read_json(path: Path, follow_links: bool = True) -> dict[str, Any]:
     """Read a JSON object, raising :class:`UsageError` for a missing, unreadable or non-JSON file.
 
@@ -158,7 +136,7 @@ def read_json(path: Path, follow_links: bool = True) -> dict[str, Any]:
     where = shown(path)
     raw = _read_bytes(path, follow_links)
     limit = load_settings().limits.max_json_depth
-    if json_depth_exceeds(raw, limit):
+    if json_depth(raw) > limit:
         raise UsageError(f"{where}: JSON nested deeper than {limit} levels (EOHUB_MAX_JSON_DEPTH)")
     try:
         data = json.loads(raw.decode("utf-8"))

@@ -40,9 +40,9 @@ import cql2
 from sqlalchemy import ColumnElement, and_, false, literal, not_, or_, select, true
 
 from eohub.config import Limits
+from eohub.core.jsonbounds import json_depth
 from eohub.db.tables import RepositoryRow, StacItemRow, StacValueRow
 from eohub.errors import UsageError
-from eohub.nesting import json_depth
 from eohub.search.records import box_geometry, epoch, parse_instant
 
 COMPARISONS = {"=", "<>", "<", "<=", ">", ">="}

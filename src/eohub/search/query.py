@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eohub.config import Limits
+from eohub.core.jsonbounds import json_depth
 from eohub.errors import UsageError
-from eohub.nesting import json_depth
 from eohub.search.filters import parse_filter
 from eohub.search.records import parse_instant
 

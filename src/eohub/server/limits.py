@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eohub.config import Limits
-from eohub.nesting import json_depth
+from eohub.core.jsonbounds import json_depth
 
 MAX_VERSION = 2**31 - 1
 """The largest version number (the database stores versions as 32-bit integers)."""
