@@ -12,7 +12,14 @@ import pytest
 
 from eohub.mlm.schemas import SCHEMA_ROOT
 from tests.hub_server import InProcessHub
-from tests.servers import PostgresServer, S3Server, ServerUnavailable, start_postgres, start_seaweedfs
+from tests.servers import (
+    PostgresServer,
+    S3Server,
+    ServerUnavailable,
+    start_postgres,
+    start_seaweedfs,
+    unavailable,
+)
 
 if TYPE_CHECKING:
     from eohub.repository import Repository
@@ -38,11 +45,11 @@ def example_item() -> dict:
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """A real S3 server (SeaweedFS) on loopback for the whole session; skips if `weed` is missing."""
+    """A real S3 server (SeaweedFS) on loopback for the session; skips (or fails, in CI) without `weed`."""
     try:
         server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
     except ServerUnavailable as e:
-        pytest.skip(str(e))
+        unavailable(str(e))
     yield server
     server.stop()
 
@@ -57,11 +64,11 @@ def s3_location(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """A real PostgreSQL server on loopback for the whole session; skips if it is not installed."""
+    """A real PostgreSQL server on loopback for the whole session; skips (or fails, in CI) without it."""
     try:
         server = start_postgres()
     except ServerUnavailable as e:
-        pytest.skip(str(e))
+        unavailable(str(e))
     yield server
     server.stop()
 

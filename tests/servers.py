@@ -2,7 +2,8 @@
 
 Each starts in a few seconds in its own temporary folder on free ports, dies with the test process (Linux
 parent-death signal) and is stopped at the end of the session. When a binary is missing,
-:class:`ServerUnavailable` says how to install it and the fixtures skip the tests that need it.
+:class:`ServerUnavailable` says how to install it and the fixtures skip the tests that need it, or fail
+them when ``EOHUB_REQUIRE_SERVERS`` is set (as ``.ci/run`` does).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 STARTUP_TIMEOUT = 60.0
 Server = TypeVar("Server", "S3Server", "PostgresServer")
@@ -31,6 +32,20 @@ Server = TypeVar("Server", "S3Server", "PostgresServer")
 
 class ServerUnavailable(RuntimeError):
     """A server binary is not installed; the message says how to install it."""
+
+
+REQUIRE_VARIABLE = "EOHUB_REQUIRE_SERVERS"
+"""Set (CI sets it): a suite whose server or browser is missing fails instead of skipping."""
+
+
+def unavailable(reason: str, module: bool = False) -> NoReturn:
+    """Skip the tests that need a missing server or browser, or fail them when they are required
+    (``module``: called at a test module's top level)."""
+    import pytest
+
+    if os.environ.get(REQUIRE_VARIABLE):
+        pytest.fail(f"{reason} ({REQUIRE_VARIABLE} is set: this suite must run)", pytrace=False)
+    pytest.skip(reason, allow_module_level=module)
 
 
 def free_port() -> int:

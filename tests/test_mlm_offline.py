@@ -28,8 +28,16 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         attempts.append(repr(args[:2]))
         raise AssertionError(f"network access attempted: {args[:2]!r}")
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    def local_only(original):  # the Q3 check talks to its child process over a Unix socket
+        def connect(sock: socket.socket, *args: object) -> object:
+            if sock.family == socket.AF_UNIX:
+                return original(sock, *args)
+            return refuse(sock, *args)
+
+        return connect
+
+    monkeypatch.setattr(socket.socket, "connect", local_only(socket.socket.connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", local_only(socket.socket.connect_ex))
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     monkeypatch.setattr(urllib.request, "urlopen", refuse)

@@ -60,7 +60,7 @@ def test_unknown_names_and_versions_are_not_found(repository: Repository, tmp_pa
     repository.ingest("model", write_q0_model(tmp_path / "m"))
     with pytest.raises(NotFoundError, match="no version 3 .latest is 1."):
         repository.download("model", "EuroSAT-RGB", tmp_path, version=3)
-    with pytest.raises(UsageError, match="positive integer"):
+    with pytest.raises(UsageError, match="a version is a whole number from 1"):
         repository.download("model", "EuroSAT-RGB", tmp_path, version=0)
     assert not (tmp_path / "EuroSAT-RGB").exists()
 

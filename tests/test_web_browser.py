@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.servers import unavailable
 from tests.test_web_support import COLOURS, WebHub, populated_hub
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,14 +34,17 @@ CLASSIFIER = "demo-landcover-classifier"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright is not installed: .venv/bin/pip install -e '.[test]'"
-)
+try:
+    from playwright import sync_api
+except ImportError:
+    sync_api = None
+if sync_api is None:
+    unavailable("Playwright is not installed: .venv/bin/pip install -e '.[test]'", module=True)
 if not CHROMIUM.is_file() and not shutil.which("chromium"):
-    pytest.skip(
+    unavailable(
         "Debian's chromium is not installed: run `sudo bash scripts/install-system-deps.sh` "
         "(or `sudo apt-get install chromium`)",
-        allow_module_level=True,
+        module=True,
     )
 
 

@@ -116,7 +116,9 @@ def populate(server: HubServer, work: Path) -> WebHub:
 
         rgb = write_tutorial_catalog(write_q0_model(work / "eurosat-model") / "model.onnx", work / "eurosat")
         (rgb / "README.md").write_text((work / "eurosat-model" / "README.md").read_text())
-        hub.results["eurosat"] = carol.ingest("model", rgb, name="eurosat-rgb")
+        hub.results["eurosat"] = carol.ingest(
+            "model", rgb, name="eurosat-rgb", allow_outside=[work / "eurosat-model"]
+        )
 
         dataset = write_demo_dataset(work / "dataset")
         hub.results["dataset"] = alice.ingest("dataset", dataset)

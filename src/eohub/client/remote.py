@@ -30,7 +30,7 @@ from eohub.repository.base import CommitResult, Repository, RepositoryInfo, Vers
 from eohub.repository.manifest import FileEntry, Manifest
 from eohub.repository.names import PLURALS, Kind, check_kind, check_name, name_key
 from eohub.repository.progress import Progress
-from eohub.repository.scan import IngestPlan
+from eohub.repository.scan import IngestPlan, open_source
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class RemoteRepository(Repository):
         return _upload_state(self.session.json("GET", f"/api/uploads/{digest}"), self.url)
 
     def upload_blob(self, entry: FileEntry, source: Path, progress: Progress) -> None:
-        with open(source, "rb") as f:
+        with open_source(source) as f:
             offset, complete = self.upload_offset(entry.sha256)
             progress.advance(offset)
             stalled = 0
@@ -170,7 +170,7 @@ class RemoteRepository(Repository):
             while position < stop:
                 chunk = f.read(min(READ_SIZE, stop - position))
                 if not chunk:
-                    raise IntegrityError(f"{f.name}: the file shrank while it was being uploaded")
+                    raise IntegrityError(f"{entry.path}: the file shrank while it was being uploaded")
                 position += len(chunk)
                 with self._lock:
                     self.bytes_sent += len(chunk)

@@ -45,7 +45,7 @@ from eohub.repository.base import CommitResult, Repository, RepositoryInfo, Vers
 from eohub.repository.manifest import FileEntry, Manifest, diff, document_text
 from eohub.repository.names import Kind, check_kind, check_name, name_key
 from eohub.repository.progress import CountingReader, Progress
-from eohub.repository.scan import IngestPlan, PlannedFile
+from eohub.repository.scan import IngestPlan, PlannedFile, open_source
 from eohub.search import index as search_index
 from eohub.storage import BlobStore
 from eohub.storage.base import sha256_stream, verify_digest
@@ -284,7 +284,7 @@ class EmbeddedRepository(Repository):
             return bool(ledger.referenceable(s, self.user, self.admin, [digest]))
 
     def upload_blob(self, entry: FileEntry, source: Path, progress: Progress) -> None:
-        with open(source, "rb") as f:
+        with open_source(source) as f:
             reader = CountingReader(f, progress)
             if self.store.exists(entry.sha256):  # one copy is kept; the bytes still prove possession
                 digest, size = sha256_stream(reader)

@@ -2,8 +2,8 @@
 
 A repository (or user) name is 3 to 64 characters: ASCII letters, digits and ``-`` (``EuroSAT-RGB``),
 matched whole by the one rule the hub and every client share; names are unique per kind regardless of
-case. A stored path is a normalized relative POSIX path inside a version:
-never absolute, no ``..``, ``.`` or empty components, no backslashes. It is what lands under the download
+case. A stored path is a normalized relative POSIX path inside a version: never absolute, no ``..``,
+``.`` or empty components, no backslashes or control characters. It is what lands under the download
 folder, so it is checked when a version is built, when a manifest is read, and again before writing.
 """
 
@@ -20,6 +20,8 @@ KINDS: tuple[Kind, ...] = ("model", "dataset")
 PLURALS: dict[str, str] = {"model": "models", "dataset": "datasets"}
 
 _NAME = re.compile(r"[A-Za-z0-9-]{3,64}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+"""Control characters (NUL, newline, ...): never part of a stored path, whatever the file system allows."""
 
 
 def check_kind(kind: str) -> Kind:
@@ -47,9 +49,10 @@ def name_key(name: str) -> str:
 def check_stored_path(path: str) -> str:
     """Return ``path`` if it is a safe relative POSIX path, else raise :class:`IntegrityError`."""
     bad = (
-        not path
+        not isinstance(path, str)
+        or not path
         or "\\" in path
-        or "\x00" in path
+        or _CONTROL.search(path) is not None
         or path.startswith("/")
         or re.match(r"^[A-Za-z]:", path) is not None
     )

@@ -275,6 +275,21 @@ def open_checked(file: LocalFile) -> BinaryIO:
     return os.fdopen(fd, "rb")
 
 
+def open_source(path: Path) -> BinaryIO:
+    """Open a planned file again to upload it: the path read at scan time (symlinks resolved), which must
+    still be a regular file there, never a link, FIFO or device put in its place since (the hub verifies
+    the bytes against the SHA-256 taken at scan time)."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        reason = "it became a symbolic link" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
+        raise UsageError(f"{shown(path)}: cannot read file ({reason})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UsageError(f"{shown(path)}: replaced by something that is not a file since ingest read it")
+    return os.fdopen(fd, "rb")
+
+
 def _hash(file: LocalFile, stored: str) -> FileEntry:
     h = hashlib.sha256()
     size = 0
