@@ -193,10 +193,10 @@ def costs(item: Path, scene: Path) -> dict[str, float]:
 
     The 4096 x 4096 scene decodes to more than GDAL's block cache holds, so every pass decodes every block.
     """
-    from eohub.inference import pipeline
+    from eohub.inference import planning, stages
     from eohub.inference.options import RunOptions
     from eohub.inference.predictor import Predictor
-    from eohub.inference.raster_io import gdal_env, open_input
+    from eohub.inference.raster_input import gdal_env, open_input
 
     load = float("inf")
     for _ in range(3):
@@ -207,7 +207,7 @@ def costs(item: Path, scene: Path) -> dict[str, float]:
     with gdal_env():
         raster = open_input([str(scene)])
         try:
-            plan = pipeline.plan_scene(predictor, raster, RunOptions(batch=BATCH))
+            plan = planning.plan_scene(predictor, raster, RunOptions(batch=BATCH))
             regions = [r for i in range(plan.grid.region_row_count) for r in plan.grid.region_row(i)]
             for _ in range(2):
                 start = time.thread_time()
@@ -216,7 +216,7 @@ def costs(item: Path, scene: Path) -> dict[str, float]:
                 read = min(read, time.thread_time() - start)
                 start = time.thread_time()
                 for r in regions:
-                    pipeline.prepare(predictor, raster, plan, r)
+                    stages.prepare(predictor, raster, plan, r)
                 prepare = min(prepare, time.thread_time() - start)
         finally:
             raster.close()

@@ -12,7 +12,7 @@ from eohub.errors import InferenceError
 from eohub.inference.bands import normalize, resolve
 from eohub.inference.metadata import BandInfo, BandRef, Expression
 from eohub.inference.predictor import Predictor
-from eohub.inference.raster_io import open_input
+from eohub.inference.raster_input import open_input
 from tests.inference_helpers import make_identity, mlm_item, write_item, write_raster
 
 DIMS = ["batch", "bands", "height", "width"]

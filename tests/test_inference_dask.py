@@ -7,8 +7,9 @@ import pytest
 import rasterio
 
 from eohub.inference.distributed import run_scenes, split
-from eohub.inference.pipeline import RunOptions, SceneJob
+from eohub.inference.options import RunOptions
 from eohub.inference.predictor import Predictor
+from eohub.inference.scenes import SceneJob
 from tests.inference_helpers import regressor_item, segmenter_item, write_raster
 from tests.test_inference_tiling import smooth_scene
 

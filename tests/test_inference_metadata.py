@@ -14,9 +14,10 @@ from eohub.demo import make_classifier
 from eohub.errors import InferenceError
 from eohub.inference import graph
 from eohub.inference.metadata import DIM_ALIASES, canonical_dims, choose_model_asset, parse_item
-from eohub.inference.pipeline import RunOptions, plan_scene
+from eohub.inference.options import RunOptions
+from eohub.inference.planning import plan_scene
 from eohub.inference.predictor import Predictor
-from eohub.inference.raster_io import open_input
+from eohub.inference.raster_input import open_input
 from tests.conftest import EXAMPLES
 from tests.inference_helpers import classifier_item, mlm_item, save, segmenter_item, write_item, write_raster
 

@@ -158,7 +158,7 @@ def test_several_batches_in_the_model_at_once_give_the_same_scene(tmp_path) -> N
 
 
 def test_regions_are_read_in_whole_blocks_of_the_file_each_block_once(tmp_path, monkeypatch) -> None:
-    from eohub.inference.raster_io import RasterInput
+    from eohub.inference.raster_input import RasterInput
     from tests.inference_helpers import classifier_item
 
     data = np.random.default_rng(2).integers(1, 3000, (3, 256, 192)).astype(np.uint16)

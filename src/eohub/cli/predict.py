@@ -68,7 +68,7 @@ def predict(
         threads = positive(threads, "--threads") or session_threads(options.streams, workers, scheduler)
         predictor = _load_while_importing_the_raster_stack(model, allow_code, threads)
         from eohub.inference.distributed import dask_client, run_scenes
-        from eohub.inference.pipeline import scene_jobs
+        from eohub.inference.scenes import scene_jobs
 
         jobs = scene_jobs(inputs, output)
         try:

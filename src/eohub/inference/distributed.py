@@ -19,17 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eohub.errors import UsageError
+from eohub.inference.assemble import finalize
 from eohub.inference.options import RunOptions, session_threads
-from eohub.inference.pipeline import (
-    PartResult,
-    SceneJob,
-    finalize,
-    plan_scene,
-    plan_scenes,
-    run_part,
-    run_planned,
-)
-from eohub.inference.raster_io import gdal_env, open_input, remove_quietly
+from eohub.inference.pipeline import run_part, run_planned
+from eohub.inference.planning import plan_scene, plan_scenes
+from eohub.inference.raster_input import gdal_env, open_input
+from eohub.inference.raster_output import PartResult, remove_quietly
+from eohub.inference.scenes import SceneJob
 
 if TYPE_CHECKING:
     from eohub.inference.predictor import Predictor

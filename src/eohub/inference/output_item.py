@@ -18,9 +18,10 @@ from rasterio.warp import transform_geom
 from eohub import __version__
 
 if TYPE_CHECKING:
-    from eohub.inference.pipeline import SceneJob, ScenePlan
-    from eohub.inference.predictor import Predictor
-    from eohub.inference.raster_io import RasterInput
+    from eohub.inference.planning import ScenePlan
+    from eohub.inference.raster_input import RasterInput
+    from eohub.inference.scene_model import SceneModel
+    from eohub.inference.scenes import SceneJob
 
 EXTENSIONS = [
     "https://stac-extensions.github.io/processing/v1.2.0/schema.json",
@@ -92,7 +93,7 @@ def _asset(href: str, layout: Any, title: str, classes: list[dict[str, Any]] | N
 
 
 def build_output_item(
-    predictor: Predictor, raster: RasterInput, plan: ScenePlan, job: SceneJob
+    predictor: SceneModel, raster: RasterInput, plan: ScenePlan, job: SceneJob
 ) -> dict[str, Any]:
     """The output STAC item (a dict) for a finished run of ``predictor`` on ``raster``."""
     folder = job.output.parent

@@ -26,6 +26,7 @@ from eohub.errors import InferenceError
 from eohub.inference import expressions, graph, layout
 from eohub.inference.metadata import InputSpec, ModelMetadata, parse_item
 from eohub.inference.model_ref import load_item
+from eohub.inference.options import RunOptions
 from eohub.inference.outputs import OutputPlan, plan_output
 from eohub.inference.resize import check_resize_type, resize, restore
 from eohub.inference.scaling import Scaling, parse_scaling
@@ -287,9 +288,10 @@ class Predictor:
     def run(self, inputs: Sequence[str | Path] | str | Path, output: str | Path, **options: Any) -> Path:
         """Run on rasters (a multi-band file, single-band files, or a STAC item) and write ``output``.
 
-        Options are those of :class:`eohub.inference.pipeline.RunOptions` (``tile``, ``overlap``...).
+        Options are those of :class:`eohub.inference.options.RunOptions` (``tile``, ``overlap``...).
         """
-        from eohub.inference.pipeline import RunOptions, run_scene
+        # Imported here: the raster stack loads only when a raster is run (the CLI overlaps the two).
+        from eohub.inference.pipeline import run_scene
 
         sources = [inputs] if isinstance(inputs, str | Path) else list(inputs)
         return run_scene(self, [str(s) for s in sources], Path(output), RunOptions(**options))
