@@ -21,6 +21,7 @@ from eohub.server.head import HeadAsGet
 from eohub.server.limits import BodyLimits
 from eohub.server.routes import account, blobs, repositories
 from eohub.server.stac.routes import router as stac_router
+from eohub.server.web.pages import error_page
 
 
 def create_app(settings: Settings | None = None, context: HubContext | None = None) -> FastAPI:
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
         lifespan=lifespan,
     )
     app.state.hub = hub
-    errors.install(app)
+    errors.install(app, page=error_page)
     app.add_middleware(BodyLimits, limits=hub.settings.limits)
     app.add_middleware(HeadAsGet)
     for module in (account, blobs, repositories):  # fixed paths before {plural}/{name}

@@ -6,6 +6,7 @@ Unexpected exceptions become a 500 whose body names no internals (the traceback 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -66,13 +67,18 @@ def _wants_page(request: Request) -> bool:
     return not api and "text/html" in request.headers.get("accept", "")
 
 
-def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 404 and _wants_page(request):
-        from eohub.server.web.pages import error_page  # the web layer sits on top of this module
+PageRenderer = Callable[[Request, int, str], Response]
+"""Renders an HTML error page (the web layer gives one to :func:`install`; this module never imports it)."""
 
-        return error_page(request, 404, f"there is no page {request.url.path}")
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+def _http_error(page: PageRenderer | None) -> Callable[[Request, Exception], Response]:
+    def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404 and page is not None and _wants_page(request):
+            return page(request, 404, f"there is no page {request.url.path}")
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    return handle
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -80,9 +86,9 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "internal error; the hub's log has the details"}, status_code=500)
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers on ``app``."""
+def install(app: FastAPI, page: PageRenderer | None = None) -> None:
+    """Register the handlers on ``app``; ``page`` renders the HTML 404 a browser gets outside the API."""
     app.add_exception_handler(errors.EohubError, _eohub_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error(page))
     app.add_exception_handler(Exception, _unexpected)
