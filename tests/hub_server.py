@@ -1,8 +1,8 @@
 """A real hub for the tests: ``eohub serve`` in its own process on a free loopback port.
 
 :class:`HubServer` runs the server with its own ``EOHUB_HOME`` (and optionally PostgreSQL/S3 through
-``env``), makes users with :mod:`eohub.accounts` on the server's database, and can be killed and restarted
-on the same port and data (the resume tests need that).
+``env``), makes users with :mod:`eohub.server.accounts` on the server's database, and can be killed and
+restarted on the same port and data (the resume tests need that).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from eohub.accounts import create_user
 from eohub.db.engine import open_database
+from eohub.server.accounts import create_user
 from tests.servers import _spawn, _started, _stop, _tail, free_port
 
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from eohub.cli.main import app
 from eohub.config import load_settings
-from eohub.demo_hub import DATASET_NAME, MODEL_NAME
+from eohub.demo.hub import DATASET_NAME, MODEL_NAME
 
 from .hub_server import InProcessHub
 from .repository_helpers import write_q0_model
@@ -106,7 +106,7 @@ def test_an_unreachable_hub_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_a_new_hub_serves_the_demo_model_at_q3_and_dataset_at_q2(tmp_path: Path):
-    from eohub.demo_hub import seed_demo
+    from eohub.demo.hub import seed_demo
     from eohub.repository import open_embedded
 
     with open_embedded(user="demo") as repo:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from eohub.core.readme import ReadmeMetadata
 from eohub.errors import InvalidNameError, UsageError
-from eohub.readme import ReadmeMetadata
 from eohub.repository import FileEntry, Manifest, check_kind, check_name, diff
 
 A = FileEntry("a.txt", 1, "a" * 64)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from eohub.client import RemoteRepository
-from eohub.demo_hub import DATASET_NAME, MODEL_NAME, write_demo_dataset, write_demo_model
+from eohub.demo.hub import DATASET_NAME, MODEL_NAME, write_demo_dataset, write_demo_model
 from tests.hub_server import HubServer, start_hub
 from tests.repository_helpers import write_q0_model, write_tutorial_catalog
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from eohub.readme import ReadmeMetadata
+from eohub.core.readme import ReadmeMetadata
 from eohub.repository import FileEntry, Manifest, RepositoryInfo, VersionInfo
 from eohub.repository.search import SearchQuery, facets, matches, search
 from eohub.server.web.card import model_card

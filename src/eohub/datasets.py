@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eohub.api import DATASETS
+from eohub.repository.api import DATASETS
 
 ingest_dataset = DATASETS.ingest
 download_dataset = DATASETS.download

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eohub.api import MODELS
+from eohub.repository.api import MODELS
 
 ingest_model = MODELS.ingest
 download_model = MODELS.download

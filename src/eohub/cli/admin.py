@@ -11,7 +11,7 @@ import typer
 
 from eohub.cli.common import OutputFormat, print_json, user_errors
 from eohub.config import load_settings
-from eohub.units import human_size
+from eohub.core.units import human_size
 
 if TYPE_CHECKING:
     from eohub.db.engine import Database
@@ -44,7 +44,7 @@ def create_user_command(
     admin: Annotated[bool, typer.Option("--admin", help="May change every repository.")] = False,
 ) -> None:
     """Create a user and print its API token (shown only this once)."""
-    from eohub.accounts import create_user
+    from eohub.server.accounts import create_user
 
     token = _run(lambda db: create_user(db, name, admin))
     typer.echo(token)
@@ -54,7 +54,7 @@ def create_user_command(
 @app.command("create-token")
 def create_token_command(name: Annotated[str, typer.Argument(help="An existing user.")]) -> None:
     """Print a new API token for an existing user (shown only this once)."""
-    from eohub.accounts import create_token
+    from eohub.server.accounts import create_token
 
     typer.echo(_run(lambda db: create_token(db, name)))
 
@@ -64,7 +64,7 @@ def list_users_command(
     format: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
 ) -> None:
     """List users: admin or not, disabled or not, and their tokens by number (never the tokens)."""
-    from eohub.accounts import list_users
+    from eohub.server.accounts import list_users
 
     users = _run(list_users)
     if format is OutputFormat.json:
@@ -81,7 +81,7 @@ def revoke_token_command(
     token: Annotated[str, typer.Argument(help="The token's number (eohub admin list-users) or the token.")],
 ) -> None:
     """Revoke one API token: requests with it get 401 from now on."""
-    from eohub.accounts import revoke_token
+    from eohub.server.accounts import revoke_token
 
     owner = _run(lambda db: revoke_token(db, token))
     typer.echo(f"token of {owner} revoked")
@@ -90,7 +90,7 @@ def revoke_token_command(
 @app.command("disable-user")
 def disable_user_command(name: Annotated[str, typer.Argument(help="An existing user.")]) -> None:
     """Refuse every token of a user (401); their public repositories stay readable."""
-    from eohub.accounts import set_disabled
+    from eohub.server.accounts import set_disabled
 
     _run(lambda db: set_disabled(db, name, True))
     typer.echo(f"user {name} disabled")
@@ -99,7 +99,7 @@ def disable_user_command(name: Annotated[str, typer.Argument(help="An existing u
 @app.command("enable-user")
 def enable_user_command(name: Annotated[str, typer.Argument(help="A disabled user.")]) -> None:
     """Accept a disabled user's tokens again."""
-    from eohub.accounts import set_disabled
+    from eohub.server.accounts import set_disabled
 
     _run(lambda db: set_disabled(db, name, False))
     typer.echo(f"user {name} enabled")

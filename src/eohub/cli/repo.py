@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from eohub.cli.common import OutputFormat, print_json, user_errors
+from eohub.core.names import PLURALS
+from eohub.core.units import human_size
 from eohub.errors import InvalidStacError
 from eohub.repository import Kind, open_repository
-from eohub.repository.names import PLURALS
-from eohub.units import human_size
 
 if TYPE_CHECKING:  # imported lazily: the command line starts without the repository stack and rich
     from rich.table import Table

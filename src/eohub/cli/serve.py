@@ -20,7 +20,7 @@ def serve(
     """Start the hub server on EOHUB_DATABASE_URL and EOHUB_STORAGE (SQLite and files under EOHUB_HOME)."""
     import uvicorn
 
-    from eohub.demo_hub import DEMO_USER, seed_demo
+    from eohub.demo.hub import DEMO_USER, seed_demo
     from eohub.repository import EmbeddedRepository
     from eohub.server import create_app
     from eohub.server.context import HubContext

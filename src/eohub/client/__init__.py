@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from eohub.lazy import lazy_exports
+from eohub.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from eohub.client.remote import RemoteRepository

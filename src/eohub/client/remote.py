@@ -24,11 +24,11 @@ from urllib.parse import quote
 import httpx
 
 from eohub.client.http import HubSession, _Retryable, hub_error, parse_answer, read_bounded
+from eohub.core.names import PLURALS, Kind, check_kind, check_name, name_key
 from eohub.errors import EohubError, IntegrityError, TransferError
 from eohub.quality import QualityReport
 from eohub.repository.base import CommitResult, Repository, RepositoryInfo, VersionInfo, check_version
 from eohub.repository.manifest import FileEntry, Manifest
-from eohub.repository.names import PLURALS, Kind, check_kind, check_name, name_key
 from eohub.repository.progress import Progress
 from eohub.repository.scan import IngestPlan, open_source
 

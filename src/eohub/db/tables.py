@@ -11,7 +11,7 @@ blobs (sha256, size)  1--* blob_proofs *--1 users        (who has shown they hol
   lower-cased name, so ``EuroSAT-RGB`` and ``eurosat-rgb`` cannot both exist; ``name`` keeps the spelling.
 - A version is immutable once committed. ``(repository_id, number)`` is unique: two writers racing for
   the same number make one transaction fail, and the writer retries with the next number.
-- ``metadata_json`` holds the README front matter (:class:`eohub.readme.ReadmeMetadata`); the repository
+- ``metadata_json`` holds the README front matter (:class:`eohub.core.readme.ReadmeMetadata`); the repository
   row carries the latest version's copy so listings need no join.
 - ``blobs`` lists what the blob store holds, with the size the store measured; a commit may reference a
   blob only when the committer has a ``blob_proofs`` row for it (they uploaded the bytes) or a version

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eohub.lazy import lazy_exports
+from eohub.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     import pystac

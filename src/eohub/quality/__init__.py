@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from eohub.lazy import lazy_exports
+from eohub.core.lazy import lazy_exports
 from eohub.quality.report import KINDS, TOP_LEVEL, Kind, QualityReport, RunCheck
 
 if TYPE_CHECKING:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from eohub.config import Limits, load_settings
+from eohub.core.readme import parse_readme
 from eohub.errors import UsageError
 from eohub.mlm.documents import StacDocument, dict_field, list_field, walk
 from eohub.mlm.lint import lint_document
@@ -19,7 +20,6 @@ from eohub.mlm.schemas import LATEST_MLM_VERSION, parse_extension_url
 from eohub.mlm.validate import SCHEMA_UNAVAILABLE, validate_document
 from eohub.quality.report import KINDS, Kind, QualityReport, RunCheck
 from eohub.quality.sandbox import run_isolated
-from eohub.readme import parse_readme
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from eohub.config import Settings, load_settings
+from eohub.core.lazy import lazy_exports
+from eohub.core.names import KINDS, Kind, check_kind, check_name
 from eohub.errors import UsageError
-from eohub.lazy import lazy_exports
-from eohub.repository.names import KINDS, Kind, check_kind, check_name
 
 if TYPE_CHECKING:
     from eohub.repository.base import IngestResult, Repository, RepositoryInfo, VersionInfo

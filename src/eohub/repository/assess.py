@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from eohub.config import Limits
+from eohub.core.names import Kind
 from eohub.errors import IntegrityError
 from eohub.mlm.documents import StacDocument
 from eohub.mlm.validate import validate_document
 from eohub.quality import QualityReport, assess_quality
 from eohub.repository.manifest import FileEntry
-from eohub.repository.names import Kind
 from eohub.repository.scan import IngestPlan
 
 BlobReader = Callable[[FileEntry], Iterator[bytes]]

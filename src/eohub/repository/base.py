@@ -24,13 +24,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from eohub.core.names import Kind, check_kind, check_name, check_version
+from eohub.core.readme import ReadmeMetadata
 from eohub.errors import InvalidStacError, NotFoundError, UsageError
 from eohub.quality import QualityReport
-from eohub.readme import ReadmeMetadata
 from eohub.repository.assess import assess, stac_problems
 from eohub.repository.download import version_folder, write_version
 from eohub.repository.manifest import FileEntry, Manifest, diff
-from eohub.repository.names import Kind, check_kind, check_name, check_version
 from eohub.repository.progress import Progress, Silent
 from eohub.repository.scan import README, IngestPlan, PlannedFile, scan_folder
 

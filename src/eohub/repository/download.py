@@ -28,9 +28,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 
+from eohub.core.names import check_name, check_stored_path, check_version
 from eohub.errors import AlreadyExistsError, IntegrityError, TransferError, UsageError
 from eohub.repository.manifest import FileEntry, Manifest
-from eohub.repository.names import check_name, check_stored_path, check_version
 from eohub.repository.progress import Progress, Silent
 from eohub.storage.base import CHUNK
 

@@ -27,6 +27,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from eohub.config import Limits
+from eohub.core.names import Kind, check_kind, check_name, name_key
+from eohub.core.readme import ReadmeMetadata
 from eohub.db.engine import Database
 from eohub.db.tables import DocumentRow, FileRow, RepositoryRow, UserRow, VersionRow, utcnow
 from eohub.errors import (
@@ -38,12 +40,10 @@ from eohub.errors import (
     PermissionDeniedError,
 )
 from eohub.quality import QualityReport
-from eohub.readme import ReadmeMetadata
 from eohub.repository import ledger
 from eohub.repository.assess import assess, stac_problems
 from eohub.repository.base import CommitResult, Repository, RepositoryInfo, VersionInfo, check_version
 from eohub.repository.manifest import FileEntry, Manifest, diff, document_text
-from eohub.repository.names import Kind, check_kind, check_name, name_key
 from eohub.repository.progress import CountingReader, Progress
 from eohub.repository.scan import IngestPlan, PlannedFile, open_source
 from eohub.search import index as search_index

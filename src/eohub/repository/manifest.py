@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from eohub.core.names import check_stored_path
+from eohub.core.readme import ReadmeMetadata
 from eohub.errors import IntegrityError
-from eohub.readme import ReadmeMetadata
-from eohub.repository.names import check_stored_path
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 MAX_SIZE = 2**63 - 1

@@ -60,6 +60,8 @@ from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from eohub.config import load_settings
+from eohub.core.names import check_stored_path
+from eohub.core.readme import ReadmeMetadata, parse_readme_text
 from eohub.errors import UsageError
 from eohub.mlm.documents import (
     MAX_DOCUMENT_BYTES,
@@ -70,9 +72,7 @@ from eohub.mlm.documents import (
     shown_href,
     walk,
 )
-from eohub.readme import ReadmeMetadata, parse_readme_text
 from eohub.repository.manifest import FileEntry, Manifest
-from eohub.repository.names import check_stored_path
 
 log = logging.getLogger(__name__)
 

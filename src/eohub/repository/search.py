@@ -21,8 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from eohub.core.names import KINDS, Kind
 from eohub.repository.base import Repository, RepositoryInfo
-from eohub.repository.names import KINDS, Kind
 
 Sort = Literal["updated", "name"]
 SORTS: tuple[str, ...] = ("updated", "name")

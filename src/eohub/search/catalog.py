@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
+from eohub.core.names import Kind, name_key
+from eohub.core.readme import ReadmeMetadata
 from eohub.db.engine import Database
 from eohub.db.tables import (
     DocumentRow,
@@ -35,8 +37,6 @@ from eohub.db.tables import (
     VersionRow,
 )
 from eohub.errors import NotFoundError
-from eohub.readme import ReadmeMetadata
-from eohub.repository.names import Kind, name_key
 from eohub.search import index
 from eohub.search.filters import FilterError, translate
 from eohub.search.query import QueryError, SearchRequest

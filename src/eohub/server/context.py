@@ -12,11 +12,11 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from eohub.accounts import Account, authenticate
 from eohub.config import Settings
 from eohub.db.engine import Database, open_database
 from eohub.errors import AuthenticationError
 from eohub.repository import EmbeddedRepository
+from eohub.server.accounts import Account, authenticate
 from eohub.storage import BlobStore, open_store
 from eohub.storage.uploads import UploadArea
 

@@ -22,11 +22,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from eohub import __version__
-from eohub.accounts import Account
+from eohub.core.units import human_size
 from eohub.errors import AuthenticationError, EohubError
+from eohub.server.accounts import Account
 from eohub.server.context import SESSION_COOKIE
 from eohub.server.errors import status_of
-from eohub.units import human_size
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from eohub.accounts import authenticate
 from eohub.errors import AuthenticationError, NotFoundError, PermissionDeniedError, UsageError
 from eohub.repository import Kind
 from eohub.repository.search import MAX_PER_PAGE, SORTS, SearchQuery, search
+from eohub.server.accounts import authenticate
 from eohub.server.context import SESSION_COOKIE, Caller, Hub, Repo
 from eohub.server.limits import MAX_VERSION, whole_number
 from eohub.server.web import views

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pystac
 
-from eohub.demo import make_classifier
+from eohub.demo.models import make_classifier
 from eohub.mlm.build import build_item
 from eohub.repository.base import Repository
 

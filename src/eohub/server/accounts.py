@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from eohub.core.names import check_name
 from eohub.db.engine import Database
 from eohub.db.tables import TokenRow, UserRow
 from eohub.errors import AlreadyExistsError, AuthenticationError, NotFoundError
-from eohub.repository.names import check_name
 
 TOKEN_PREFIX = "eoh_"
 MAX_TOKEN_CHARS = 256
