@@ -288,6 +288,39 @@ class TestInitCli:
         assert result.exit_code == 2 and "is a folder" in result.stderr
 
 
+def test_guessed_tasks_are_said_in_one_line_and_given_tasks_are_not(tmp_path: Path) -> None:
+    said: list[str] = []
+    item = build_item(make_segmenter(tmp_path / "seg.onnx"), on_assumption=said.append)
+    assert item.properties["mlm:tasks"] == ["semantic-segmentation"]
+    assert said == [
+        "mlm:tasks not given: assumed semantic-segmentation from output 'scores' [-1, 3, 64, 64]; "
+        "set them with --tasks"
+    ]
+    said.clear()
+    build_item(tmp_path / "seg.onnx", tasks=["regression"], on_assumption=said.append)
+    assert said == []
+
+
+def test_nothing_is_said_when_the_build_fails(tmp_path: Path) -> None:
+    said: list[str] = []
+    with pytest.raises(UsageError):
+        build_item(make_classifier(tmp_path / "m.onnx"), classes=["a"], on_assumption=said.append)
+    assert said == []
+
+
+def test_init_says_the_guessed_task_on_stderr_in_one_line(tmp_path: Path) -> None:
+    model = make_classifier(tmp_path / "m.onnx")
+    result = CliRunner().invoke(app, ["mlm", "init", str(model), "-o", str(tmp_path / "item.json")])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    assert notes == [
+        "note: mlm:tasks not given: assumed classification from output 'logits' [-1, 10]; "
+        "set them with --tasks"
+    ]
+    given = ["mlm", "init", str(model), "-o", str(tmp_path / "i2.json"), "--tasks", "classification"]
+    assert "note:" not in CliRunner().invoke(app, given).stderr
+
+
 def test_built_item_needs_no_migration(tmp_path: Path) -> None:
     data, _ = built(tmp_path, "static classifier", **OPTIONS["static classifier"])
     result = migrate_data(data)

@@ -160,6 +160,7 @@ def init_cmd(
             maximum=_numbers(maximum, "--max"),
             item_id=item_id,
             href=Path(os.path.relpath(model.resolve(), base)).as_posix(),
+            on_assumption=lambda line: typer.echo(f"note: {line}", err=True),
         )
         data = item.to_dict(include_self_link=False)
         report = validate_data(data, str(output or "<stdout>"))

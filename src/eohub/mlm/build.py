@@ -5,6 +5,10 @@ the caller gives the name, tasks, architecture, band names, class names and per-
 are named by layout: ``[batch, bands|channel, height, width]`` (or channels-last when only that matches
 the band count) for inputs, ``[batch, class]`` or ``[batch, class, height, width]`` for class outputs.
 
+A graph does not say what its outputs mean (``[batch, 10]`` may be ten classes or ten regressed values), so
+tasks not given are guessed from the first output's rank (classification up to ``[batch, n]``, else
+semantic segmentation) and the guess is said, in one line, to ``on_assumption`` (default: a warning log).
+
 Why STAC 1.1.0: band names live in core ``bands``, so no eo/raster extension is needed, and it is what
 pystac writes. It comes with a trap: MLM wants ``properties.bands`` for named input bands, while the
 STAC 1.1.0 core schema only allows item-level ``bands`` when an asset has ``bands`` too. The item carries
@@ -14,8 +18,9 @@ both, the same list on the model asset, and validates against the core, MLM and 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +32,7 @@ from eohub.mlm.onnx_graph import GraphSignature, TensorSpec, read_signature
 from eohub.mlm.schemas import LATEST_MLM_SCHEMA
 from eohub.mlm.vocabulary import mlm_enum, mlm_pattern
 
+log = logging.getLogger(__name__)
 FILE_SCHEMA = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
 ONNX_MEDIA_TYPE = "application/octet-stream; application=onnx"
 CLASS_TASKS = frozenset({"classification", "scene-classification", "detection", "object-detection"}) | {
@@ -182,10 +188,17 @@ def _outputs(sig: GraphSignature, tasks: list[str], classes: list[str] | None) -
     return entries
 
 
-def _tasks(tasks: Sequence[str] | None, sig: GraphSignature) -> list[str]:
-    if not tasks:
-        rank = len(sig.outputs[0].shape) if sig.outputs else 2
-        return ["classification"] if rank <= 2 else ["semantic-segmentation"]
+def _guessed_tasks(sig: GraphSignature) -> tuple[list[str], str]:
+    """The tasks guessed from the first output's rank, and the one line that says so."""
+    first = sig.outputs[0]  # read_signature refuses a graph without outputs
+    tasks = ["classification"] if len(first.shape) <= 2 else ["semantic-segmentation"]
+    return tasks, (
+        f"mlm:tasks not given: assumed {', '.join(tasks)} from output {first.name!r} {first.shape}; "
+        "set them with --tasks"
+    )
+
+
+def _checked_tasks(tasks: Sequence[str]) -> list[str]:
     allowed = mlm_enum("mlm:tasks")
     unknown = [t for t in tasks if t not in allowed]
     if unknown:
@@ -206,15 +219,20 @@ def _names(values: Sequence[str] | None, option: str) -> list[str] | None:
 
 def _model_name(name: str | None, model_path: Path) -> str:
     """``name``, checked against the MLM pattern; by default a valid name made from the file name."""
-    pattern = mlm_pattern("mlm:name")
     if name is not None:
-        if not pattern.match(name):
+        if not mlm_pattern("mlm:name").match(name):
             raise UsageError(
                 f"--name {name!r} is not a valid mlm:name: start with a letter, end with a letter or digit, "
                 "at least 3 characters of letters, digits, spaces, '_', '.' or '-'"
             )
         return name
-    stem = re.sub(r"[^A-Za-z0-9_.\-\s]+", "-", model_path.stem).strip("-_. ")
+    return mlm_name(model_path.stem)
+
+
+def mlm_name(text: str) -> str:
+    """A valid ``mlm:name`` made from any text (a file name, a hub name): other characters become ``-``."""
+    pattern = mlm_pattern("mlm:name")
+    stem = re.sub(r"[^A-Za-z0-9_.\-\s]+", "-", text).strip("-_. ")
     return next((c for c in (stem, f"model {stem}") if pattern.match(c)), "model")
 
 
@@ -251,6 +269,7 @@ def build_item(
     item_id: str | None = None,
     href: str | None = None,
     created: datetime | None = None,
+    on_assumption: Callable[[str], None] | None = None,
 ) -> pystac.Item:
     """An MLM v1.5.2 item describing the ONNX model at ``model_path``.
 
@@ -258,12 +277,20 @@ def build_item(
     ``created`` the item's datetime (default: the file's modification time). Contradictions between the
     options and the graph (band or class counts, scaling lengths) raise :class:`UsageError`; a graph that MLM
     cannot describe (no inputs, a tensor without a recorded shape, a scalar) :class:`ModelGraphError`.
+    What was guessed (the tasks, when not given) goes to ``on_assumption``, one line each, once the item is
+    built; by default it is logged as a warning.
     """
     model_path = Path(model_path)
     sig = read_signature(model_path)
     _check_describable(model_path, sig)
     bands_, classes_ = _names(bands, "--bands"), _names(classes, "--classes")
-    tasks_ = _tasks(_names(tasks, "--tasks"), sig)
+    given_tasks = _names(tasks, "--tasks")
+    assumed: list[str] = []
+    if given_tasks is not None:
+        tasks_ = _checked_tasks(given_tasks)
+    else:
+        tasks_, line = _guessed_tasks(sig)
+        assumed.append(line)
     scaling = _value_scaling(mean, std, minimum, maximum)
     inputs = [_first_input(sig.inputs[0], bands_, scaling)]
     inputs += [_first_input(t, None, None) for t in sig.inputs[1:]]
@@ -307,4 +334,6 @@ def build_item(
             extra_fields=extra,
         ),
     )
+    for line in assumed:
+        (on_assumption or log.warning)(line)
     return item
