@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,7 +88,9 @@ def _item_in_folder(folder: Path) -> Path:
             continue
         if "mlm:input" in (data.get("properties") or {}):
             return path
-    raise InferenceError(f"{folder}: no MLM item (a STAC item with mlm:input) in this folder")
+    models = sorted(folder.rglob("*.onnx"), key=lambda p: (len(p.parts), str(p)))
+    hint = f"; {_onnx_hint(str(models[0]))}" if models else ""
+    raise InferenceError(f"{folder}: no MLM item (a STAC item with mlm:input) in this folder{hint}")
 
 
 def load_item(ref: Any) -> ItemRef:
@@ -111,11 +114,34 @@ def load_item(ref: Any) -> ItemRef:
         root = path.resolve()
         path = _item_in_folder(path)
     if path.is_file():
+        if _is_onnx_file(path):
+            raise UsageError(_onnx_hint(text))
         path = path.resolve()
         return ItemRef(_upgrade(read_json(path)), path.parent, path, root)
     if HUB_NAME.match(text) and not text.endswith(".json"):
         return load_item(_download(text))
     raise UsageError(f"{text}: no such model item, model folder or hub model name")
+
+
+def _is_onnx_file(path: Path) -> bool:
+    """An ONNX model given where an item belongs: its name says so, or it starts as a ``ModelProto`` does
+    (field 1, ``ir_version``, a small varint) rather than as JSON text."""
+    if path.suffix.lower() == ".onnx":
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+    except OSError:
+        return False
+    return len(head) == 2 and head[0] == 0x08 and 0 < head[1] < 0x80
+
+
+def _onnx_hint(text: str) -> str:
+    quoted = shlex.quote(text)
+    return (
+        f"{text} is an ONNX file, not an MLM item: describe it first with "
+        f"`eohub mlm init {quoted} -o item.json`, then run that item"
+    )
 
 
 def _download(ref: str) -> Path:

@@ -154,12 +154,22 @@ def _band_infos_from(holder: dict[str, Any]) -> list[BandInfo]:
     return []
 
 
-def _stac_nodata(holder: dict[str, Any], n: int) -> list[float | None]:
+def _stac_nodata(holder: dict[str, Any]) -> list[float | None] | None:
+    """Per-band ``nodata`` of a STAC asset's band objects (numbers only), or None when it has none."""
     for key in ("bands", "raster:bands"):
         raw = holder.get(key)
-        if isinstance(raw, list) and len(raw) == n:
-            return [b.get("nodata") if isinstance(b, dict) else None for b in raw]
-    return [None] * n
+        if isinstance(raw, list) and raw:
+            return [_number(b.get("nodata")) if isinstance(b, dict) else None for b in raw]
+    return None
+
+
+def _number(value: Any) -> float | None:
+    """A STAC ``nodata``: a number, or ``"nan"``, ``"inf"``, ``"-inf"`` as the raster extension allows."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and value.strip().lower() in ("nan", "inf", "-inf"):
+        return float(value.strip())
+    return None
 
 
 def _open(path: str) -> Any:
@@ -174,6 +184,8 @@ def _open(path: str) -> Any:
 def _file_bands(
     path: str, names: list[BandInfo], nodata: list[float | None] | None = None
 ) -> tuple[list[BandSource], Any]:
+    """The bands of one file: named by ``names`` (from STAC) when they count the file's bands, else by the
+    file's band descriptions; STAC ``nodata`` only where the file declares none and the counts agree."""
     with _open(path) as src:
         if src.count == 0:
             raise InferenceError(f"{path}: the raster has no bands")
@@ -190,17 +202,11 @@ def _file_bands(
                 infos = [BandInfo(stem, stem.lower() if stem.lower() in COMMON_NAMES else None)]
             else:
                 infos = [BandInfo(d, None, d) if d else BandInfo(None) for d in descriptions]
-        file_nodata = list(src.nodatavals)
-        bands = [
-            BandSource(
-                path,
-                i + 1,
-                infos[i],
-                file_nodata[i] if file_nodata[i] is not None else (nodata[i] if nodata else None),
-                src.dtypes[i],
-            )
-            for i in range(src.count)
+        stac_nodata = nodata if nodata is not None and len(nodata) == src.count else [None] * src.count
+        file_nodata = [
+            v if v is not None else stac for v, stac in zip(src.nodatavals, stac_nodata, strict=True)
         ]
+        bands = [BandSource(path, i + 1, infos[i], file_nodata[i], src.dtypes[i]) for i in range(src.count)]
         grid = (src.height, src.width, src.transform, src.crs, tuple(src.block_shapes[0]))
         tags = src.tags()
     return bands, (grid, tags.get("TIFFTAG_DATETIME"))
@@ -217,7 +223,9 @@ def _is_raster_asset(key: str, asset: dict[str, Any]) -> bool:
 
 def _stac_item_sources(
     path: Path,
-) -> tuple[list[tuple[str, list[BandInfo], list[float | None]]], dict[str, Any]]:
+) -> tuple[list[tuple[str, list[BandInfo], list[float | None] | None, bool]], dict[str, Any]]:
+    """The raster assets of a STAC item: href, band names and nodata from its band metadata (an asset
+    without any is named by its key when its file has one band, else by the file's band descriptions)."""
     item = read_json(path)
     if item.get("type") != "Feature" or not isinstance(item.get("assets"), dict):
         raise UsageError(f"{path}: not a STAC item with assets")
@@ -229,10 +237,10 @@ def _stac_item_sources(
         if "://" not in href and not Path(href).is_absolute():
             href = str(path.parent / href)
         infos = _band_infos_from(asset)
-        if not infos:
-            common = key.lower() if key.lower() in COMMON_NAMES else None
-            infos = [BandInfo(key, common)]
-        files.append((href, infos, _stac_nodata(asset, len(infos))))
+        described = bool(infos)
+        if not described:
+            infos = [BandInfo(key, key.lower() if key.lower() in COMMON_NAMES else None)]
+        files.append((href, infos, _stac_nodata(asset), described))
     if not files:
         raise InferenceError(f"{path}: the STAC item has no raster assets")
     return files, item
@@ -247,13 +255,13 @@ def open_input(paths: Sequence[str]) -> RasterInput:
         item_path = Path(paths[0]).resolve()
         files, item = _stac_item_sources(item_path)
     else:
-        files = [(p, [], None) for p in paths]
+        files = [(p, [], None, False) for p in paths]
     bands: list[BandSource] = []
     grid = None
     stamp = None
-    for path, names, nodata in files:
+    for path, names, nodata, described in files:
         more, (file_grid, file_stamp) = _file_bands(path, names, nodata)
-        if names and len(names) != len(more):
+        if described and len(names) != len(more):
             log.warning(
                 "%s: %d bands described, %d in the file; using the file's", path, len(names), len(more)
             )
