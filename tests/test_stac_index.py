@@ -16,7 +16,7 @@ from eohub.db.tables import StacCollectionRow, StacItemRow, StacValueRow
 from eohub.errors import NotFoundError
 from eohub.repository import EmbeddedRepository, open_embedded
 from eohub.search.catalog import Scope, StacCatalog
-from eohub.search.filters import FilterError
+from eohub.search.cql2_parse import FilterError
 from eohub.search.query import SearchRequest
 from eohub.search.records import ItemRecord, flatten
 from tests.test_stac_api import write_dataset, write_model

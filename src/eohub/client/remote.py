@@ -28,9 +28,10 @@ from eohub.core.names import PLURALS, Kind, check_kind, check_name, name_key
 from eohub.errors import EohubError, IntegrityError, TransferError
 from eohub.quality import QualityReport
 from eohub.repository.base import CommitResult, Repository, RepositoryInfo, VersionInfo, check_version
+from eohub.repository.confine import open_source
 from eohub.repository.manifest import FileEntry, Manifest
 from eohub.repository.progress import Progress
-from eohub.repository.scan import IngestPlan, open_source
+from eohub.repository.scan import IngestPlan
 
 log = logging.getLogger(__name__)
 

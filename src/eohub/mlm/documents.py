@@ -79,7 +79,8 @@ def shown(path: str | os.PathLike[str]) -> str:
     return text if text.isprintable() else repr(text)[1:-1]
 
 
-def _file_kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What an ``lstat`` mode names, for a refusal: ``a folder``, ``a FIFO``, ``a device``..."""
     if stat.S_ISDIR(mode):
         return "a folder"
     if stat.S_ISFIFO(mode):
@@ -103,7 +104,7 @@ def _read_bytes(path: Path, follow_links: bool) -> bytes:
     try:
         before = os.stat(path) if follow_links else os.lstat(path)
         if not stat.S_ISREG(before.st_mode):
-            raise UsageError(f"{where}: is {_file_kind(before.st_mode)}, not a JSON file")
+            raise UsageError(f"{where}: is {file_kind(before.st_mode)}, not a JSON file")
         if before.st_size > MAX_DOCUMENT_BYTES:
             raise _too_large(where)
         fd = os.open(path, _OPEN_FLAGS | (0 if follow_links else os.O_NOFOLLOW))

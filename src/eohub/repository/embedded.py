@@ -43,9 +43,10 @@ from eohub.quality import QualityReport
 from eohub.repository import ledger
 from eohub.repository.assess import assess, stac_problems
 from eohub.repository.base import CommitResult, Repository, RepositoryInfo, VersionInfo, check_version
+from eohub.repository.confine import open_source
 from eohub.repository.manifest import FileEntry, Manifest, diff, document_text
 from eohub.repository.progress import CountingReader, Progress
-from eohub.repository.scan import IngestPlan, PlannedFile, open_source
+from eohub.repository.scan import IngestPlan, PlannedFile
 from eohub.search import index as search_index
 from eohub.storage import BlobStore
 from eohub.storage.base import sha256_stream, verify_digest

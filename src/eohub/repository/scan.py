@@ -13,31 +13,11 @@ Two kinds of folder:
   hrefs relative to themselves, ``self`` links are dropped, remote hrefs (``http(s)://``, ``s3://``, any
   other scheme, ``//host/...``) stay links, untouched.
 
-**What ingest reads** (nothing leaves the machine that the user did not point at):
-
-- Regular files inside the folder. Local assets and links (never child or item links) may also name
-  regular files under the current directory, which the tutorial needs (its model sits in
-  ``data/EuroSAT-RGB/v1/``, beside the catalog's folder); when the current directory is a file-system
-  root it allows nothing. ``allow_outside`` (``--allow-outside PATH``) adds a file or a folder to read
-  under, for assets, links, documents and folder assets alike.
-- A path is checked twice: as the href names it (``..`` folded, no I/O yet) and with every symbolic link
-  resolved; both must be under one of those roots, so a symbolic link (in the folder or named by an href)
-  whose target leaves them is refused. Outside the folder, a path with a hidden component relative to
-  its root (``.ssh``, ``.aws``, ``.netrc``) is refused, and so is anything under ``EOHUB_HOME`` (its
-  credentials), wherever it is and whatever is allowed.
-- Only regular files are read: a FIFO, socket or device is refused from ``lstat`` before anything opens
-  it. A folder asset inside the folder stands for its files; outside it, only under an ``allow_outside``
-  root. Symbolic links to folders met while walking a folder are not entered (logged).
-- ``file:`` URLs are local paths: ``file:///abs``, ``file:/abs`` or ``file://localhost/abs`` only; a
-  host, a query, a fragment, a relative path or a NUL character is refused.
-- Files are opened with ``O_NOFOLLOW | O_NONBLOCK`` on the resolved path and hashed only if ``fstat`` on
-  the open descriptor shows the regular file that was checked (same device and inode), so a file
-  swapped for a symbolic link or a FIFO in between is refused, never read.
-- File names that are not UTF-8 are refused (stored paths are UTF-8).
-- Parent, root and collection links to documents outside the catalog are dropped (logged), never read.
-
-A refusal is one :class:`~eohub.errors.UsageError` line naming the document, the href and how to allow
-it on purpose. Every file read from outside the folder is listed in :attr:`IngestPlan.outside`.
+What ingest may read (the folder, the current directory for local assets, ``--allow-outside`` roots;
+never ``EOHUB_HOME``, hidden paths outside the folder, FIFOs or devices) is decided by
+:mod:`eohub.repository.confine`, whose docstring holds the rules; every file and document is checked
+there. Parent, root and collection links to documents outside the catalog are dropped (logged), never
+read. Every file read from outside the folder is listed in :attr:`IngestPlan.outside`.
 
 The plan hashes every file (SHA-256) so the repository can compare it with the latest version and upload
 only missing blobs. Nothing is written anywhere.
@@ -46,20 +26,16 @@ only missing blobs. Nothing is written anywhere.
 from __future__ import annotations
 
 import copy
-import errno
 import hashlib
 import logging
 import os
 import posixpath
-import re
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
-from urllib.parse import unquote, urlsplit
+from typing import Any
 
-from eohub.config import load_settings
 from eohub.core.names import check_stored_path
 from eohub.core.readme import ReadmeMetadata, parse_readme_text
 from eohub.errors import UsageError
@@ -72,6 +48,17 @@ from eohub.mlm.documents import (
     shown_href,
     walk,
 )
+from eohub.repository.confine import (
+    SCHEME,
+    Confinement,
+    LocalFile,
+    is_remote,
+    is_under,
+    local_target,
+    open_checked,
+    utf8_name,
+    walk_folder,
+)
 from eohub.repository.manifest import FileEntry, Manifest
 
 log = logging.getLogger(__name__)
@@ -81,9 +68,6 @@ CATALOG = "catalog.json"
 STRUCTURAL_RELS = frozenset({"child", "item", "parent", "root", "collection", "items"})
 EXTERNAL_PREFIX = "external"
 CHUNK = 1024 * 1024
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
-_ALLOW = "to read it on purpose, pass --allow-outside {path} (allow_outside=[...] in Python)"
 
 
 @dataclass
@@ -125,171 +109,6 @@ class IngestPlan:
         return Manifest([f.entry for f in self.files], dict(self.documents), self.metadata)
 
 
-# --- where ingest may read ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LocalFile:
-    """A checked local file or folder: the path as named, the path read, and what ``lstat`` saw there."""
-
-    path: Path
-    real: Path
-    identity: tuple[int, int]
-    is_dir: bool
-
-
-def _under(path: Path, root: Path) -> bool:
-    return path == root or path.is_relative_to(root)
-
-
-def _hidden_part(path: Path, root: Path) -> str | None:
-    return next((p for p in path.relative_to(root).parts if p.startswith(".")), None)
-
-
-class Confinement:
-    """The roots ingest reads under and the checks of the module docstring, for one ingest."""
-
-    def __init__(self, folder: Path, allow_outside: Sequence[str | Path] = ()) -> None:
-        self.folder = folder
-        self.home = real_path(load_settings().home.expanduser().absolute())
-        if _under(folder, self.home):
-            raise UsageError(
-                f"{shown(folder)} is inside EOHUB_HOME ({shown(self.home)}), which holds your hub "
-                f"credentials; ingest never reads there (copy the files elsewhere to publish them)"
-            )
-        self.allowed = [self._allowed_root(p) for p in allow_outside]
-        try:
-            cwd = real_path(os.getcwd())
-        except OSError:  # the current directory was removed
-            cwd = Path("/")
-        self.cwd = None if cwd == Path(cwd.anchor) else cwd
-
-    @staticmethod
-    def _allowed_root(path: str | Path) -> Path:
-        real = real_path(Path(path).absolute())
-        try:
-            os.stat(real)
-        except (OSError, ValueError):
-            raise UsageError(f"--allow-outside {shown(path)}: no such file or folder") from None
-        return real
-
-    def _roots(self, assets: bool) -> list[tuple[Path, str]]:
-        """The roots a path may be under, most permissive first: (root, kind)."""
-        roots = [(self.folder, "folder")] + [(r, "allowed") for r in self.allowed]
-        return roots + ([(self.cwd, "cwd")] if assets and self.cwd else [])
-
-    def _root_of(self, path: Path, assets: bool) -> tuple[Path, str] | None:
-        return next(((r, k) for r, k in self._roots(assets) if _under(path, r)), None)
-
-    def _refuse_home(self, what: str, *paths: Path) -> None:
-        if any(_under(p, self.home) for p in paths):
-            raise UsageError(
-                f"{what} is inside EOHUB_HOME ({shown(self.home)}), which holds your hub credentials; "
-                f"ingest never reads there (copy the file elsewhere to publish it)"
-            )
-
-    def _outside_message(self, what: str, path: Path, assets: bool) -> str:
-        where = "the folder" + (" and the current directory" if assets and self.cwd else "")
-        return f"{what} is outside {where}; " + _ALLOW.format(path=shown(path))
-
-    def check(self, path: Path, what: str, assets: bool = True, folders: bool = False) -> LocalFile | None:
-        """The checked file (or folder, when ``folders``) at ``path``; ``None`` when nothing is there.
-
-        ``what`` starts the refusal message (the document and href, or the file met in a walk);
-        ``assets`` adds the current directory to the roots.
-        """
-        self._refuse_home(what, path)
-        if self._root_of(path, assets) is None:
-            raise UsageError(self._outside_message(what, path, assets))
-        real = real_path(path)
-        if real != path:
-            what = f"{what} (a symbolic link to {shown(real)})"
-        self._refuse_home(what, real)
-        found = self._root_of(real, assets)
-        if found is None:
-            raise UsageError(self._outside_message(what, real, assets))
-        root, kind = found
-        hidden = _hidden_part(real, root) if kind != "folder" else None
-        if hidden:
-            raise UsageError(
-                f"{what} is in a hidden file or folder ({shown(hidden)}) outside the folder; "
-                + _ALLOW.format(path=shown(real))
-            )
-        try:
-            st = os.lstat(real)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except OSError as exc:
-            raise UsageError(f"{what}: cannot read ({exc.strerror or exc})") from None
-        if stat.S_ISLNK(st.st_mode):
-            raise UsageError(f"{what} is a symbolic link that cannot be resolved (a loop?)")
-        if stat.S_ISDIR(st.st_mode) and folders:
-            if kind == "cwd":
-                raise UsageError(
-                    f"{what} is a folder outside the folder; to read its files on purpose, pass "
-                    f"--allow-outside {shown(real)} (allow_outside=[...] in Python)"
-                )
-            return LocalFile(path, real, (st.st_dev, st.st_ino), True)
-        if not stat.S_ISREG(st.st_mode):
-            raise UsageError(
-                f"{what} is {_kind(st.st_mode)}, not a regular file; ingest reads regular files only"
-            )
-        return LocalFile(path, real, (st.st_dev, st.st_ino), False)
-
-    def document(self, real: Path) -> None:
-        """Refuse a STAC document (symbolic links resolved) ingest may not read: the walk's confinement."""
-        what = shown(real)
-        self._refuse_home(what, real)
-        found = self._root_of(real, assets=False)
-        if found is None:
-            raise UsageError(f"{what} is outside the folder; " + _ALLOW.format(path=what))
-        root, kind = found
-        hidden = _hidden_part(real, root) if kind != "folder" else None
-        if hidden:
-            raise UsageError(f"{what} is in a hidden folder ({shown(hidden)}); " + _ALLOW.format(path=what))
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
-
-
-def open_checked(file: LocalFile) -> BinaryIO:
-    """Open the file that was checked, or raise :class:`UsageError` if something else is there now."""
-    try:
-        fd = os.open(file.real, _OPEN_FLAGS)
-    except OSError as exc:
-        reason = "it became a symbolic link" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
-        raise UsageError(f"{shown(file.real)}: cannot read file ({reason})") from None
-    opened = os.fstat(fd)
-    if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != file.identity:
-        os.close(fd)
-        raise UsageError(f"{shown(file.real)}: replaced by another file while ingest read it; run it again")
-    return os.fdopen(fd, "rb")
-
-
-def open_source(path: Path) -> BinaryIO:
-    """Open a planned file again to upload it: the path read at scan time (symlinks resolved), which must
-    still be a regular file there, never a link, FIFO or device put in its place since (the hub verifies
-    the bytes against the SHA-256 taken at scan time)."""
-    try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError as exc:
-        reason = "it became a symbolic link" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
-        raise UsageError(f"{shown(path)}: cannot read file ({reason})") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise UsageError(f"{shown(path)}: replaced by something that is not a file since ingest read it")
-    return os.fdopen(fd, "rb")
-
-
 def _hash(file: LocalFile, stored: str) -> FileEntry:
     h = hashlib.sha256()
     size = 0
@@ -300,77 +119,10 @@ def _hash(file: LocalFile, stored: str) -> FileEntry:
                 size += len(chunk)
         except OSError as exc:
             raise UsageError(f"{shown(file.real)}: cannot read file ({exc.strerror or exc})") from None
-    return FileEntry(check_stored_path(_utf8(stored, file.path)), size, h.hexdigest())
-
-
-def _utf8(name: str, path: Path) -> str:
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        raise UsageError(
-            f"{shown(path)}: the file name is not valid UTF-8; rename it (stored names are UTF-8)"
-        ) from None
-    return name
-
-
-def _walk_folder(top: Path, confinement: Confinement, assets: bool) -> list[LocalFile]:
-    """Every non-hidden file under ``top``, each checked; symbolic links to folders are not entered."""
-    out: list[LocalFile] = []
-    for dirpath, dirnames, filenames in os.walk(top, onerror=_unreadable):
-        here = Path(dirpath)
-        kept = []
-        for name in sorted(d for d in dirnames if not d.startswith(".")):
-            _utf8(name, here / name)
-            if (here / name).is_symlink():
-                log.warning("%s: a symbolic link to a folder; not followed", shown(here / name))
-            else:
-                kept.append(name)
-        dirnames[:] = kept
-        for name in sorted(f for f in filenames if not f.startswith(".")):
-            path = here / _utf8(name, here / name)
-            file = confinement.check(path, shown(path), assets)
-            if file is None:
-                raise UsageError(f"{shown(path)}: a broken symbolic link (its target does not exist)")
-            out.append(file)
-    return out
-
-
-def _unreadable(exc: OSError) -> None:
-    raise UsageError(f"{shown(exc.filename or '?')}: cannot read folder ({exc.strerror or exc})")
+    return FileEntry(check_stored_path(utf8_name(stored, file.path)), size, h.hexdigest())
 
 
 # --- hrefs ---------------------------------------------------------------------------------------------
-
-
-def is_remote(href: str) -> bool:
-    """True for ``http://``, ``s3://``, ``//host/``... (kept as links); ``file:`` and paths are local."""
-    match = _SCHEME.match(href)
-    return href.startswith("//") or (match is not None and match.group(0).lower() != "file:")
-
-
-def local_target(doc_path: Path, href: str, what: str = "") -> Path:
-    """The normalized local path a local href names, resolved against the folder of its document."""
-    what = what or shown_href(href)
-    path = href
-    if _SCHEME.match(href):  # a file: URL
-        try:
-            parts = urlsplit(href)
-        except ValueError as exc:
-            raise UsageError(f"{what} is not a valid file: URL ({exc})") from None
-        if parts.netloc.lower() not in ("", "localhost"):
-            raise UsageError(
-                f"{what} names a file on another host ({parts.netloc!r}); ingest reads local files"
-            )
-        if parts.query or parts.fragment or "?" in href or "#" in href:
-            raise UsageError(f"{what}: a file: URL with a query or fragment does not name a file")
-        path = unquote(parts.path, errors="surrogateescape")
-        if not path.startswith("/"):
-            raise UsageError(f"{what}: a file: URL must hold an absolute path (file:///...)")
-    if "\x00" in path:
-        raise UsageError(f"{what} holds a NUL character")
-    if path.startswith("/"):
-        return Path(os.path.normpath("/" + path.lstrip("/")))
-    return Path(os.path.normpath(doc_path.parent / path))
 
 
 def _assets(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -455,7 +207,7 @@ def _collides(path: str, taken: set[str], taken_dirs: set[str]) -> bool:
 def _relative_href(from_doc: str, to_path: str, original: str = "") -> str:
     """The href from a stored document to a stored path; an equivalent relative original is kept."""
     href = posixpath.relpath(to_path, posixpath.dirname(from_doc) or ".")
-    if original and not posixpath.isabs(original) and not _SCHEME.match(original):
+    if original and not posixpath.isabs(original) and not SCHEME.match(original):
         if posixpath.normpath(original) == href:
             return original
     return href
@@ -479,7 +231,7 @@ class _Files:
 
     def key(self, file: LocalFile) -> Path:
         """The path a file is placed by: as named when that is in the folder, else where it resolves to."""
-        return file.path if _under(file.path, self.root) else file.real
+        return file.path if is_under(file.path, self.root) else file.real
 
     def add(self, file: LocalFile) -> Path:
         key = self.key(file)
@@ -487,7 +239,7 @@ class _Files:
         return key
 
     def outside(self) -> list[str]:
-        return sorted({shown(f.real) for f in self.by_key.values() if not _under(f.real, self.root)})
+        return sorted({shown(f.real) for f in self.by_key.values() if not is_under(f.real, self.root)})
 
 
 class _StacScanner:
@@ -531,7 +283,7 @@ class _StacScanner:
                 name = f"{doc.data.get('type', 'document')} '{doc.data.get('id', doc.path.name)}'"
                 self.problems.append(f"{name}: asset href {shown_href(href)} names a missing file")
         elif file.is_dir:
-            for inner in _walk_folder(file.real, self.confinement, assets=True):
+            for inner in walk_folder(file.real, self.confinement, assets=True):
                 self.placer.add(self.files.add(inner))
         else:
             self.placer.add(self.files.add(file))
@@ -630,7 +382,7 @@ def scan_folder(path: str | Path, allow_outside: Sequence[str | Path] = ()) -> I
     confinement = Confinement(root, allow_outside)
     files = _Files(root)
     placer = _Placer(root)
-    local = [files.add(f) for f in _walk_folder(root, confinement, assets=True)]
+    local = [files.add(f) for f in walk_folder(root, confinement, assets=True)]
     stac = os.path.lexists(root / CATALOG) and not (root / CATALOG).is_dir()
     scanner = _StacScanner(root, placer, confinement, files) if stac else None
     doc_paths = scanner.doc_paths if scanner else set()
@@ -644,7 +396,7 @@ def scan_folder(path: str | Path, allow_outside: Sequence[str | Path] = ()) -> I
         for p, stored in sorted(placer.placed.items(), key=lambda kv: kv[1])
         if p not in doc_paths
     ]
-    plan.outside = sorted(set(files.outside()) | {shown(p) for p in doc_paths if not _under(p, root)})
+    plan.outside = sorted(set(files.outside()) | {shown(p) for p in doc_paths if not is_under(p, root)})
     readme = files.by_key.get(root / README)
     if readme is not None:
         plan.metadata = _read_readme(readme)

@@ -38,7 +38,8 @@ from eohub.db.tables import (
 )
 from eohub.errors import NotFoundError
 from eohub.search import index
-from eohub.search.filters import FilterError, translate
+from eohub.search.cql2_parse import FilterError
+from eohub.search.filters import translate
 from eohub.search.query import QueryError, SearchRequest
 
 PREFIXES: dict[str, Kind] = {"models.": "model", "datasets.": "dataset"}

@@ -10,7 +10,7 @@ as :data:`MAX_LIMIT`, as the standard allows.
 
 Everything is bounded before it is parsed (:class:`eohub.config.Limits`): ``ids`` and ``collections``
 by ``max_search_ids``, ``sortby`` by :data:`MAX_SORTBY`, GeoJSON text by ``max_json_depth``, the filter
-as :func:`eohub.search.filters.parse_filter` says; ``limit`` and ``token`` are ASCII digits (or JSON
+as :func:`eohub.search.cql2_parse.parse_filter` says; ``limit`` and ``token`` are ASCII digits (or JSON
 integers) of at most 18 digits.
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 from eohub.config import Limits
 from eohub.core.jsonbounds import json_depth
 from eohub.errors import UsageError
-from eohub.search.filters import parse_filter
+from eohub.search.cql2_parse import parse_filter
 from eohub.search.records import parse_instant
 
 DEFAULT_LIMIT = 10
