@@ -14,6 +14,7 @@ from eohub.demo import make_classifier
 from eohub.errors import InferenceError
 from eohub.inference import graph
 from eohub.inference.metadata import DIM_ALIASES, canonical_dims, choose_model_asset, parse_item
+from eohub.inference.onnx_nodes import read_nodes
 from eohub.inference.options import RunOptions
 from eohub.inference.planning import plan_scene
 from eohub.inference.predictor import Predictor
@@ -226,11 +227,13 @@ def test_the_graph_scan_finds_activations_without_loading_weights(tmp_path, monk
     )
     onnx.save(model, tmp_path / "inline.onnx")
     onnx.save(model, tmp_path / "external.onnx", save_as_external_data=True, size_threshold=0)
-    expected = {o: (n.op_type, n.input[0]) for n in model.graph.node for o in n.output}
+    expected = {o: (n.op_type, tuple(n.input)) for n in model.graph.node for o in n.output}
     with monkeypatch.context() as patch:
         patch.setattr(onnx, "load", lambda *a, **k: pytest.fail("the weights were loaded"))
         for name in ("inline.onnx", "external.onnx"):
-            assert graph._producers(tmp_path / name) == expected
+            nodes = read_nodes(tmp_path / name)
+            assert {o: (n.op_type, n.inputs) for o, n in nodes.producers.items()} == expected
+            assert nodes.outputs == ["logits"]
             assert graph.activation(tmp_path / name, "logits") == "log_softmax"
             assert graph.activation(tmp_path / name, "logits_raw") is None
     (tmp_path / "junk.onnx").write_bytes(b"\xff\xff\xff not protobuf")

@@ -2,16 +2,16 @@
 
 ``bind`` pairs ``mlm:input``/``mlm:output`` entries with graph tensors (by name, else by position when the
 counts match) and refuses contradictions: a different rank, a different fixed size, a different data type.
-Where one side fixes a size and the other leaves it open, the fixed size wins. ``activation`` tells whether
-a graph output already is a probability (it comes out of ``Softmax``/``Sigmoid``) or raw logits; it scans
-the file's protobuf for the nodes only, so a model's weights are not parsed a second time (ONNX Runtime
-already loads them).
+Where one side fixes a size and the other leaves it open, the fixed size wins. ``meaning`` tells what a
+graph output holds from the operators that make it (read without the weights, :mod:`.onnx_nodes`):
+probabilities out of ``Softmax``/``Sigmoid``, log-probabilities out of ``LogSoftmax``, the class labels
+or the scores of an ONNX-ML classifier (``TreeEnsembleClassifier``, ``LinearClassifier``,
+``SVMClassifier``, which give probabilities already), or else raw values (logits, for a class output).
 """
 
 from __future__ import annotations
 
-import mmap
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from eohub.errors import InferenceError
+from eohub.inference.onnx_nodes import GraphNodes, Node, read_nodes
 
 ORT_TYPES = {
     "tensor(float)": "float32",
@@ -38,6 +39,10 @@ MLM_TYPES = frozenset(ORT_TYPES.values()) - {"bool"}
 # Nodes that keep values as they are (only move or reshape them) between an activation and the output.
 PASS_THROUGH = frozenset({"Identity", "Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Cast"})
 ACTIVATIONS = {"Softmax": "softmax", "Sigmoid": "sigmoid", "LogSoftmax": "log_softmax"}
+DEFAULT_DOMAINS = ("", "ai.onnx")
+ML_DOMAIN = "ai.onnx.ml"
+# ONNX-ML classifiers: output 0 holds class labels, output 1 per-class scores (probabilities as converted).
+CLASSIFIERS = frozenset({"TreeEnsembleClassifier", "LinearClassifier", "SVMClassifier"})
 
 
 @dataclass(frozen=True)
@@ -109,101 +114,99 @@ def bind(specs: Sequence[Any], graph: Sequence[Tensor], kind: str) -> list[Bindi
     return out
 
 
-def activation(model_path: str | Path, output_name: str) -> str | None:
-    """``softmax``, ``sigmoid`` or ``log_softmax`` when that op makes ``output_name``, else None."""
-    producers = _producers(model_path)
-    name = output_name
+@dataclass(frozen=True)
+class Classifier:
+    """An ONNX-ML classifier node (``TreeEnsembleClassifier``, ``LinearClassifier``, ``SVMClassifier``):
+    its outputs (labels, scores), the class value of each score column (None for string labels), and the
+    transform it applies to its scores."""
+
+    op_type: str
+    outputs: tuple[str, ...]
+    labels: tuple[int, ...] | None
+    post_transform: str
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """What a graph output holds, read from the operators that make it.
+
+    ``activation``: ``softmax``, ``sigmoid``, ``log_softmax``, ``classifier`` (an ONNX-ML classifier's
+    scores, used as they are) or None (raw values). ``role`` is ``labels`` or ``scores`` for a classifier's
+    outputs; ``zipmap`` tells that the scores reach the output as a ZipMap (a sequence of maps)."""
+
+    activation: str | None = None
+    classifier: Classifier | None = None
+    role: str | None = None
+    zipmap: bool = False
+
+
+def meaning(nodes: GraphNodes, output_name: str) -> Meaning:
+    """What the output ``output_name`` of the graph whose ``nodes`` are given holds (see :class:`Meaning`)."""
+    name, zipmap = output_name, False
     for _ in range(64):
-        node = producers.get(name)
+        node = nodes.producers.get(name)
         if node is None:
-            return None
-        op_type, first_input = node
-        if op_type in ACTIVATIONS:
-            return ACTIVATIONS[op_type]
-        if op_type not in PASS_THROUGH or not first_input:
-            return None
-        name = first_input
+            return Meaning(zipmap=zipmap)
+        if node.domain in DEFAULT_DOMAINS and node.op_type in ACTIVATIONS:
+            return Meaning(ACTIVATIONS[node.op_type], zipmap=zipmap)
+        if node.domain == ML_DOMAIN and node.op_type in CLASSIFIERS:
+            classifier = _classifier(node)
+            role = "labels" if name == node.outputs[0] else "scores"
+            return Meaning("classifier" if role == "scores" else None, classifier, role, zipmap)
+        zipmap = zipmap or (node.domain == ML_DOMAIN and node.op_type == "ZipMap")
+        kept = _kept_input(nodes, node)
+        if kept is None:
+            return Meaning(zipmap=zipmap)
+        name = kept
+    return Meaning(zipmap=zipmap)
+
+
+def sibling(nodes: GraphNodes, output_name: str) -> str | None:
+    """The graph output holding the other result (labels or scores) of the classifier behind
+    ``output_name``, or None."""
+    mine = meaning(nodes, output_name)
+    if mine.classifier is None:
+        return None
+    for other in nodes.outputs:
+        theirs = meaning(nodes, other) if other != output_name else None
+        if theirs and theirs.classifier == mine.classifier and theirs.role != mine.role:
+            return other
     return None
 
 
-def _producers(model_path: str | Path) -> dict[str, tuple[str, str | None]]:
-    """Output name -> (op type, first input) of the main graph's nodes, read without loading the weights."""
-    try:
-        with open(model_path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            view = memoryview(data)
-            try:
-                return _scan_nodes(view)
-            except (ValueError, IndexError, UnicodeDecodeError):
-                pass
-            finally:
-                view.release()
-    except (OSError, ValueError):
-        pass
-    try:  # not a plain protobuf file we can scan: let onnx parse it
-        import onnx
-
-        model = onnx.load(str(model_path), load_external_data=False)
-    except Exception:  # noqa: BLE001 - ONNX Runtime could read it, so only this hint is lost
-        return {}
-    return {o: (n.op_type, n.input[0] if n.input else None) for n in model.graph.node for o in n.output}
+def activation(model_path: str | Path, output_name: str) -> str | None:
+    """``softmax``, ``sigmoid``, ``log_softmax`` or ``classifier`` when that makes ``output_name``."""
+    return meaning(read_nodes(model_path), output_name).activation
 
 
-def _varint(data: memoryview, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7
-        if shift > 63:
-            raise ValueError("bad varint")
+def _kept_input(nodes: GraphNodes, node: Node) -> str | None:
+    """The input whose values ``node`` passes on as they are (moved, reshaped, L1-normalized probabilities,
+    columns picked, a ZipMap, a multiplication by 1), or None when it computes something else."""
+    if not node.inputs:
+        return None
+    if node.domain in DEFAULT_DOMAINS:
+        if node.op_type in PASS_THROUGH:
+            return node.inputs[0]
+        if node.op_type in ("Mul", "Div") and len(node.inputs) == 2:
+            if nodes.scalars.get(node.inputs[1]) == 1.0:
+                return node.inputs[0]
+            if node.op_type == "Mul" and nodes.scalars.get(node.inputs[0]) == 1.0:
+                return node.inputs[1]
+        return None
+    if node.domain == ML_DOMAIN:
+        l1 = node.op_type == "Normalizer" and node.attributes.get("norm") == b"L1"
+        if l1 or node.op_type in ("ZipMap", "ArrayFeatureExtractor"):
+            return node.inputs[0]
+    return None
 
 
-def _fields(data: memoryview, start: int, end: int) -> Iterator[tuple[int, int, Any]]:
-    """``(field number, wire type, value or (start, end) of a length-delimited field)`` of one message."""
-    pos = start
-    while pos < end:
-        key, pos = _varint(data, pos)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(data, pos)
-            yield number, wire, value
-        elif wire == 2:
-            length, pos = _varint(data, pos)
-            if pos + length > end:
-                raise ValueError("truncated field")
-            yield number, wire, (pos, pos + length)
-            pos += length
-        elif wire in (1, 5):
-            pos += 8 if wire == 1 else 4
-            yield number, wire, None
-        else:
-            raise ValueError(f"unsupported wire type {wire}")
-
-
-def _scan_nodes(data: memoryview) -> dict[str, tuple[str, str | None]]:
-    """The protobuf wire format of ``ModelProto.graph`` (7) -> ``GraphProto.node`` (1) -> ``NodeProto``
-    ``input`` (1), ``output`` (2), ``op_type`` (4); initializers and everything else are skipped unread."""
-    producers: dict[str, tuple[str, str | None]] = {}
-    for number, wire, span in _fields(data, 0, len(data)):
-        if number != 7 or wire != 2:
-            continue
-        for g_number, g_wire, g_span in _fields(data, *span):
-            if g_number != 1 or g_wire != 2:
-                continue
-            inputs, outputs, op_type = [], [], ""
-            for n_number, _, (a, b) in (f for f in _fields(data, *g_span) if f[1] == 2):
-                if n_number == 1:
-                    inputs.append(bytes(data[a:b]).decode())
-                elif n_number == 2:
-                    outputs.append(bytes(data[a:b]).decode())
-                elif n_number == 4:
-                    op_type = bytes(data[a:b]).decode()
-            for out in outputs:
-                producers[out] = (op_type, inputs[0] if inputs else None)
-    return producers
+def _classifier(node: Node) -> Classifier:
+    attrs = node.attributes
+    ints = attrs.get("classlabels_int64s") or attrs.get("classlabels_ints")
+    labels = tuple(int(v) for v in ints) if ints else None
+    transform = attrs.get("post_transform", b"NONE")
+    text = transform.decode(errors="replace") if isinstance(transform, bytes) else str(transform)
+    return Classifier(node.op_type, node.outputs, labels, text)
 
 
 def numpy_type(data_type: str) -> np.dtype:

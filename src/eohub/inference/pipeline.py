@@ -191,9 +191,11 @@ def _model_call(
     """Run a region's windows on the model threads, as one call or ``parts`` calls of near-equal size."""
     windows = prepared.windows
     if parts <= 1 or len(windows) < 2:
-        return models.submit(predictor.predict_windows, windows, plan.batch, plan.tile)
+        return models.submit(predictor.predict_windows, windows, plan.batch, plan.tile, plan.labels)
     chunks = np.array_split(windows, min(parts, len(windows)))
-    return _Joined([models.submit(predictor.predict_windows, c, plan.batch, plan.tile) for c in chunks])
+    return _Joined(
+        [models.submit(predictor.predict_windows, c, plan.batch, plan.tile, plan.labels) for c in chunks]
+    )
 
 
 # -- a whole scene ----------------------------------------------------------------------------------------

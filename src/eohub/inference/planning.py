@@ -30,6 +30,7 @@ OVERLAP_KEYS = ("tile_overlap", "overlap", "window_overlap")
 BLEND_KEYS = ("blend", "blending")
 BATCH_KEYS = ("batch_size",)
 DEFAULT_TILE = 256
+DEFAULT_PIXEL_BATCH = 65536  # pixels per model call for a per-pixel model
 
 
 @dataclass
@@ -47,6 +48,7 @@ class ScenePlan:
     out_height: int
     out_width: int
     out_transform: Any
+    labels: bool = False  # the model's own label output gives the class map (nothing is blended)
 
     @property
     def tile(self) -> tuple[int, int]:
@@ -62,18 +64,7 @@ def plan_scene(predictor: SceneModel, raster: RasterInput, options: RunOptions) 
         spec.bands, raster.infos, meta.band_defs, channels, predictor.allow_code
     )
     plan: OutputPlan = predictor.primary
-    model_h, model_w = predictor.tile_size
-    tile = positive(options.tile, "--tile") or positive(
-        meta.hyperparameter(*TILE_KEYS), "tile hyperparameter"
-    )
-    tile_h = tile or (model_h if model_h > 0 else DEFAULT_TILE)
-    tile_w = tile or (model_w if model_w > 0 else DEFAULT_TILE)
-    _check_tile(predictor, plan, (tile_h, tile_w))
-    overlap = positive(options.overlap, "--overlap", 0)
-    if overlap is None:
-        overlap = positive(meta.hyperparameter(*OVERLAP_KEYS), "overlap hyperparameter", 0)
-    if overlap is None:
-        overlap = 0 if not plan.spec.spatial else min(tile_h, tile_w) // 8
+    tile_h, tile_w, overlap = _tile_and_overlap(predictor, plan, options)
     tile, step = (tile_h, tile_w), (overlap, overlap)
     grid = Grid.make(raster.height, raster.width, tile, step, options.region, raster.block_shape)
     per_patch = not plan.spec.spatial and overlap == 0
@@ -82,7 +73,7 @@ def plan_scene(predictor: SceneModel, raster: RasterInput, options: RunOptions) 
         or predictor.fixed_batch
         or meta.batch_size_suggestion
         or positive(meta.hyperparameter(*BATCH_KEYS), "batch_size hyperparameter")
-        or 16
+        or (DEFAULT_PIXEL_BATCH if predictor.per_pixel else 16)
     )
     blend = options.blend or meta.hyperparameter(*BLEND_KEYS) or "cosine"
     grid.weights(blend)  # validates the name
@@ -95,6 +86,8 @@ def plan_scene(predictor: SceneModel, raster: RasterInput, options: RunOptions) 
         names = tuple(c.name for c in plan.classes)
         layout = OutputLayout(1, plan.class_dtype.name, plan.class_nodata, ("class",), plan.classes)
         wants_scores = bool(set(plan.spec.tasks) & CLASSIFICATION_TASKS) and not plan.spec.spatial
+        if predictor.per_pixel:  # a class map and the scores of each pixel, when the model has scores
+            wants_scores = plan.kind != "labels"
         scores = OutputLayout(plan.channels, "float32", float("nan"), names) if wants_scores else None
     else:
         names = tuple(
@@ -102,7 +95,32 @@ def plan_scene(predictor: SceneModel, raster: RasterInput, options: RunOptions) 
         )
         layout = OutputLayout(plan.channels, "float32", float("nan"), names)
         scores = None
-    return ScenePlan(grid, band_plan, plan, per_patch, batch, blend, layout, scores, out_h, out_w, transform)
+    labels = per_patch and plan.own_labels
+    return ScenePlan(
+        grid, band_plan, plan, per_patch, batch, blend, layout, scores, out_h, out_w, transform, labels
+    )
+
+
+def _tile_and_overlap(predictor: SceneModel, plan: OutputPlan, options: RunOptions) -> tuple[int, int, int]:
+    """Tile height and width and overlap: a per-pixel model's windows are single pixels, side by side."""
+    if predictor.per_pixel:
+        if options.tile not in (None, 1) or options.overlap not in (None, 0):
+            raise UsageError("the model predicts each pixel on its own: --tile and --overlap do not apply")
+        return 1, 1, 0
+    meta = predictor.metadata
+    model_h, model_w = predictor.tile_size
+    tile = positive(options.tile, "--tile") or positive(
+        meta.hyperparameter(*TILE_KEYS), "tile hyperparameter"
+    )
+    tile_h = tile or (model_h if model_h > 0 else DEFAULT_TILE)
+    tile_w = tile or (model_w if model_w > 0 else DEFAULT_TILE)
+    _check_tile(predictor, plan, (tile_h, tile_w))
+    overlap = positive(options.overlap, "--overlap", 0)
+    if overlap is None:
+        overlap = positive(meta.hyperparameter(*OVERLAP_KEYS), "overlap hyperparameter", 0)
+    if overlap is None:
+        overlap = 0 if not plan.spec.spatial else min(tile_h, tile_w) // 8
+    return tile_h, tile_w, overlap
 
 
 def _check_tile(predictor: SceneModel, plan: OutputPlan, tile: tuple[int, int]) -> None:

@@ -26,10 +26,13 @@ from eohub.errors import InferenceError
 from eohub.inference import expressions, graph, layout
 from eohub.inference.metadata import InputSpec, ModelMetadata, parse_item
 from eohub.inference.model_ref import load_item
+from eohub.inference.onnx_nodes import GraphNodes, read_nodes
 from eohub.inference.options import RunOptions
-from eohub.inference.outputs import OutputPlan, plan_output
+from eohub.inference.outputs import OutputPlan
+from eohub.inference.reading import Reading, read_output
 from eohub.inference.resize import check_resize_type, resize, restore
 from eohub.inference.scaling import Scaling, parse_scaling
+from eohub.inference.zipmap import unwrap, zipmap_outputs
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,7 @@ class Predictor:
         session: ort.InferenceSession,
         model_path: str,
         allow_code: bool = False,
+        nodes: GraphNodes | None = None,
     ) -> None:
         self.metadata = metadata
         self.session = session
@@ -63,11 +67,17 @@ class Predictor:
         if len(metadata.inputs) != 1:
             raise InferenceError(f"eohub runs models with one input; this one has {len(metadata.inputs)}")
         self.input = graph.bind(metadata.inputs, graph.tensors(session.get_inputs()), "input")[0]
-        self.outputs = graph.bind(metadata.outputs, graph.tensors(session.get_outputs()), "output")
+        graph_outputs = graph.tensors(session.get_outputs())
+        self.outputs = graph.bind(metadata.outputs, graph_outputs, "output")
         spec = self.spec
-        for dim in ("height", "width"):
-            if dim not in spec.dims:
-                raise InferenceError(f"mlm:input[0]: eohub needs a {dim} axis in dim_order (got {spec.dims})")
+        spatial = [dim for dim in ("height", "width") if dim in spec.dims]
+        if len(spatial) == 1:
+            raise InferenceError(f"mlm:input[0]: dim_order has {spatial[0]} but not the other ({spec.dims})")
+        self.per_pixel = not spatial
+        if self.per_pixel and "batch" not in spec.dims:
+            raise InferenceError(
+                f"mlm:input[0]: a per-pixel model (no height and width) needs a batch axis (got {spec.dims})"
+            )
         check_resize_type(spec.resize_type, "mlm:input[0]")
         self.dtype = graph.numpy_type(spec.data_type)
         self.work_dtype = np.dtype(np.float64) if self.dtype == np.float64 else np.dtype(np.float32)
@@ -80,13 +90,28 @@ class Predictor:
             b.tensor.name: [expressions.array_function(e, allow_code) for e in b.spec.post_processing]
             for b in self.outputs
         }
-        self.plans = [self._plan(b) for b in self.outputs]
+        self._read_outputs(graph_outputs, nodes if nodes is not None else read_nodes(model_path))
         if not spec.pre_processing and spec.bands and self.size("channel") > 0:
             if len(spec.bands) != self.size("channel"):
                 raise InferenceError(
                     f"the MLM item contradicts the model: mlm:input[0] lists {len(spec.bands)} bands "
                     f"but the channel axis has {self.size('channel')}"
                 )
+
+    def _read_outputs(self, graph_outputs: list[graph.Tensor], nodes: GraphNodes) -> None:
+        """How each output is read (:mod:`eohub.inference.reading`), the graph tensors every model call
+        fetches (the declared outputs and those the primary output is read from), and their dims."""
+        self.readings: list[Reading] = [
+            read_output(self.outputs, graph_outputs, nodes, i) for i in range(len(self.outputs))
+        ]
+        self.plans = [r.plan for r in self.readings]
+        first = self.readings[0]
+        extra = [first.tensor, *([first.labels] if first.labels else [])]
+        self._fetch = list(dict.fromkeys([*(b.tensor.name for b in self.outputs), *extra]))
+        ranks = {t.name: len(t.shape) for t in graph_outputs}
+        self._dims = {name: ("batch", "channel")[: ranks.get(name) or 1] for name in self._fetch}
+        self._dims[first.tensor] = first.dims
+        self._dims.update({b.tensor.name: b.spec.dims for b in self.outputs})
 
     # -- construction --------------------------------------------------------------------------------
 
@@ -103,6 +128,9 @@ class Predictor:
         item = load_item(ref)
         metadata = parse_item(item.data, item.base, str(item.path) if item.path else None)
         model_path = _model_file(metadata.asset.href, item.root)
+        nodes = read_nodes(model_path)
+        zipped = zipmap_outputs(nodes)
+        source: str | bytes = unwrap(model_path, zipped) if zipped else model_path
         options = ort.SessionOptions()
         options.log_severity_level = 3
         if threads:
@@ -110,12 +138,12 @@ class Predictor:
             options.inter_op_num_threads = 1
         try:
             session = ort.InferenceSession(
-                model_path, options, providers=list(providers or ["CPUExecutionProvider"])
+                source, options, providers=list(providers or ["CPUExecutionProvider"])
             )
         except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises several unrelated types
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InferenceError(f"{model_path}: ONNX Runtime cannot load the model ({first})") from None
-        return cls(metadata, session, model_path, allow_code)
+        return cls(metadata, session, model_path, allow_code, nodes)
 
     def _pre_function(self, expr: Any) -> Callable[[np.ndarray], np.ndarray]:
         axis = self.spec.dims.index("channel") if "channel" in self.spec.dims else None
@@ -138,12 +166,6 @@ class Predictor:
         rank = len(self.spec.dims)
         return lambda array: (lambda r: r if r.ndim == rank else np.expand_dims(r, axis))(func(array))
 
-    def _plan(self, binding: graph.Binding) -> OutputPlan:
-        spec = binding.spec
-        k_dim = "class" if "class" in spec.dims else "channel"
-        k = binding.shape[spec.dims.index(k_dim)] if k_dim in spec.dims else 1
-        return plan_output(spec, k, spec.data_type, graph.activation(self.model_path, binding.tensor.name))
-
     # -- what the model takes ----------------------------------------------------------------------------
 
     @property
@@ -157,7 +179,7 @@ class Predictor:
 
     @property
     def tile_size(self) -> tuple[int, int]:
-        """The model's fixed (height, width), -1 where it takes any size."""
+        """The model's fixed (height, width), -1 where it takes any size (0 for a per-pixel model)."""
         return self.size("height"), self.size("width")
 
     @property
@@ -214,7 +236,7 @@ class Predictor:
             step = 1
         else:
             step = self.fixed_batch or batch or n or 1
-        parts: dict[str, list[np.ndarray]] = {b.tensor.name: [] for b in self.outputs}
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in self._fetch}
         for start in range(0, n, step):
             chunk = x[start : start + step]
             filled = chunk.shape[0]
@@ -230,7 +252,7 @@ class Predictor:
         }
 
     def _out_dims(self, name: str) -> tuple[str, ...]:
-        return next(b.spec.dims for b in self.outputs if b.tensor.name == name)
+        return self._dims[name]
 
     def _batch_axis(self, name: str) -> int | None:
         dims = self._out_dims(name)
@@ -241,15 +263,15 @@ class Predictor:
             x = func(x)
         x = cast(np.ascontiguousarray(x), self.dtype)
         try:
-            values = self.session.run(None, {self.input.tensor.name: x})
+            values = self.session.run(self._fetch, {self.input.tensor.name: x})
         except Exception as exc:  # noqa: BLE001 - ONNX Runtime's errors are not one type
             first = str(exc).strip().splitlines()[0]
             raise InferenceError(f"the model rejected an input of shape {list(x.shape)}: {first}") from None
         out = {}
-        for binding, value in zip(self.outputs, values, strict=True):
-            for func in self._post[binding.tensor.name]:
+        for name, value in zip(self._fetch, values, strict=True):
+            for func in self._post.get(name, ()):
                 value = func(value)
-            out[binding.tensor.name] = value
+            out[name] = value
         return out
 
     def predict_all(self, array: np.ndarray, batch: int | None = None) -> dict[str, np.ndarray]:
@@ -263,21 +285,30 @@ class Predictor:
         return next(iter(self.predict_all(array, batch).values()))
 
     def predict_windows(
-        self, x: np.ndarray, batch: int | None = None, size: tuple[int, int] | None = None
+        self,
+        x: np.ndarray,
+        batch: int | None = None,
+        size: tuple[int, int] | None = None,
+        labels: bool = False,
     ) -> np.ndarray:
         """Blendable predictions of the primary output for pre-processed windows ``(N, T, C, h, w)``.
 
         Returns ``(N, channels, H, W)`` for per-pixel outputs (brought back to ``size``, the windows' size
-        before :meth:`fit`), ``(N, channels)`` for one value per window.
+        before :meth:`fit`), ``(N, channels)`` for one value per window; with ``labels`` (a classifier
+        whose plan has ``own_labels``), ``(N, channels + 1)``, the last channel the class index of its
+        label output.
         """
-        plan = self.primary
-        binding = self.outputs[plan.spec.index]
-        raw = self.forward(x, batch)[binding.tensor.name]
-        y = layout.output_to_work(raw, plan.spec.dims)
+        plan, reading = self.primary, self.readings[0]
+        out = self.forward(x, batch)
+        y = layout.output_to_work(out[reading.tensor], reading.dims)
         if plan.spec.spatial:
             height, width = size or x.shape[-2:]
             y = restore(y, height, width, self.spec.resize_type)
-        return plan.blendable(y)
+        values = plan.blendable(y)
+        if labels and reading.labels is not None:
+            indexes = plan.label_indexes(out[reading.labels].reshape(len(values)))
+            values = np.concatenate([values, indexes[:, None].astype(values.dtype)], axis=1)
+        return values
 
     def portable_item_json(self) -> str:
         """The MLM item as JSON with the model asset's href made absolute, for workers of a Dask cluster."""

@@ -22,6 +22,7 @@ class SceneModel(Protocol):
     metadata: ModelMetadata
     allow_code: bool
     work_dtype: np.dtype
+    per_pixel: bool  # the input has no height and width: the model predicts each pixel from its bands
 
     @property
     def spec(self) -> InputSpec:
@@ -60,7 +61,12 @@ class SceneModel(Protocol):
         ...
 
     def predict_windows(
-        self, x: np.ndarray, batch: int | None = None, size: tuple[int, int] | None = None
+        self,
+        x: np.ndarray,
+        batch: int | None = None,
+        size: tuple[int, int] | None = None,
+        labels: bool = False,
     ) -> np.ndarray:
-        """Blendable predictions of the primary output for pre-processed windows ``(N, T, C, h, w)``."""
+        """Blendable predictions of the primary output for pre-processed windows ``(N, T, C, h, w)``;
+        with ``labels``, the class index of the model's own label output as one channel more."""
         ...

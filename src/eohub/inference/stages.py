@@ -180,29 +180,39 @@ def finish(
 def finish_patches(
     plan: ScenePlan, region: Region, values: np.ndarray, invalid: np.ndarray | None
 ) -> list[np.ndarray]:
-    """Per-patch output of a region: one pixel per window; a window whose pixels are all nodata is nodata."""
-    grid = plan.grid
+    """Per-patch output of a region: one pixel per window; a window whose pixels are all nodata is nodata.
+
+    With ``plan.labels`` the last channel of ``values`` is the class index the model's label output gave.
+    """
     rows, cols = region.r1 - region.r0, region.c1 - region.c0
     grid_values = values.reshape(rows, cols, -1).transpose(2, 0, 1)
-    empty = np.zeros((rows, cols), bool)
-    if invalid is not None:
-        pads = [(0, region.extent_h - invalid.shape[0]), (0, region.extent_w - invalid.shape[1])]
-        padded = np.pad(invalid, pads, constant_values=True)
-        for r in range(rows):
-            for c in range(cols):
-                y, x = r * grid.stride_h, c * grid.stride_w
-                empty[r, c] = padded[y : y + grid.tile_h, x : x + grid.tile_w].all()
+    empty = _empty_windows(plan.grid, region, invalid)
     out = []
     if plan.output.is_classes:
-        classes = plan.output.class_map(grid_values)[None]
-        classes[:, empty] = plan.layout.nodata
+        scores, indexes = (grid_values[:-1], grid_values[-1]) if plan.labels else (grid_values, None)
+        classes = plan.output.class_map(scores, indexes)[None]
+        if empty is not None:
+            classes[:, empty] = plan.layout.nodata
         out.append(classes)
         if plan.scores is not None:
-            scores = grid_values.astype(np.float32, copy=True)
-            scores[:, empty] = np.nan
+            scores = scores.astype(np.float32, copy=True)
+            if empty is not None:
+                scores[:, empty] = np.nan
             out.append(scores)
     else:
         vals = grid_values.astype(np.float32, copy=True)
-        vals[:, empty] = np.nan
+        if empty is not None:
+            vals[:, empty] = np.nan
         out.append(vals)
     return out
+
+
+def _empty_windows(grid: Grid, region: Region, invalid: np.ndarray | None) -> np.ndarray | None:
+    """``(rows, cols)``: windows of a region all of whose pixels are nodata (pixels past the scene count
+    as nodata); None when no pixel is. Windows written one pixel each do not overlap (stride = tile)."""
+    if invalid is None:
+        return None
+    rows, cols = region.r1 - region.r0, region.c1 - region.c0
+    pads = [(0, region.extent_h - invalid.shape[0]), (0, region.extent_w - invalid.shape[1])]
+    padded = np.pad(invalid, pads, constant_values=True) if any(p[1] for p in pads) else invalid
+    return padded.reshape(rows, grid.tile_h, cols, grid.tile_w).all(axis=(1, 3))
