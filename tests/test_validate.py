@@ -19,7 +19,9 @@ from eohub.mlm.schemas import SCHEMA_ROOT, _location_url, registry
 from eohub.mlm.validate import (
     SCHEMA_ERROR,
     SCHEMA_UNAVAILABLE,
+    UNKNOWN_MLM_VERSION,
     UNKNOWN_STAC_VERSION,
+    not_validated,
     validate,
     validate_data,
 )
@@ -238,12 +240,20 @@ def test_a_stac_version_without_a_shipped_core_schema_is_an_error(example_item: 
     assert not report.ok
 
 
-def test_an_mlm_version_that_is_not_shipped_is_reported_not_passed(example_item: dict) -> None:
-    example_item["stac_extensions"][0] = "https://stac-extensions.github.io/mlm/v9.0.0/schema.json"
-    [note] = validate_data(example_item).findings
-    assert (note.code, note.severity, note.pointer) == (SCHEMA_UNAVAILABLE, "info", "/stac_extensions/0")
-    assert note.message.endswith("not validated (schema not available offline)")
-    assert "/stac_extensions/0: info STAC002: " in Finding.from_dict(note.to_dict()).line()
+@pytest.mark.parametrize(
+    ("version", "why"), [("v9.0.0", "newer than v1.5.2"), ("v1.4.7", "not an MLM version")]
+)
+def test_an_mlm_version_that_is_not_shipped_is_not_validated_not_passed(
+    example_item: dict, version: str, why: str
+) -> None:
+    example_item["stac_extensions"][0] = f"https://stac-extensions.github.io/mlm/{version}/schema.json"
+    report = validate_data(example_item)
+    [note] = report.findings
+    assert (note.code, note.severity, note.pointer) == (UNKNOWN_MLM_VERSION, "error", "/stac_extensions/0")
+    assert "is not validated: schema https://" in note.message and "not available offline" in note.message
+    assert why in note.message and note.hint
+    assert not report.ok and not_validated(report)
+    assert "/stac_extensions/0: error STAC006: " in Finding.from_dict(note.to_dict()).line()
 
 
 def test_the_old_mlm_object_layout_error_points_to_migrate() -> None:

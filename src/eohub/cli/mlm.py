@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Build, validate, lint and migrate STAC MLM metadata.", no_args_is_help=True)
 PATHS_HELP = "Item, Collection or Catalog JSON files, or catalog folders."
+EXIT_NOT_VALIDATED = 3
 
 
 def emit(report: Report, fmt: OutputFormat, ok_text: str) -> None:
@@ -39,12 +40,41 @@ def validate_cmd(
     paths: Annotated[list[Path], typer.Argument(help=PATHS_HELP)],
     format: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
 ) -> None:
-    """Validate STAC documents against the core and extension schemas, offline."""
-    from eohub.mlm.validate import validate
+    """Validate STAC documents against the core and extension schemas, offline; every error is listed.
+
+    Exit status:
+    0 valid;
+    1 invalid (a schema error or a broken link);
+    2 usage error (a path that cannot be read);
+    3 not validated: nothing found wrong, but stac_version or the MLM version is newer than the schemas
+    eohub ships (e.g. MLM v1.6.0), so they were not checked.
+    Extensions whose schemas eohub does not ship (a project's own) are listed as not checked (exit 0).
+    """
+    from eohub.mlm.validate import not_validated, unchecked_extensions, validate
 
     with user_errors():
         report = validate(paths)
-    emit(report, format, "{n} document(s) valid")
+    if format is OutputFormat.json:
+        print_json(report.to_dict())
+    else:
+        for finding in report.findings:
+            typer.echo(finding.line())
+        typer.echo(_validate_summary(report, unchecked_extensions(report), not_validated(report)))
+    if not_validated(report):
+        raise typer.Exit(EXIT_NOT_VALIDATED)
+    if not report.ok:
+        raise typer.Exit(EXIT_INVALID)
+
+
+def _validate_summary(report: Report, unchecked: list[str], skipped: bool) -> str:
+    documents = f"{len(report.files)} document(s)"
+    if skipped:
+        return f"{documents} not validated: a schema they declare is not available offline"
+    if not report.ok:
+        return f"{documents}: {len(report.errors)} error(s)"
+    if unchecked:
+        return f"{documents} valid ({len(unchecked)} extension(s) not checked: {', '.join(unchecked)})"
+    return f"{documents} valid"
 
 
 @app.command("migrate")
@@ -55,7 +85,9 @@ def migrate_cmd(
 ) -> None:
     """Upgrade MLM metadata to a newer MLM version; nothing is written when a field needs a human.
 
-    Without -o the upgraded JSON goes to stdout; the changes are listed on stderr.
+    Without -o the upgraded JSON goes to stdout; the changes are listed on stderr. A document that
+    declares a newer MLM version than --to (even one eohub does not ship, such as v1.6.0) is refused
+    (exit 2): migrate never downgrades.
     """
     from eohub.mlm.migrate import UnmigratableError, migrate_file
 

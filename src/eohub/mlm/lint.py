@@ -12,7 +12,9 @@ Every finding has a stable code:
 code     severity  finding
 =======  ========  ==================================================================================
 MLM001   error     ``dim_order`` and ``shape`` have different lengths (an input or an output)
-MLM002   error     a class dimension's size differs from the number of ``classification:classes``
+MLM002   error     the size of the axis that carries the classes differs from the number of
+                   ``classification:classes``: a class axis, or the channel axis of a segmentation or
+                   classification output (``[batch, channel, height, width]``)
 MLM003   error     the number of ``bands`` (``variables``) differs from the size of the bands/channel
                    (variables) dimension; a warning when a ``pre_processing_function`` may combine them
 MLM004   error     ``value_scaling`` has neither one entry nor one per band
@@ -25,19 +27,28 @@ MLM010   error     a declared rank contradicts the ONNX graph
 MLM011   error     a declared fixed size contradicts the ONNX graph
 MLM012   error     a declared data type contradicts the ONNX graph
 MLM013   warning   ``mlm:total_parameters`` differs from the graph's parameter count
-MLM014   warning   the MLM version is older than the newest shipped one (``eohub mlm migrate``)
+MLM014   warning   the MLM version is older than the newest shipped one (``eohub mlm migrate``); not for
+                   v1.5.1, which v1.5.2 left unchanged
 MLM015   info      ``mlm:name`` is just a file name
 MLM016   warning   a legacy key a v1.4+ runner ignores (``norm_type``, ``norm_by_channel``, ``norm_clip``,
                    ``statistics``) or the misspelt ``classification_classes``
 MLM017   error     a model asset without ``mlm:artifact_type`` (a warning before MLM v1.4.0)
 MLM018   warning   an output's ``tasks`` are not a subset of ``mlm:tasks``
-MLM019   error     an input lists bands the document does not define (the STAC 1.1 / MLM bands trap)
+MLM019   error     an input lists bands the document does not define where MLM looks (the STAC 1.1 / MLM
+                   bands trap); the definitions it has elsewhere, and why they do not count
 MLM020   error     ``mlm:accelerator`` outside the schema's enum (the v1.5.2 schema/README disagreement)
 MLM021   error     array-valued Collection ``summaries`` with MLM (the schema/README disagreement)
 MLM022   error     the pre-v1.0 object layout of ``mlm:input``/``mlm:output`` (``eohub mlm migrate``)
 MLM023   warning   ``mlm:*`` fields without the MLM extension in ``stac_extensions``
 MLM024   warning   an input band name that is neither the ``name`` nor the eo ``common_name`` of a band the
                    document defines (a runner matching bands by name will not find it)
+MLM025   warning   an MLM version eohub ships no schema for (newer, e.g. v1.6.0): not validated, linted
+                   with the rules of the newest shipped one; tasks unknown to that version
+MLM026   error     a band name wrapped in quotes (``"\\"B01\\""``) or padded with spaces (``" B01 "``)
+MLM027   error     an asset that is not a model (source code, a notebook, a container image, a runtime)
+                   carries the role ``mlm:model``
+MLM028   error     since MLM v1.5.0: an entry lists bands but ``dim_order`` has no ``bands`` axis (the schema
+                   says "None of [...] are valid under the given schema"), or the reverse
 =======  ========  ==================================================================================
 """
 
@@ -51,11 +62,12 @@ from typing import Any
 import pystac
 
 from eohub.errors import UsageError
-from eohub.mlm.documents import StacDocument, list_field, walk_all
+from eohub.mlm.documents import StacDocument, walk_all
+from eohub.mlm.lint_bands import check_band_axis, check_band_names, check_bands_trap, check_quoted_band_names
 from eohub.mlm.lint_context import BAND_DIMS, CLASS_DIMS, MODEL_SUFFIXES, Entry, LintContext
 from eohub.mlm.lint_model import check_model_assets
 from eohub.mlm.report import Finding, Report, Severity, pointer
-from eohub.mlm.schemas import LATEST_MLM_VERSION
+from eohub.mlm.schemas import LATEST_MLM_VERSION, MLM_VERSIONS, newer_than
 from eohub.mlm.validate import KNOWN_DISAGREEMENTS, as_paths
 from eohub.mlm.vocabulary import mlm_enum
 
@@ -67,6 +79,13 @@ LEGACY_INPUT_KEYS = {
     "norm_clip": "value_scaling entries of type 'clip'",
     "statistics": "value_scaling (z-score mean/stddev or min-max)",
 }
+# MLM v1.5.2 changed no field of v1.5.1 (a schema fix), so a v1.5.1 item has nothing to migrate.
+SAME_AS_LATEST = ("v1.5.1",)
+CHANNEL_DIMS = ("channel", "channels")
+CLASS_TASKS = (
+    "semantic-segmentation", "segmentation", "instance-segmentation", "panoptic-segmentation",
+    "classification", "scene-classification",
+)  # fmt: skip
 FILE_NAME = re.compile(r"^[^/\\\s]+(" + "|".join(re.escape(s) for s in MODEL_SUFFIXES) + r")$", re.IGNORECASE)
 
 
@@ -96,7 +115,9 @@ def _check_version(ctx: LintContext) -> None:
             )
         return
     index, version = declared
-    if not ctx.mlm_at_least(LATEST_MLM_VERSION):
+    if version not in MLM_VERSIONS:
+        _unknown_version(ctx, index, version)
+    elif not ctx.mlm_at_least(LATEST_MLM_VERSION) and version not in SAME_AS_LATEST:
         ctx.add(
             "MLM014",
             WARNING,
@@ -104,6 +125,34 @@ def _check_version(ctx: LintContext) -> None:
             f"MLM {version} is older than {LATEST_MLM_VERSION}, the newest eohub ships",
             MIGRATE_HINT,
         )
+
+
+def _unknown_version(ctx: LintContext, index: int, version: str) -> None:
+    """MLM025: a version without a shipped schema; its tasks are checked against the newest vocabulary."""
+    newer = newer_than(version, LATEST_MLM_VERSION)
+    what = (
+        f"newer than {LATEST_MLM_VERSION}, the newest eohub ships" if newer else "not a version eohub knows"
+    )
+    ctx.add(
+        "MLM025",
+        WARNING,
+        pointer("stac_extensions", index),
+        f"MLM {version} is {what}: its schema is not validated, and lint applies the rules of "
+        f"{LATEST_MLM_VERSION}",
+        "upgrade eohub to check this MLM version" if newer else f"declare one of {', '.join(MLM_VERSIONS)}",
+    )
+    tasks = ctx.properties.get("mlm:tasks")
+    known = mlm_enum("mlm:tasks")
+    for i, task in enumerate(tasks if isinstance(tasks, list) else []):
+        if isinstance(task, str) and task not in known:
+            ctx.add(
+                "MLM025",
+                WARNING,
+                pointer("properties", "mlm:tasks", i),
+                f"{task!r} is not a task of MLM {LATEST_MLM_VERSION} (the MLM {version} schema was not "
+                "checked)",
+                f"MLM {LATEST_MLM_VERSION} tasks: {', '.join(known)}",
+            )
 
 
 def _check_dim_order(ctx: LintContext, entry: Entry) -> None:
@@ -122,19 +171,35 @@ def _classes(entry: Entry) -> list[Any]:
     return entry.list_of("classification:classes") or entry.list_of("classification_classes")
 
 
+def _class_axis(ctx: LintContext, entry: Entry) -> tuple[int, int, str] | None:
+    """``(axis, size, why)`` of the axis that holds the classes: a class axis, else for a segmentation or
+    classification output its channel axis (fAIr's U-Net: ``[batch, channel, height, width]``)."""
+    found = entry.dim_size(CLASS_DIMS)
+    if found is not None:
+        return (*found, "the class dimension")
+    tasks = entry.list_of("tasks") or ctx.properties.get("mlm:tasks")
+    task = next((t for t in tasks or [] if t in CLASS_TASKS), None) if isinstance(tasks, list) else None
+    found = entry.dim_size(CHANNEL_DIMS) if entry.kind == "output" and task else None
+    if found is None:
+        return None
+    name = (entry.dim_order or [])[found[0]]
+    return (*found, f"the {name} dimension (which carries the classes of a {task} output)")
+
+
 def _check_classes(ctx: LintContext, entry: Entry) -> None:
-    classes, found = _classes(entry), entry.dim_size(CLASS_DIMS)
+    classes, found = _classes(entry), _class_axis(ctx, entry)
     if not classes or found is None:
         return
-    axis, size = found
+    axis, size, what = found
+    counted = [c for c in classes if not (isinstance(c, dict) and c.get("nodata") is True)]
     # A class dimension of size 1 holds a class index (or one score for a binary model).
-    if size > 1 and size != len(classes):
+    if size > 1 and size not in (len(classes), len(counted)):
         ctx.add(
             "MLM002",
             ERROR,
             entry.structure_pointer("shape", axis),
-            f"{entry.where}: the class dimension has size {size} but {len(classes)} classes are listed",
-            "list one class per index of the class dimension, or fix the shape",
+            f"{entry.where}: {what} has size {size} but {len(classes)} classes are listed",
+            "list one class per index of that dimension, or fix the shape",
         )
 
 
@@ -220,94 +285,6 @@ def _check_name(ctx: LintContext) -> None:
         )
 
 
-def _band_defined(ctx: LintContext) -> dict[str, bool]:
-    props, assets = ctx.properties, list(ctx.assets.values())
-    models = [a for _, a in ctx.model_assets()] or assets
-    return {
-        "raster": bool(ctx.extension_version("raster")) and all(a.get("raster:bands") for a in models),
-        "eo": bool(ctx.extension_version("eo"))
-        and (bool(props.get("eo:bands")) or all(a.get("eo:bands") for a in models)),
-        "properties": bool(props.get("bands")),
-        "asset": any(a.get("bands") for a in assets),
-    }
-
-
-def _check_bands_trap(ctx: LintContext) -> None:
-    with_bands = [e for e in ctx.inputs + ctx.outputs if e.list_of("bands")]
-    if not with_bands:
-        return
-    has = _band_defined(ctx)
-    stac11 = ctx.stac_version.startswith("1.1")
-    if has["raster"] or has["eo"] or (stac11 and has["properties"] and has["asset"]):
-        return
-    entry = with_bands[0]
-    if stac11 and has["properties"]:
-        message = (
-            "properties.bands is set but no asset has 'bands': the STAC 1.1.0 core schema only allows "
-            "item-level bands when an asset has bands too"
-        )
-        hint = "add the same band list as 'bands' on the model asset"
-    elif stac11 and has["asset"]:
-        message = (
-            "an asset has 'bands' but properties.bands is missing: MLM needs the band definitions at "
-            "item level to resolve the input's band names"
-        )
-        hint = "add properties.bands, one object with 'name' per band"
-    else:
-        message = (
-            f"{entry.where} lists bands but the document defines none; MLM requires band definitions "
-            "for named bands"
-        )
-        hint = (
-            "with STAC 1.1.0 add properties.bands AND 'bands' on the model asset (the core schema refuses "
-            "item-level bands otherwise); with STAC 1.0.0 declare the eo extension and add eo:bands, or "
-            "the raster extension with raster:bands on the model asset"
-        )
-    ctx.add("MLM019", ERROR, entry.pointer("bands"), message, hint)
-
-
-BAND_NAME_KEYS = ("name", "eo:common_name", "common_name")
-
-
-def _defined_band_names(ctx: LintContext) -> set[str]:
-    """Every ``name`` and ``common_name`` of the bands defined in properties or on any asset."""
-    holders = [ctx.properties, *ctx.assets.values()]
-    bands = [b for h in holders for key in ("bands", "eo:bands", "raster:bands") for b in list_field(h, key)]
-    return {str(b[k]) for b in bands if isinstance(b, dict) for k in BAND_NAME_KEYS if k in b}
-
-
-def _input_band_names(entry: Entry) -> list[tuple[int, str]]:
-    """``(index, name)`` of the bands an input reads as they are (derived bands have an expression)."""
-    names = []
-    for index, band in enumerate(entry.list_of("bands")):
-        if isinstance(band, dict) and band.get("expression") is None:
-            band = band.get("name")
-        if isinstance(band, str):
-            names.append((index, band))
-    return names
-
-
-def _check_band_names(ctx: LintContext) -> None:
-    defined = _defined_band_names(ctx)
-    if not defined:
-        return  # no definitions at all: MLM019
-    known = sorted(defined)
-    listed = ", ".join(known[:10]) + (f", ... ({len(known)} in all)" if len(known) > 10 else "")
-    for entry in ctx.inputs:
-        for index, band in _input_band_names(entry):
-            if band in defined:
-                continue
-            ctx.add(
-                "MLM024",
-                WARNING,
-                entry.pointer("bands", index),
-                f"{entry.where}: band {band!r} is not the name or common_name of a band the item defines "
-                f"({listed})",
-                "use a defined band's name, or define the band (properties.bands, eo:bands or the model "
-                "asset's bands)",
-            )
-
-
 def _check_accelerator(ctx: LintContext) -> None:
     value = ctx.properties.get("mlm:accelerator")
     allowed = mlm_enum("mlm:accelerator")
@@ -354,8 +331,10 @@ def _lint(ctx: LintContext) -> None:
         _check_value_scaling(ctx, entry)
         _check_legacy_keys(ctx, entry)
         _check_output_tasks(ctx, entry)
-    _check_bands_trap(ctx)
-    _check_band_names(ctx)
+    check_bands_trap(ctx)
+    check_band_names(ctx)
+    check_quoted_band_names(ctx)
+    check_band_axis(ctx)
     check_model_assets(ctx)
 
 

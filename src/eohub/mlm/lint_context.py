@@ -9,6 +9,7 @@ schema reports them, the rules only look at what they can read.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,12 @@ MODEL_ROLE = "mlm:model"
 BAND_DIMS = ("bands", "channel", "channels")
 CLASS_DIMS = ("class", "classes")
 MODEL_SUFFIXES = (".onnx", ".pt", ".pth", ".pt2", ".ckpt", ".h5", ".keras", ".pb", ".tflite", ".safetensors")
+# An OCI image reference without a scheme: a registry host with a dot or a port, a path, a tag or digest.
+IMAGE_REFERENCE = re.compile(
+    r"^(?:docker://|oci://)\S+$"
+    r"|^[a-z0-9-]+(?:\.[a-z0-9-]+)+(?::\d+)?/[a-z0-9._/-]+(?::[\w.-]{1,128}|@sha256:[0-9a-f]{64})$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -178,7 +185,7 @@ class LintContext:
         """The file a local ``href`` points at; ``None`` for remote hrefs or relative ones without a base."""
         if href.startswith("file://"):
             return Path(href[len("file://") :])
-        if "://" in href or not href:
+        if "://" in href or not href or is_image_reference(href):
             return None
         path = Path(href)
         if path.is_absolute():
@@ -206,3 +213,8 @@ def is_onnx(asset: dict[str, Any]) -> bool:
     href = str(asset.get("href", "")).lower().split("?", 1)[0]
     artifact = str(asset.get("mlm:artifact_type", "")).lower()
     return artifact == "onnx" or href.endswith(".onnx") or "onnx" in str(asset.get("type", "")).lower()
+
+
+def is_image_reference(href: str) -> bool:
+    """An OCI/Docker image reference (``ghcr.io/org/name:latest``, ``docker://...``), not a file path."""
+    return bool(IMAGE_REFERENCE.match(href))

@@ -11,15 +11,61 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eohub.errors import ModelGraphError
-from eohub.mlm.lint_context import MODEL_ROLE, Entry, LintContext, asset_roles, is_onnx, looks_like_model
+from eohub.mlm.lint_context import (
+    MODEL_ROLE,
+    Entry,
+    LintContext,
+    asset_roles,
+    is_image_reference,
+    is_onnx,
+    looks_like_model,
+)
 from eohub.mlm.onnx_graph import GraphSignature, TensorSpec, read_signature
 from eohub.mlm.report import Severity, pointer
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
+# What an asset is when its media type or file says it is not a model (a web page may be a model card
+# standing for the weights, as in the official MLM examples: not flagged).
+NOT_MODEL_TYPES = {
+    "text/x-python": "Python source code",
+    "application/x-python": "Python source code",
+    "application/x-ipynb+json": "a Jupyter notebook",
+    "application/vnd.oci.image": "a container image",
+    "application/vnd.docker": "a container image",
+    "application/cwl": "a CWL workflow",
+    "text/x-shellscript": "a shell script",
+}
+NOT_MODEL_SUFFIXES = {
+    ".py": "Python source code",
+    ".ipynb": "a Jupyter notebook",
+    ".r": "R source code",
+    ".sh": "a shell script",
+    ".cwl": "a CWL workflow",
+    "dockerfile": "a Dockerfile",
+}
+RUNTIME_ROLES = ("mlm:training-runtime", "mlm:inference-runtime", "mlm:source_code", "code")
+
+
+def not_a_model(asset: dict) -> str | None:
+    """What an asset with the ``mlm:model`` role holds instead of a model, when its metadata says so."""
+    media = str(asset.get("type") or "").lower().split(";", 1)[0].strip()
+    for prefix, what in NOT_MODEL_TYPES.items():
+        if media.startswith(prefix):
+            return what
+    href = str(asset.get("href") or "")
+    if is_image_reference(href):
+        return "a container image"
+    path = href.split("?", 1)[0].split("#", 1)[0].rstrip("/").lower()
+    for suffix, what in NOT_MODEL_SUFFIXES.items():
+        if path.endswith(suffix):
+            return what
+    if "mlm:entrypoint" in asset and not looks_like_model(asset):
+        return "source code with an entrypoint"
+    return None
 
 
 def check_model_assets(ctx: LintContext) -> None:
-    """MLM005, MLM006, MLM007, MLM017 and, for a local ONNX model, the graph rules."""
+    """MLM005, MLM006, MLM007, MLM017, MLM027 and, for a local ONNX model, the graph rules."""
     models = list(ctx.model_assets())
     has_role = any(MODEL_ROLE in asset_roles(a) for _, a in models)
     if not has_role:
@@ -38,6 +84,19 @@ def check_model_assets(ctx: LintContext) -> None:
         )
     for key, asset in models:
         where = pointer("assets", key)
+        if MODEL_ROLE in asset_roles(asset) and (what := not_a_model(asset)):
+            others = [r for r in asset_roles(asset) if r in RUNTIME_ROLES]
+            ctx.add(
+                "MLM027",
+                ERROR,
+                pointer("assets", key, "roles"),
+                f"asset {key!r} is {what} ({asset.get('type') or asset.get('href')}), yet has the role "
+                f"{MODEL_ROLE}: a runner would load it as the model",
+                f"remove {MODEL_ROLE} from its roles"
+                + ("" if others else " (use 'code', 'mlm:source_code' or 'mlm:inference-runtime')")
+                + " and give the role to the asset holding the weights",
+            )
+            continue
         if "mlm:artifact_type" not in asset:
             required = ctx.mlm_at_least("v1.4.0")
             ctx.add(

@@ -34,7 +34,9 @@ What is inferred, and why it is safe:
   ``bands`` axis without named bands becomes ``channel``).
 - Band names used by ``mlm:input`` with no band definitions anywhere get name-only definitions (eo
   ``eo:bands`` on the model asset for STAC 1.0, ``bands`` for STAC 1.1), with the eo ``common_name``
-  when the name is one.
+  when the name is one; a name in quotes or padded with spaces (``"\\"B01\\""``) is reported, never copied.
+- A document declaring an MLM version newer than the target (v1.6.0, which eohub does not ship) is
+  refused: migration never moves a document to an older version.
 - Unknown ``mlm:`` fields (rejected since v1.4.0) are reported, never dropped.
 """
 
@@ -51,7 +53,7 @@ from eohub.errors import MigrationError, UsageError
 from eohub.mlm import migration_fields, migration_tensors
 from eohub.mlm.documents import dict_field, list_field, read_json, write_json
 from eohub.mlm.migration_run import Run
-from eohub.mlm.schemas import LATEST_MLM_VERSION, MLM_VERSIONS, parse_extension_url
+from eohub.mlm.schemas import LATEST_MLM_VERSION, MLM_VERSIONS, newer_than, parse_extension_url
 from eohub.mlm.validate import validate_data
 
 __all__ = ["LATEST_MLM_VERSION", "MigrationResult", "UnmigratableError", "migrate_data", "migrate_file"]
@@ -141,6 +143,16 @@ def declared_version(data: dict[str, Any]) -> str | None:
     return max(versions, key=MLM_VERSIONS.index) if versions else None
 
 
+def _newer_versions(data: dict[str, Any], target: str) -> list[str]:
+    """MLM versions in ``stac_extensions`` that are newer than ``target``, shipped or not (v1.6.0)."""
+    found = []
+    for url in list_field(data, "stac_extensions"):
+        ext = parse_extension_url(url) if isinstance(url, str) else None
+        if ext and ext.name == "mlm" and newer_than(ext.version, target):
+            found.append(ext.version)
+    return found
+
+
 def _has_mlm_fields(data: dict[str, Any]) -> bool:
     holders = [data.get("properties"), data.get("summaries"), *dict_field(data, "assets").values()]
     return any(isinstance(h, dict) and any(str(k).startswith("mlm:") for k in h) for h in holders)
@@ -188,7 +200,8 @@ def migrate_data(
     """Upgrade an MLM Item or Collection (a dict or a pystac object, not modified) to MLM version ``to``.
 
     Raises :class:`UnmigratableError` listing every field that needs a human, and :class:`UsageError` for
-    an unknown target or a downgrade.
+    an unknown target or a downgrade (a document declaring a newer MLM than ``to``, including versions
+    newer than eohub ships, such as v1.6.0).
     """
     if isinstance(data, pystac.STACObject):
         data = data.to_dict(include_self_link=False)
@@ -196,8 +209,9 @@ def migrate_data(
         raise UsageError(f"{label}: a STAC document must be a JSON object, not {type(data).__name__}")
     target = target_version(to)
     source = declared_version(data)
-    if source and MLM_VERSIONS.index(source) > MLM_VERSIONS.index(target):
-        raise UsageError(f"{label}: declares MLM {source}; eohub does not downgrade to {target}")
+    if newer := _newer_versions(data, target):
+        beyond = "" if newer[0] in MLM_VERSIONS else f" (eohub ships MLM up to {LATEST_MLM_VERSION})"
+        raise UsageError(f"{label}: declares MLM {newer[0]}{beyond}; eohub does not downgrade to {target}")
     stac_type = data.get("type")
     if stac_type not in ("Feature", "Collection"):
         raise MigrationError(

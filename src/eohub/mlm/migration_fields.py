@@ -6,6 +6,7 @@ The rules, and why what they infer is safe, are listed in :mod:`eohub.mlm.migrat
 from __future__ import annotations
 
 from eohub.mlm.documents import list_field
+from eohub.mlm.lint_bands import quoted
 from eohub.mlm.lint_context import MODEL_SUFFIXES
 from eohub.mlm.migration_run import Run, mlm_defs, roles, schema_enum, suffix
 from eohub.mlm.report import pointer
@@ -171,6 +172,15 @@ def band_definitions(run: Run) -> None:
     models = run.model_assets()
     if not models:
         return  # model_asset() already reported it
+    unclean = [(n, meant) for n in names if (meant := quoted(n)) is not None]
+    for name, meant in unclean:
+        run.problem(
+            "/properties/mlm:input",
+            f"band name {name!r} is wrapped in quotes or spaces; write it as {meant!r} in the inputs before "
+            "band definitions are made from it",
+        )
+    if unclean:
+        return
     if str(run.data.get("stac_version", "")).startswith("1.1"):
         defs = [{"name": n} for n in names]
         for _, asset in models:

@@ -35,6 +35,8 @@ MLM_VERSIONS = ("v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0", "v1.4.0", "v1.5.0", "v1.
 LATEST_MLM_VERSION = MLM_VERSIONS[-1]
 LATEST_MLM_SCHEMA = f"https://stac-extensions.github.io/mlm/{LATEST_MLM_VERSION}/schema.json"
 
+_VERSION_NUMBER = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:-[\w.]+)?$")
+
 CORE_SCHEMA_PATHS = {
     "Feature": "item-spec/json-schema/item.json",
     "Catalog": "catalog-spec/json-schema/catalog.json",
@@ -66,6 +68,18 @@ def parse_extension_url(url: str) -> ExtensionRef | None:
         return None
     name = match.group("ext") or match.group("legacy")
     return ExtensionRef(name=name, version=match.group("version"), url=url)
+
+
+def version_key(version: str) -> tuple[int, int, int] | None:
+    """``(1, 5, 2)`` for ``v1.5.2`` or ``1.5.2`` (a pre-release counts as its release); ``None`` otherwise."""
+    match = _VERSION_NUMBER.match(version)
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def newer_than(version: str, latest: str) -> bool:
+    """True when ``version`` is a version number above ``latest`` (e.g. MLM v1.6.0 above v1.5.2)."""
+    key, top = version_key(version), version_key(latest)
+    return key is not None and top is not None and key > top
 
 
 def local_path_for(url: str) -> Path | None:

@@ -1,18 +1,27 @@
 """Validate STAC documents against the core schema of their version and every declared extension.
 
-Everything is offline: schemas come from :mod:`eohub.mlm.schemas`. An extension whose schema is not
-shipped is reported as ``not validated (schema not available offline)`` with severity ``info``; a
-``stac_version`` whose core schema is not shipped is an error (nothing would check the object at all).
+Everything is offline: schemas come from :mod:`eohub.mlm.schemas`. Every schema error is reported, the
+branches of ``oneOf``/``anyOf`` included (:mod:`eohub.mlm.schema_errors`), once per JSON pointer and
+message, in document order, with a hint where the schema's own words do not say what to do
+(:mod:`eohub.mlm.schema_hints`).
+
+A document that declares a schema eohub does not ship is *not validated*, which is not the same as
+valid: a ``stac_version`` or an MLM version beyond the shipped schemas (MLM v1.6.0, say) is an error of
+its own (``STAC005``/``STAC006``; the CLI exits 3 when nothing else is wrong). Any other extension whose
+schema is not shipped (a project's own schema, ``classification/v2.0.0``) is an ``info``: the document
+is valid, with those extensions not checked (:func:`unchecked_extensions`).
 
 =======  ========  ==================================================================================
 code     severity  finding
 =======  ========  ==================================================================================
 STAC001  error     the object breaks the core schema or an extension schema (with a hint where the
-                   MLM v1.5.2 schema contradicts its README, or an old MLM layout needs a migration)
+                   message is opaque, the MLM v1.5.2 schema contradicts its README, or an old MLM
+                   layout needs a migration)
 STAC002  info      an extension schema, or a schema it references, is not available offline
 STAC003  error     not a STAC Item, Collection or Catalog (no ``type``/``stac_version``)
 STAC004  error     a child or item link cannot be followed (missing target, not a JSON object)
-STAC005  error     no core schema is shipped for the object's ``stac_version``
+STAC005  error     not validated: no core schema is shipped for the object's ``stac_version``
+STAC006  error     not validated: no MLM schema is shipped for the declared MLM version
 =======  ========  ==================================================================================
 """
 
@@ -21,101 +30,74 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pystac
 
 from eohub.errors import SchemaNotAvailableError, UsageError
 from eohub.mlm.documents import StacDocument, list_field, walk_all
 from eohub.mlm.report import Finding, Report, Severity, pointer
+from eohub.mlm.schema_errors import grouped, problems, sort_key
+from eohub.mlm.schema_hints import KNOWN_DISAGREEMENTS, MIGRATE_HINT, hint_for
 from eohub.mlm.schemas import (
     CORE_SCHEMA_PATHS,
+    LATEST_MLM_VERSION,
+    MLM_VERSIONS,
     SCHEMA_ROOT,
+    ExtensionRef,
     core_schema_url,
     local_path_for,
+    newer_than,
     parse_extension_url,
     validator_for,
 )
 
-if TYPE_CHECKING:
-    import jsonschema
+__all__ = [
+    "KNOWN_DISAGREEMENTS",
+    "MIGRATE_HINT",
+    "NOT_VALIDATED",
+    "as_paths",
+    "not_validated",
+    "unchecked_extensions",
+    "validate",
+    "validate_data",
+    "validate_document",
+]
 
 SCHEMA_ERROR = "STAC001"
 SCHEMA_UNAVAILABLE = "STAC002"
 NOT_STAC = "STAC003"
 UNKNOWN_STAC_VERSION = "STAC005"
+UNKNOWN_MLM_VERSION = "STAC006"
+NOT_VALIDATED = frozenset({UNKNOWN_STAC_VERSION, UNKNOWN_MLM_VERSION})
+UNAVAILABLE = ": not validated (schema not available offline"
 _VERSION = re.compile(r"\d+\.\d+\.\d+(?:-[\w.]+)?")
-MIGRATE_HINT = "this is the layout before MLM v1.0; `eohub mlm migrate ITEM -o ITEM` upgrades it"
-
-# The MLM v1.5.2 schema disagrees with its own README in these places; explain rather than just fail.
-KNOWN_DISAGREEMENTS = {
-    "mlm:accelerator": (
-        "the MLM v1.5.2 README lists 'cpu' and friends as accelerator values but the schema enum does not; "
-        "use 'amd64' (or another schema value) or null for CPU-only models"
-    ),
-    "summaries": (
-        "the MLM v1.5.2 schema wants every Collection summary to be an object of MLM fields (like item "
-        "properties), so array-valued summaries, which the STAC spec and the MLM README describe, are "
-        "rejected; describe MLM fields in 'item_assets' or drop the MLM extension from the Collection's "
-        "stac_extensions"
-    ),
-}
+_Target = tuple[str, str | None, int | None]
 
 
-def _hint_for(doc: StacDocument, error: jsonschema.ValidationError, ext_name: str | None) -> str:
-    if ext_name != "mlm":
-        return ""
-    path = [str(p) for p in error.absolute_path]
-    if "mlm:accelerator" in path or "mlm:accelerator" in error.message:
-        return KNOWN_DISAGREEMENTS["mlm:accelerator"]
-    if doc.stac_type == "Collection" and path[:1] == ["summaries"]:
-        return KNOWN_DISAGREEMENTS["summaries"]
-    old_layout = path in (["properties", "mlm:input"], ["properties", "mlm:output"])
-    if old_layout and isinstance(error.instance, dict):
-        return MIGRATE_HINT
-    return ""
-
-
-def _leaf_errors(error: jsonschema.ValidationError) -> Iterable[jsonschema.ValidationError]:
-    """The most specific error under ``oneOf``/``anyOf`` branches: the one deepest in the document.
-
-    A branch that failed deep inside the instance is the one the author meant; a branch that failed at
-    the top (e.g. "'Collection' was expected" for an Item) is noise.
-    """
-    if not error.context:
-        yield error
-        return
-    deepest = max(error.context, key=lambda e: (len(e.absolute_path), -len(e.schema_path)))
-    yield from _leaf_errors(deepest)
-
-
-def _errors_for(doc: StacDocument, url: str, ext_name: str | None) -> list[Finding]:
-    validator = validator_for(url)
-    findings: list[Finding] = []
-    seen: set[tuple[str, str]] = set()
-    for error in validator.iter_errors(doc.data):
-        for leaf in _leaf_errors(error):
-            ptr = pointer(*leaf.absolute_path)
-            key = (ptr, leaf.message)
+def _schema_errors(doc: StacDocument, url: str, ext_name: str | None) -> list[tuple[Any, str, Finding]]:
+    """``(sort key, finding)`` for every problem the schema at ``url`` finds in the document."""
+    schema_name = f"{ext_name} extension" if ext_name else "STAC core"
+    found = [p for error in validator_for(url).iter_errors(doc.data) for p in problems(error, doc.data)]
+    result = []
+    seen: set[tuple[Any, ...]] = set()
+    for problem in grouped(found):
+        # Two enums on one value (a GeoJSON type checked twice by STAC core) are one problem.
+        if problem.validator == "enum" and not problem.alternatives:
+            key = (problem.path, "enum", repr(problem.error.instance))
             if key in seen:
                 continue
             seen.add(key)
-            schema_name = f"{ext_name} extension" if ext_name else "STAC core"
-            findings.append(
-                Finding(
-                    code=SCHEMA_ERROR,
-                    severity=Severity.ERROR,
-                    file=doc.label,
-                    pointer=ptr,
-                    message=f"{schema_name}: {_short(leaf.message)}",
-                    hint=_hint_for(doc, leaf, ext_name),
-                )
-            )
-    return findings
-
-
-def _short(message: str, limit: int = 300) -> str:
-    return message if len(message) <= limit else message[: limit - 3] + "..."
+        finding = Finding(
+            code=SCHEMA_ERROR,
+            severity=Severity.ERROR,
+            file=doc.label,
+            pointer=pointer(*problem.path),
+            message=f"{schema_name}: {problem.message}",
+            hint=hint_for(doc.data, problem, ext_name),
+        )
+        result.append((sort_key(problem.path), problem.message, finding))
+    return result
 
 
 def _unavailable(doc: StacDocument, url: str, index: int | None, why: str) -> Finding:
@@ -125,7 +107,7 @@ def _unavailable(doc: StacDocument, url: str, index: int | None, why: str) -> Fi
         severity=Severity.INFO,
         file=doc.label,
         pointer=where,
-        message=f"{url}: not validated (schema not available offline{': ' + why if why else ''})",
+        message=f"{url}{UNAVAILABLE}{': ' + why if why else ''})",
     )
 
 
@@ -133,12 +115,74 @@ def _core_versions() -> list[str]:
     return sorted(p.name.removeprefix("v") for p in (SCHEMA_ROOT / "stac").glob("v*") if p.is_dir())
 
 
+def _unknown_core(doc: StacDocument, version: str, core_url: str) -> Finding:
+    versions = _core_versions()
+    schema = f"schema {core_url}" if core_url else "schema"
+    if newer_than(version, versions[-1]):
+        hint = (
+            f"eohub validates STAC up to {versions[-1]}: upgrade eohub, or write the object as STAC "
+            f"{versions[-1]}"
+        )
+    else:
+        hint = f"write the object as STAC {versions[-1]} (as pystac does) and say so in stac_version"
+    return Finding(
+        UNKNOWN_STAC_VERSION,
+        Severity.ERROR,
+        doc.label,
+        "/stac_version",
+        f"stac_version {version!r} is not validated: {schema} not available offline (eohub ships the core "
+        f"schemas of STAC {', '.join(versions)})",
+        hint,
+    )
+
+
+def _unknown_mlm(doc: StacDocument, ext: ExtensionRef, index: int) -> Finding:
+    if newer_than(ext.version, LATEST_MLM_VERSION):
+        what = f"MLM {ext.version} is newer than {LATEST_MLM_VERSION}, the newest schema eohub ships"
+        hint = (
+            f"upgrade eohub to validate MLM {ext.version}; if the item is written to MLM "
+            f"{LATEST_MLM_VERSION}, declare that schema instead"
+        )
+    else:
+        what = f"{ext.version} is not an MLM version eohub knows"
+        hint = f"declare one of {', '.join(MLM_VERSIONS)}"
+    return Finding(
+        UNKNOWN_MLM_VERSION,
+        Severity.ERROR,
+        doc.label,
+        pointer("stac_extensions", index),
+        f"MLM {ext.version} is not validated: schema {ext.url} not available offline ({what})",
+        hint,
+    )
+
+
+def _targets(doc: StacDocument, report: Report) -> list[_Target]:
+    """The schemas to run (core first), reporting those that cannot be run."""
+    data = doc.data
+    version = data["stac_version"]
+    core_url = core_schema_url(version, doc.stac_type) if _VERSION.fullmatch(version) else ""
+    targets: list[_Target] = []
+    if core_url and local_path_for(core_url) is not None:
+        targets.append((core_url, None, None))
+    else:
+        report.findings.append(_unknown_core(doc, version, core_url))
+    # A stac_extensions that is not a list of strings is the core schema's to report, not a list of URLs.
+    for index, url in enumerate(list_field(data, "stac_extensions")):
+        if not isinstance(url, str):
+            continue
+        ext = parse_extension_url(url)
+        if ext is not None and ext.name == "mlm" and not ext.available:
+            report.findings.append(_unknown_mlm(doc, ext, index))
+            continue
+        targets.append((url, ext.name if ext else None, index))
+    return targets
+
+
 def validate_document(doc: StacDocument) -> Report:
     """Validate one STAC object against its core schema and its extensions."""
     report = Report(files=[doc.label])
     data = doc.data
-    stac_type, version = doc.stac_type, data.get("stac_version")
-    if stac_type not in CORE_SCHEMA_PATHS or not isinstance(version, str):
+    if doc.stac_type not in CORE_SCHEMA_PATHS or not isinstance(data.get("stac_version"), str):
         report.findings.append(
             Finding(
                 NOT_STAC,
@@ -149,38 +193,22 @@ def validate_document(doc: StacDocument) -> Report:
             )
         )
         return report
-    core_url = core_schema_url(version, stac_type) if _VERSION.fullmatch(version) else ""
-    if not core_url or local_path_for(core_url) is None:
-        versions = _core_versions()
-        shipped = ", ".join(versions)
-        report.findings.append(
-            Finding(
-                UNKNOWN_STAC_VERSION,
-                Severity.ERROR,
-                doc.label,
-                "/stac_version",
-                f"stac_version {version!r} is not validated: eohub ships the core schemas of STAC {shipped}",
-                f"write the object as STAC {versions[-1]} (as pystac does) and say so in stac_version",
-            )
-        )
-    targets: list[tuple[str, str | None, int | None]] = []
-    if core_url and local_path_for(core_url) is not None:
-        targets.append((core_url, None, None))
-    # A stac_extensions that is not a list of strings is the core schema's to report, not a list of URLs.
-    for index, url in enumerate(list_field(data, "stac_extensions")):
-        if isinstance(url, str):
-            ext = parse_extension_url(url)
-            targets.append((url, ext.name if ext else None, index))
     from referencing.exceptions import Unresolvable
 
-    for url, ext_name, index in targets:
+    errors: list[tuple[Any, str, Finding]] = []
+    for url, ext_name, index in _targets(doc, report):
         try:
-            report.findings.extend(_errors_for(doc, url, ext_name))
+            errors.extend(_schema_errors(doc, url, ext_name))
         except SchemaNotAvailableError:
             report.findings.append(_unavailable(doc, url, index, ""))
         except Unresolvable as exc:
             ref = getattr(exc, "ref", "")
             report.findings.append(_unavailable(doc, url, index, f"it references {ref}"))
+    seen: set[tuple[str, str]] = set()
+    for _, text, finding in sorted(errors, key=lambda e: e[0]):
+        if (finding.pointer, text) not in seen:
+            seen.add((finding.pointer, text))
+            report.findings.append(finding)
     return report
 
 
@@ -212,3 +240,14 @@ def validate(paths: str | Path | Iterable[str | Path]) -> Report:
         report.extend(validate_document(doc))
     report.findings.extend(broken)
     return report
+
+
+def not_validated(report: Report) -> bool:
+    """True when the report's only errors say a schema is not shipped (nothing was found wrong)."""
+    return bool(report.errors) and all(f.code in NOT_VALIDATED for f in report.errors)
+
+
+def unchecked_extensions(report: Report) -> list[str]:
+    """The extension schema URLs a report could not check (``STAC002``), each once, in order."""
+    urls = [f.message.split(UNAVAILABLE, 1)[0] for f in report.findings if f.code == SCHEMA_UNAVAILABLE]
+    return list(dict.fromkeys(urls))
