@@ -198,6 +198,14 @@ def _compare(entry: dict[str, Any], array: np.ndarray) -> list[str]:
     return problems
 
 
+def _as_array(value: Any) -> np.ndarray:
+    """An output as an array: a ZipMap's rows of ``{class: probability}`` (skl2onnx's default for
+    classifiers) as the float32 ``[rows, classes]`` tensor it wraps, which is how eohub predict reads it."""
+    if isinstance(value, list) and value and all(isinstance(row, dict) for row in value):
+        return np.asarray([list(row.values()) for row in value], np.float32)
+    return np.asarray(value)
+
+
 def _runtime_message(exc: Exception, limit: int = 400) -> str:
     """ONNX Runtime's message on one line, without the C++ source location it embeds."""
     message = _SOURCE_LOCATION.sub("", " ".join(str(exc).split()))
@@ -256,8 +264,9 @@ def run_check(
             raise MemoryError(message) from exc
         check.problems.append(f"ONNX Runtime failed: {message}")
         return check
-    for (entry, tensor), array in zip(pairs, arrays, strict=True):
-        check.output_shapes[tensor.name] = list(np.asarray(array).shape)
-        check.problems.extend(_compare(entry, np.asarray(array)))
+    for (entry, tensor), value in zip(pairs, arrays, strict=True):
+        array = _as_array(value)
+        check.output_shapes[tensor.name] = list(array.shape)
+        check.problems.extend(_compare(entry, array))
     log.info("ran %s: inputs %s, outputs %s", model_path, check.input_shapes, check.output_shapes)
     return check
