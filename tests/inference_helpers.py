@@ -212,3 +212,86 @@ def regressor_item(folder: Path, bands: list[str], outputs: int = 2, **kw: Any) 
     shape, out_shape = [-1, len(bands), -1, -1], [-1, outputs, -1, -1]
     item = mlm_item(folder / "reg.onnx", bands, shape, dims, out_shape, out_dims, ["regression"], **kw)
     return write_item(folder / "reg.json", item)
+
+
+# -- pixel classifiers trained and converted in the tests ----------------------------------------------------
+
+PIXEL_BANDS = ["B02", "B03", "B04", "B08"]
+PIXEL_SCALE = 8192  # features are DN / 8192: exact in float32, so thresholds compare the same everywhere
+PREDICT_DATA = Path(__file__).parent / "data" / "realworld" / "predict"
+
+
+def pixel_features(dn: np.ndarray) -> np.ndarray:
+    """Features ``(pixels, bands)`` of digital numbers ``(bands, ...)``, as the items' scaling makes them."""
+    return (dn.reshape(dn.shape[0], -1).T.astype(np.float32) / np.float32(PIXEL_SCALE)).astype(np.float32)
+
+
+def pixel_training_set(labels: tuple[int, ...], n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Digital numbers ``(4, n)`` in 1..8191 and a class of ``labels`` for each, from simple band rules."""
+    rng = np.random.default_rng(seed)
+    dn = rng.integers(1, PIXEL_SCALE, (len(PIXEL_BANDS), n)).astype(np.uint16)
+    x = dn.astype(np.float64) / PIXEL_SCALE
+    score = x[0] + x[1] - x[3] + 0.3 * rng.standard_normal(n)
+    y = np.where(score > 0.9, labels[-1], np.where(score > 0.2, labels[min(1, len(labels) - 1)], labels[0]))
+    return dn, np.asarray(y)
+
+
+def train_pixel_classifier(kind: str, labels: tuple[int, ...], seed: int = 0) -> Any:
+    """A fitted scikit-learn or LightGBM classifier: ``forest``, ``logistic``, ``svm`` or ``lightgbm``."""
+    dn, y = pixel_training_set(labels, seed=seed)
+    if kind == "forest":
+        from sklearn.ensemble import RandomForestClassifier
+
+        model = RandomForestClassifier(n_estimators=8, max_depth=6, random_state=seed)
+    elif kind == "logistic":
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(max_iter=500)
+    elif kind == "svm":
+        from sklearn.svm import SVC
+
+        model = SVC(probability=True, random_state=seed)
+    elif kind == "lightgbm":
+        import lightgbm
+
+        model = lightgbm.LGBMClassifier(n_estimators=12, num_leaves=8, random_state=seed, verbose=-1)
+    else:
+        raise ValueError(kind)
+    return model.fit(pixel_features(dn), y)
+
+
+def convert_pixel_classifier(model: Any, path: Path, zipmap: bool = False) -> Path:
+    """``model`` as ONNX at ``path``: skl2onnx for scikit-learn, onnxmltools for LightGBM."""
+    bands = len(PIXEL_BANDS)
+    if type(model).__module__.startswith("lightgbm"):
+        import onnxmltools
+        from onnxmltools.convert.common.data_types import FloatTensorType
+
+        onx = onnxmltools.convert_lightgbm(
+            model, initial_types=[("x", FloatTensorType([None, bands]))], zipmap=zipmap, target_opset=15
+        )
+    else:
+        from skl2onnx import convert_sklearn
+        from skl2onnx.common.data_types import FloatTensorType
+
+        onx = convert_sklearn(
+            model,
+            initial_types=[("x", FloatTensorType([None, bands]))],
+            options={id(model): {"zipmap": zipmap}},
+            target_opset={"": 17, "ai.onnx.ml": 3},
+        )
+    path.write_bytes(onx.SerializeToString())
+    return path
+
+
+def pixel_classifier_item(
+    folder: Path, model: Any, zipmap: bool = False, item: str = "pixel-classifier"
+) -> Path:
+    """``model`` converted into ``folder`` beside a copy of ``tests/data/realworld/predict/ITEM.json``,
+    its output names those the converter gave (``label``/``probabilities``, or the ZipMap's)."""
+    path = convert_pixel_classifier(model, folder / "model.onnx", zipmap)
+    data = json.loads((PREDICT_DATA / f"{item}.json").read_text())
+    label, scores = [o.name for o in onnx.load(path, load_external_data=False).graph.output]
+    for entry in data["properties"]["mlm:output"]:
+        entry["name"] = label if entry["result"]["dim_order"] == ["batch"] else scores
+    return write_item(folder / f"{item}.json", data)
