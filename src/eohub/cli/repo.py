@@ -1,8 +1,9 @@
 """``eohub models`` and ``eohub datasets``: one factory builds both command groups for their kind.
 
-ingest PATH, get NAME, list, versions NAME, info NAME. Tables are printed with rich; ``--format json``
-prints the same data as JSON. Every command talks to :func:`eohub.repository.open_repository`, so the
-same commands work on the embedded repository and on a hub.
+init FOLDER (models only, :mod:`eohub.cli.model_init`), ingest PATH, get NAME, list, versions NAME,
+info NAME. Tables are printed with rich; ``--format json`` prints the same data as JSON. Every command
+talks to :func:`eohub.repository.open_repository`, so the same commands work on the embedded repository
+and on a hub.
 
 (No ``from __future__ import annotations`` here: Typer evaluates the option annotations, whose help texts
 name the group's kind, a local of :func:`make_group`.)
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from eohub.cli.common import OutputFormat, print_json, user_errors
+from eohub.cli.model_init import init as init_model
 from eohub.core.names import PLURALS
 from eohub.core.units import human_size
 from eohub.errors import InvalidStacError
@@ -105,7 +107,10 @@ def _print_info(info: "RepositoryInfo") -> None:
 def make_group(kind: Kind) -> typer.Typer:
     """The Typer group of commands for ``kind`` (mounted as ``eohub models`` / ``eohub datasets``)."""
     plural = PLURALS[kind]
-    app = typer.Typer(help=f"Ingest, download and list {plural}.", no_args_is_help=True)
+    verbs = "Package, ingest" if kind == "model" else "Ingest"
+    app = typer.Typer(help=f"{verbs}, download and list {plural}.", no_args_is_help=True)
+    if kind == "model":  # datasets have no ONNX file to start from
+        app.command("init")(init_model)
 
     @app.command("ingest")
     def ingest(
@@ -154,6 +159,9 @@ def make_group(kind: Kind) -> typer.Typer:
             )
         else:
             typer.echo(f"{result.name}: version {result.version} created ({result.quality.label})")
+        if format is not OutputFormat.json:
+            for note in result.notes:
+                typer.echo(f"  note: {note}")
 
     @app.command("get")
     def get(

@@ -10,6 +10,7 @@ serializes itself with ``to_dict``/``from_dict``; none of them prints or touches
     report = mlm.validate(item)                   # Report: .ok, .errors, .findings (Finding objects)
     report = mlm.lint("catalog/")                 # walks every child and item link
     result = mlm.migrate("old-item.json")         # MigrationResult: .data, .changes, .to_pystac()
+    folder = mlm.package_model("out/", "model.onnx", license="MIT")  # PackagedModel: README, catalog, item
 
 The quality levels built on these are :func:`eohub.quality.assess_quality` (``QualityReport``).
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from eohub.mlm.lint import lint_data, lint_document
     from eohub.mlm.migrate import MigrationResult, UnmigratableError, migrate_data, migrate_file
     from eohub.mlm.onnx_graph import GraphSignature, TensorSpec, read_signature
+    from eohub.mlm.package import PackagedModel, package_model
     from eohub.mlm.report import Finding, Report, Severity
     from eohub.mlm.schemas import LATEST_MLM_SCHEMA, LATEST_MLM_VERSION, MLM_VERSIONS
     from eohub.mlm.validate import validate_data, validate_document
@@ -58,6 +60,8 @@ _LAZY = {
     "migrate_data": "migrate",
     "migrate_file": "migrate",
     "build_item": "build",
+    "PackagedModel": "package",
+    "package_model": "package",
     "write_json": "documents",
     "lint_data": "lint",
     "lint_document": "lint",
@@ -75,6 +79,7 @@ __all__ = [
     "Finding",
     "GraphSignature",
     "MigrationResult",
+    "PackagedModel",
     "Report",
     "Severity",
     "TensorSpec",
@@ -87,6 +92,7 @@ __all__ = [
     "migrate",
     "migrate_data",
     "migrate_file",
+    "package_model",
     "read_signature",
     "validate",
     "validate_data",

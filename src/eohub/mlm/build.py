@@ -206,7 +206,8 @@ def _checked_tasks(tasks: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(tasks))
 
 
-def _names(values: Sequence[str] | None, option: str) -> list[str] | None:
+def checked_names(values: Sequence[str] | None, option: str) -> list[str] | None:
+    """Names given for ``option``, stripped; :class:`UsageError` for an empty one or one given twice."""
     if values is None:
         return None
     names = [str(v).strip() for v in values]
@@ -283,8 +284,8 @@ def build_item(
     model_path = Path(model_path)
     sig = read_signature(model_path)
     _check_describable(model_path, sig)
-    bands_, classes_ = _names(bands, "--bands"), _names(classes, "--classes")
-    given_tasks = _names(tasks, "--tasks")
+    bands_, classes_ = checked_names(bands, "--bands"), checked_names(classes, "--classes")
+    given_tasks = checked_names(tasks, "--tasks")
     assumed: list[str] = []
     if given_tasks is not None:
         tasks_ = _checked_tasks(given_tasks)
