@@ -199,6 +199,26 @@ def test_older_mlm_version_is_a_warning_that_points_to_migrate(item: dict[str, A
     assert "eohub mlm migrate" in finding.hint
 
 
+def test_mlm_v151_is_not_told_to_migrate_since_v152_changed_no_field(
+    item: dict[str, Any], model_dir: Path
+) -> None:
+    item["stac_extensions"][0] = "https://stac-extensions.github.io/mlm/v1.5.1/schema.json"
+    assert run(item, model_dir) == {}
+
+
+def test_a_future_mlm_version_is_a_warning_and_its_tasks_are_checked_against_the_newest(
+    item: dict[str, Any], model_dir: Path
+) -> None:
+    item["stac_extensions"][0] = "https://stac-extensions.github.io/mlm/v1.6.0/schema.json"
+    item["properties"]["mlm:tasks"] = ["classification", "not-a-task"]
+    findings = [f for f in lint_data(item, model_dir).findings if f.code == "MLM025"]
+    assert [(f.severity, f.pointer) for f in findings] == [
+        (Severity.WARNING, "/stac_extensions/0"),
+        (Severity.WARNING, "/properties/mlm:tasks/1"),
+    ]
+    assert "newer than v1.5.2" in findings[0].message and "not validated" in findings[0].message
+
+
 @pytest.mark.parametrize(
     ("name", "flagged"), [("model.onnx", True), ("resnet18.pth", True), ("ResNet-18 v2", False)]
 )
@@ -507,3 +527,140 @@ def test_a_broken_catalog_link_is_reported_by_lint_too(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["mlm", "lint", str(tmp_path)])
     assert result.exit_code == 1
     assert "/links/0/href: error STAC004: cannot follow the link" in result.stdout
+
+
+def segmentation_output(item: dict[str, Any], channels: int, classes: int, axis: str = "channel") -> None:
+    output = first_output(item)
+    output["tasks"] = ["semantic-segmentation"]
+    output["result"] |= {"shape": [-1, channels, 64, 64], "dim_order": ["batch", axis, "height", "width"]}
+    output["classification:classes"] = [{"value": i, "name": f"c{i}"} for i in range(classes)]
+    item["properties"]["mlm:tasks"] = ["semantic-segmentation"]
+
+
+@pytest.mark.parametrize(("channels", "classes", "flagged"), [(5, 2, True), (2, 2, False), (1, 2, False)])
+def test_segmentation_classes_are_checked_against_the_channel_axis(
+    item: dict[str, Any], channels: int, classes: int, flagged: bool
+) -> None:
+    segmentation_output(item, channels, classes)
+    found = run(item).get("MLM002")
+    assert (found == [("error", "/properties/mlm:output/0/result/shape/1")]) is flagged
+    if flagged:
+        [finding] = [f for f in lint_data(item).findings if f.code == "MLM002"]
+        assert "the channel dimension (which carries the classes of a semantic-segmentation output)" in (
+            finding.message
+        )
+
+
+def test_a_nodata_class_does_not_count_against_the_channel_axis(item: dict[str, Any]) -> None:
+    segmentation_output(item, 2, 2)
+    first_output(item)["classification:classes"].append({"value": 255, "name": "nodata", "nodata": True})
+    assert "MLM002" not in run(item)
+
+
+def test_a_channel_axis_of_a_detection_output_is_not_a_class_axis(item: dict[str, Any]) -> None:
+    segmentation_output(item, 5, 2)
+    first_output(item)["tasks"] = ["object-detection"]
+    item["properties"]["mlm:tasks"] = ["object-detection"]
+    assert "MLM002" not in run(item)
+
+
+@pytest.mark.parametrize("name", ['"red"', " red", "red ", "'red'", "\u201cred\u201d"])
+def test_quoted_or_padded_band_names_are_errors(item: dict[str, Any], name: str) -> None:
+    first_input(item)["bands"][0] = name
+    findings = [f for f in lint_data(item).findings if f.code == "MLM026"]
+    assert [(f.severity, f.pointer) for f in findings] == [
+        (Severity.ERROR, "/properties/mlm:input/0/bands/0")
+    ]
+    assert findings[0].hint == 'write it as "red"'
+    assert "MLM024" not in run(item)  # one finding for one mistake
+
+
+def test_quoted_band_definitions_are_errors_too(item: dict[str, Any]) -> None:
+    item["properties"]["bands"][1]["name"] = '"green"'
+    item["assets"]["model"]["bands"][1] = {"name": " green "}
+    assert run(item)["MLM026"] == [
+        ("error", "/properties/bands/1/name"),
+        ("error", "/assets/model/bands/1/name"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("asset", "what"),
+    [
+        ({"href": "https://github.com/org/repo/blob/main/train.py", "type": "text/x-python"}, "Python"),
+        ({"href": "src/model.py"}, "Python"),
+        ({"href": "notebooks/train.ipynb"}, "notebook"),
+        ({"href": "ghcr.io/org/models/unet:latest"}, "container image"),
+        ({"href": "docker://org/unet:1.0"}, "container image"),
+        (
+            {"href": "https://x.org/image", "type": "application/vnd.oci.image.index.v1+json"},
+            "container image",
+        ),
+    ],
+)
+def test_an_asset_that_is_not_a_model_with_the_model_role_is_an_error(
+    item: dict[str, Any], model_dir: Path, asset: dict[str, Any], what: str
+) -> None:
+    item["assets"]["code"] = {**asset, "roles": ["mlm:model"], "mlm:artifact_type": "python"}
+    findings = [f for f in lint_data(item, model_dir).findings]
+    assert [(f.code, f.pointer) for f in findings] == [("MLM027", "/assets/code/roles")]
+    assert what in findings[0].message
+
+
+def test_runtime_images_without_the_model_role_are_fine(item: dict[str, Any], model_dir: Path) -> None:
+    for role in ("mlm:training-runtime", "mlm:inference-runtime"):
+        item["assets"][role] = {"href": "ghcr.io/org/models/unet:latest", "roles": [role]}
+    item["assets"]["code"] = {
+        "href": "https://github.com/org/repo",
+        "roles": ["code"],
+        "mlm:entrypoint": "a:b",
+    }
+    assert run(item, model_dir) == {}
+
+
+def test_input_bands_need_a_bands_axis_since_v150(item: dict[str, Any]) -> None:
+    first_input(item)["input"]["dim_order"] = ["batch", "channel", "height", "width"]
+    [finding] = [f for f in lint_data(item).findings if f.code == "MLM028"]
+    assert (finding.severity, finding.pointer) == (Severity.ERROR, "/properties/mlm:input/0/input/dim_order")
+    assert (
+        "None of ['batch', 'channel', 'height', 'width'] are valid under the given schema" in finding.message
+    )
+    assert finding.hint.startswith("rename 'channel' to 'bands'")
+    item["stac_extensions"][0] = "https://stac-extensions.github.io/mlm/v1.4.0/schema.json"
+    assert "MLM028" not in run(item)
+
+
+def test_a_bands_axis_without_listed_bands_is_an_error_since_v150(item: dict[str, Any]) -> None:
+    first_input(item)["bands"] = []
+    assert run(item)["MLM028"] == [("error", "/properties/mlm:input/0/input/dim_order")]
+
+
+@pytest.mark.parametrize(
+    ("change", "explains"),
+    [
+        ("eo-undeclared", "eo:bands needs the eo extension in stac_extensions"),
+        ("eo-v2", "MLM accepts eo:bands of eo v1.x only, not v2.0.0"),
+        ("raster-elsewhere", "raster:bands must be on the mlm:model asset"),
+        ("bands-on-stac-10", "'bands' is STAC 1.1 (stac_version is '1.0.0')"),
+    ],
+)
+def test_bands_defined_where_mlm_does_not_look_are_named_not_called_missing(
+    item: dict[str, Any], change: str, explains: str
+) -> None:
+    bands = item["properties"].pop("bands")
+    del item["assets"]["model"]["bands"]
+    eo = [{"name": b["name"]} for b in bands]
+    if change.startswith("eo"):
+        item["properties"]["eo:bands"] = eo
+        item["stac_version"] = "1.0.0"
+        if change == "eo-v2":
+            item["stac_extensions"].append("https://stac-extensions.github.io/eo/v2.0.0/schema.json")
+    elif change == "raster-elsewhere":
+        item["stac_extensions"].append("https://stac-extensions.github.io/raster/v1.1.0/schema.json")
+        item["assets"]["preview"] = {"href": "preview.tif", "roles": ["overview"], "raster:bands": eo}
+    else:
+        item["stac_version"] = "1.0.0"
+        item["properties"]["bands"] = bands
+    [finding] = [f for f in lint_data(item).findings if f.code == "MLM019"]
+    assert "defines none" not in finding.message
+    assert explains in finding.message

@@ -326,6 +326,36 @@ def test_downgrade_and_unknown_versions_are_usage_errors() -> None:
         migrate_data(legacy_item("v1.5.0"), to="v2.0.0")
 
 
+@pytest.mark.parametrize("version", ["v1.6.0", "v2.0.0-beta.1"])
+def test_a_newer_mlm_than_eohub_ships_is_never_moved_to_an_older_version(
+    tmp_path: Path, version: str
+) -> None:
+    item = legacy_item("v1.5.0")
+    item["stac_extensions"] = [f"https://stac-extensions.github.io/mlm/{version}/schema.json"]
+    with pytest.raises(UsageError, match=f"declares MLM {version}.*does not downgrade to v1.5.2"):
+        migrate_data(item)
+    source, target = tmp_path / "item.json", tmp_path / "out.json"
+    source.write_text(json.dumps(item))
+    result = runner.invoke(app, ["mlm", "migrate", str(source), "-o", str(target)])
+    assert result.exit_code == 2 and not target.exists()
+    assert "eohub ships MLM up to v1.5.2" in result.stderr and "undeclared" not in result.stderr
+
+
+@pytest.mark.parametrize("name", ['"B02"', " B02 "])
+def test_quoted_band_names_are_not_copied_into_new_band_definitions(name: str) -> None:
+    item = legacy_item("v1.2.0")
+    item["properties"]["mlm:input"][0]["bands"] = [name, "B03", "B04"]
+    for holder in [item["properties"], *item["assets"].values()]:
+        for key in ("eo:bands", "raster:bands", "bands"):
+            holder.pop(key, None)
+    with pytest.raises(UnmigratableError) as caught:
+        migrate_data(item)
+    assert caught.value.problems == [
+        f"/properties/mlm:input/0/bands/0: band name {name!r} is wrapped in quotes or spaces; write it as "
+        "'B02' (band definitions are not made from it)"
+    ]
+
+
 def test_documents_without_mlm_are_refused() -> None:
     with pytest.raises(MigrationError, match="nothing to migrate"):
         migrate_data({"type": "Feature", "stac_version": "1.0.0", "properties": {}, "stac_extensions": []})

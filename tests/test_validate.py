@@ -326,3 +326,104 @@ def test_json_report_round_trips_and_lists_every_file(tmp_path: Path, example_it
         "/properties/mlm:accelerator",
         SCHEMA_ERROR,
     )
+
+
+def _errors(data: dict) -> dict[str, Finding]:
+    return {f.pointer: f for f in validate_data(data).errors}
+
+
+def test_every_error_under_the_one_of_of_mlm_v10_is_reported_in_document_order(example_item: dict) -> None:
+    example_item["stac_extensions"] = ["https://crim-ca.github.io/mlm-extension/v1.0.0/schema.json"]
+    props = example_item["properties"]
+    props["mlm:tasks"] = ["Classification", "pixel-classification"]
+    props["mlm:pretrained"] = "yes"
+    props["mlm:input"][0].pop("bands", None)
+    props["mlm:input"][0]["input"]["data_type"] = "float"
+    report = validate_data(example_item)
+    pointers = [f.pointer for f in report.errors]
+    assert pointers[:5] == sorted(pointers[:5])  # natural order of the document paths
+    assert {
+        "/properties/mlm:tasks/0",
+        "/properties/mlm:tasks/1",
+        "/properties/mlm:pretrained",
+        "/properties/mlm:input/0",
+        "/properties/mlm:input/0/input/data_type",
+    } <= set(pointers)
+    assert not any("'Collection' was expected" in f.message for f in report.errors)
+    assert len(pointers) == len(set((f.pointer, f.message) for f in report.errors))
+
+
+def test_a_stac_version_newer_than_shipped_exits_3_and_says_not_validated(
+    tmp_path: Path, example_item: dict
+) -> None:
+    example_item["stac_version"] = "1.2.0"
+    path = tmp_path / "item.json"
+    path.write_text(json.dumps(example_item))
+    result = runner.invoke(app, ["mlm", "validate", str(path)])
+    assert result.exit_code == 3
+    assert (
+        "stac_version '1.2.0' is not validated: schema https://schemas.stacspec.org/v1.2.0/" in result.stdout
+    )
+    assert "not available offline" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer", "hint"),
+    [
+        (lambda d: d["properties"].update({"mlm:foo": 1}), "/properties", "'mlm:foo' is not an MLM field"),
+        (
+            lambda d: d["properties"]["mlm:input"][0].update(pre_processing_function="pkg.mod:fn"),
+            "/properties/mlm:input/0/pre_processing_function",
+            '{"format": "python", "expression": "pkg.mod:fn"}',
+        ),
+        (lambda d: d.update(geometry="POLYGON((0 0, 1 0, 1 1, 0 0))"), "/geometry", "GeoJSON, not WKT"),
+        (
+            lambda d: d["assets"].update(code={"href": "x.py", "roles": ["data"], "mlm:entrypoint": "a:b"}),
+            "/assets/code/roles",
+            "must have the role 'code'",
+        ),
+        (
+            lambda d: d["assets"].update(other={"href": "x.pt", "roles": ["data"], "mlm:artifact_type": "x"}),
+            "/assets/other",
+            "only the asset with the role 'mlm:model' may have mlm:artifact_type",
+        ),
+        (
+            lambda d: d["properties"]["mlm:input"][0].update(resize_type="bilinear"),
+            "/properties/mlm:input/0/resize_type",
+            "interpolation-linear",
+        ),
+    ],
+)
+def test_opaque_schema_messages_get_a_hint(example_item: dict, change: Any, pointer: str, hint: str) -> None:
+    change(example_item)
+    found = _errors(example_item)
+    assert pointer in found, list(found)
+    assert hint in found[pointer].hint
+
+
+def test_bands_without_definitions_are_explained_at_the_document(example_item: dict) -> None:
+    example_item["properties"]["mlm:input"][0]["bands"] = ["B04", "B03", "B02"]
+    example_item["properties"]["mlm:input"][0]["input"]["dim_order"] = ["batch", "bands", "height", "width"]
+    [root] = [f for f in validate_data(example_item).errors if f.pointer == ""]
+    assert root.message.startswith(
+        "mlm extension: the document is not valid under any of the given schemas: (1) "
+    )
+    assert "properties.bands AND 'bands' on the model asset" in root.hint
+
+
+def test_the_same_rule_failing_on_many_items_is_one_finding(example_item: dict) -> None:
+    example_item["properties"]["mlm:tasks"] = [f"task-{i}" for i in range(40)]
+    [finding] = [f for f in validate_data(example_item).errors if "mlm:tasks" in f.pointer]
+    assert finding.pointer == "/properties/mlm:tasks"
+    assert finding.message.startswith(
+        "mlm extension: items 0, 1, 2, 3, 4, 5, 6, 7, ... (40 in all): 'task-0'"
+    )
+
+
+def test_middle_keeps_both_ends() -> None:
+    from eohub.mlm.schema_errors import middle
+
+    text = "[" + ", ".join(str(i) for i in range(1000)) + "]"
+    short = middle(text, 60)
+    assert len(short) <= 60 and short.startswith("[0, 1, 2") and short.endswith("998, 999]")
+    assert middle("short", 60) == "short"

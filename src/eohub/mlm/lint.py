@@ -67,6 +67,7 @@ from eohub.mlm.lint_bands import check_band_axis, check_band_names, check_bands_
 from eohub.mlm.lint_context import BAND_DIMS, CLASS_DIMS, MODEL_SUFFIXES, Entry, LintContext
 from eohub.mlm.lint_model import check_model_assets
 from eohub.mlm.report import Finding, Report, Severity, pointer
+from eohub.mlm.schema_hints import GPU_ACCELERATORS, GPU_NAMES
 from eohub.mlm.schemas import LATEST_MLM_VERSION, MLM_VERSIONS, newer_than
 from eohub.mlm.validate import KNOWN_DISAGREEMENTS, as_paths
 from eohub.mlm.vocabulary import mlm_enum
@@ -294,7 +295,7 @@ def _check_accelerator(ctx: LintContext) -> None:
             ERROR,
             pointer("properties", "mlm:accelerator"),
             f"mlm:accelerator {value!r} is rejected by the MLM schema, whose enum is {', '.join(allowed)}",
-            KNOWN_DISAGREEMENTS["mlm:accelerator"],
+            GPU_ACCELERATORS if value.lower() in GPU_NAMES else KNOWN_DISAGREEMENTS["mlm:accelerator"],
         )
 
 

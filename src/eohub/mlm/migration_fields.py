@@ -164,6 +164,23 @@ def _has_band_definitions(run: Run) -> bool:
     )
 
 
+def _quoted_band_names(run: Run) -> bool:
+    """Report every input band name in quotes or padded (``"\\"B01\\""``): never copied into definitions."""
+    found = False
+    for ptr, entry in run.entries("mlm:input"):
+        for index, band in enumerate(list_field(entry, "bands")):
+            name = band.get("name") if isinstance(band, dict) else band
+            meant = quoted(name) if isinstance(name, str) else None
+            if meant is not None:
+                found = True
+                run.problem(
+                    f"{ptr}/bands/{index}",
+                    f"band name {name!r} is wrapped in quotes or spaces; write it as {meant!r} (band "
+                    "definitions are not made from it)",
+                )
+    return found
+
+
 def band_definitions(run: Run) -> None:
     """Named bands need definitions elsewhere in the item (checked by the schema since v1.1.0)."""
     names = _band_names(run)
@@ -172,14 +189,7 @@ def band_definitions(run: Run) -> None:
     models = run.model_assets()
     if not models:
         return  # model_asset() already reported it
-    unclean = [(n, meant) for n in names if (meant := quoted(n)) is not None]
-    for name, meant in unclean:
-        run.problem(
-            "/properties/mlm:input",
-            f"band name {name!r} is wrapped in quotes or spaces; write it as {meant!r} in the inputs before "
-            "band definitions are made from it",
-        )
-    if unclean:
+    if _quoted_band_names(run):
         return
     if str(run.data.get("stac_version", "")).startswith("1.1"):
         defs = [{"name": n} for n in names]

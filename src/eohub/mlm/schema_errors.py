@@ -29,6 +29,7 @@ SIZES = {"minItems": "at least", "maxItems": "at most", "minLength": "at least",
 GROUP_LIMIT = 3  # the same rule failing on more items of one list is one problem
 DISCRIMINATORS = ("const", "enum")
 WEAK = ("const", "enum", "not", "type", "maxItems")  # a branch for another kind of value, or "empty"
+AROUND = ("not",)  # a branch that fails only on what sits next to the value (bbox without geometry)
 
 
 @dataclass(frozen=True)
@@ -36,17 +37,31 @@ class Problem:
     """One thing wrong: where (a path into the document), what, and the validator error behind it.
 
     ``alternatives`` holds the branch reasons when the problem is a ``oneOf``/``anyOf`` no branch of
-    which could be singled out.
+    which could be singled out; ``allowed`` the values (or JSON types) a value may take when none of the
+    branches is for it; ``instance`` the offending value.
     """
 
     path: tuple[str | int, ...]
     message: str
     error: jsonschema.ValidationError
     alternatives: tuple[str, ...] = ()
+    allowed: tuple[Any, ...] = ()
+    kind: str = ""
 
     @property
     def validator(self) -> str:
         return str(self.error.validator)
+
+    @property
+    def instance(self) -> Any:
+        return self.error.instance
+
+    @property
+    def value_kind(self) -> str:
+        """``enum`` or ``type`` when the problem is the value's kind (two such at one place say the same)."""
+        if self.kind:
+            return self.kind
+        return {"enum": "enum", "const": "enum", "type": "type"}.get(self.validator, "")
 
 
 def middle(text: str, limit: int) -> str:
@@ -132,9 +147,18 @@ def _ruled_out(parent: jsonschema.ValidationError, branch: list[jsonschema.Valid
 
 
 def _weak(parent: jsonschema.ValidationError, branch: list[jsonschema.ValidationError]) -> bool:
-    """The branch fails only on what the value is, at or just below it (``const``, ``not``, ``null``)."""
+    """The branch fails only on what the value is (``const``, ``not``, a JSON type, "must be empty"), or
+    on a member being null or being there at all (STAC's "no geometry, then no bbox")."""
     base = len(parent.absolute_path)
-    return all(len(sub.absolute_path) <= base + 1 and sub.validator in WEAK for sub in branch)
+
+    def weak(sub: jsonschema.ValidationError) -> bool:
+        depth = len(sub.absolute_path) - base
+        if depth == 0:
+            return sub.validator in WEAK
+        null = sub.validator == "type" and sub.validator_value == "null"
+        return depth == 1 and (null or sub.validator in AROUND)
+
+    return all(weak(sub) for sub in branch)
 
 
 def _no_kind_matches(error: jsonschema.ValidationError, document: Any) -> Problem | None:
@@ -150,13 +174,16 @@ def _no_kind_matches(error: jsonschema.ValidationError, document: Any) -> Proble
             allowed += [v for v in (value if isinstance(value, list) else [value]) if v not in allowed]
         shown = middle(repr(members[0].instance), VALUE_LIMIT)
         text = f"{shown} is not one of {allowed!r}"
-        return Problem((*tuple(error.absolute_path), "type"), text, members[0])
+        return Problem(
+            (*tuple(error.absolute_path), "type"), text, members[0], allowed=tuple(allowed), kind="enum"
+        )
     types: list[Any] = []
     for sub in (s for b in branches for s in b if _json_type(error, s)):
         value = sub.validator_value
         types += [t for t in (value if isinstance(value, list) else [value]) if t not in types]
     shown = middle(repr(error.instance), VALUE_LIMIT)
-    return Problem(_path(error, document), f"{shown} is not of type {' or '.join(map(repr, types))}", error)
+    text = f"{shown} is not of type {' or '.join(map(repr, types))}"
+    return Problem(_path(error, document), text, error, allowed=tuple(types), kind="type")
 
 
 def _intended(error: jsonschema.ValidationError) -> list[list[jsonschema.ValidationError]]:

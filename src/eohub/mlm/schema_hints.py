@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ BANDS_HINT = (
     "eo:bands, or the raster extension with raster:bands (each with a 'name') on the model asset"
 )
 GPU_ACCELERATORS = "for a GPU use 'cuda' (NVIDIA), 'amd-rocm', 'intel-ipex-gpu' or 'macos-arm'"
+GPU_NAMES = ("gpu", "nvidia", "cuda-gpu")
 
 # The MLM v1.5.2 schema disagrees with its own README in these places; explain rather than just fail.
 KNOWN_DISAGREEMENTS = {
@@ -45,6 +47,11 @@ VALUE_ALIASES = {
     "normalize": "min-max",
     "normalization": "min-max",
     "minmax": "min-max",
+    "bilinear": "interpolation-linear",
+    "linear": "interpolation-linear",
+    "nearest": "interpolation-nearest",
+    "bicubic": "interpolation-cubic",
+    "cubic": "interpolation-cubic",
     "pixel-classification": "semantic-segmentation",
     "landcover-classification": "classification (one label per image) or semantic-segmentation (per pixel)",
     "image-classification": "classification or scene-classification",
@@ -109,7 +116,7 @@ def _alternatives(problem: Problem, data: dict[str, Any]) -> str:
     if not problem.alternatives:
         return ""
     branches = _value(problem.error.validator_value)
-    if "raster:bands" in branches and "eo:bands" in branches:
+    if "stac_extensions_raster" in branches and "stac_extensions_eo" in branches:
         return BANDS_HINT
     if '"mlm:model"' in branches and problem.path in ((), ("assets",)):
         return "no asset has the role 'mlm:model': add it to the roles of the asset that holds the model file"
@@ -164,38 +171,47 @@ def _close(value: str, choices: list[str]) -> list[str]:
 
 
 def _enum(problem: Problem, data: dict[str, Any]) -> str:
-    value, choices = problem.error.instance, problem.error.validator_value
-    if problem.validator != "enum" or not isinstance(value, str) or not isinstance(choices, list):
+    value = problem.instance
+    choices = list(problem.allowed) if problem.kind == "enum" else problem.error.validator_value
+    if problem.value_kind != "enum" or not isinstance(value, str) or not isinstance(choices, list):
         return ""
     alias = VALUE_ALIASES.get(value.lower())
     if alias and alias.split(" ", 1)[0] in choices:
         return f"MLM calls this {alias}"
-    if value.lower() in ("gpu", "nvidia", "cuda-gpu") and "cuda" in choices:
+    if value.lower() in GPU_NAMES and "cuda" in choices:
         return GPU_ACCELERATORS
     close = _close(value, choices)
     return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
-def _unexpected(problem: Problem, data: dict[str, Any]) -> str:
+def _unexpected_keys(problem: Problem) -> list[str]:
     schema = problem.error.schema if isinstance(problem.error.schema, dict) else {}
-    known = schema.get("properties")
-    instance = problem.error.instance
-    if (
-        problem.validator != "additionalProperties"
-        or not isinstance(known, dict)
-        or not isinstance(instance, dict)
-    ):
+    known = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    patterns = schema.get("patternProperties") if isinstance(schema.get("patternProperties"), dict) else {}
+    instance = problem.instance
+    if not isinstance(instance, dict):
+        return []
+    return [str(k) for k in instance if k not in known and not any(re.search(p, str(k)) for p in patterns)]
+
+
+def _unexpected(problem: Problem, data: dict[str, Any]) -> str:
+    if problem.validator != "additionalProperties":
         return ""
-    guesses = []
-    for key in instance:
-        if key in known:
-            continue
-        close = [c for c in _close(str(key), list(known)) if c not in instance] or [
-            c for c in known if c.startswith(str(key)) and c not in instance
+    schema = problem.error.schema if isinstance(problem.error.schema, dict) else {}
+    known = list(schema.get("properties") or {})
+    notes = []
+    for key in _unexpected_keys(problem):
+        close = [c for c in _close(key, known) if c not in problem.instance] or [
+            c for c in known if c.startswith(key) and c not in problem.instance
         ][:1]
         if close:
-            guesses.append(f"{close[0]!r} for {key!r}")
-    return f"did you mean {', '.join(guesses)}?" if guesses else ""
+            notes.append(f"did you mean {close[0]!r} for {key!r}?")
+        elif key.startswith("mlm:"):
+            notes.append(
+                f"{key!r} is not an MLM field: since v1.4.0 the schema rejects mlm: fields it does not "
+                "define (rename it without the mlm: prefix, or remove it)"
+            )
+    return " ".join(notes)
 
 
 def _required(problem: Problem, data: dict[str, Any]) -> str:
@@ -219,11 +235,31 @@ def _pattern(problem: Problem, data: dict[str, Any]) -> str:
     return ""
 
 
+def _shapes(problem: Problem, data: dict[str, Any]) -> str:
+    """Values written in the wrong form: an expression as a string, class names, WKT geometry."""
+    last = problem.path[-1] if problem.path else ""
+    value = problem.instance
+    if problem.value_kind != "type" or not isinstance(value, str):
+        return ""
+    if last in ("pre_processing_function", "post_processing_function", "expression"):
+        return (
+            f'a processing expression is an object: {{"format": "python", "expression": {json.dumps(value)}}}'
+        )
+    if len(problem.path) >= 2 and problem.path[-2] == "classification:classes":
+        return (
+            "write each class as an object with 'value' (its index) and 'name'; `eohub mlm migrate` "
+            "converts a list of names"
+        )
+    if last == "geometry" and re.match(r"^\s*(MULTI)?(POINT|LINESTRING|POLYGON)", value, re.IGNORECASE):
+        return 'geometry is GeoJSON, not WKT: {"type": "Polygon", "coordinates": [[[lon, lat], ...]]}'
+    return ""
+
+
 def _mlm(problem: Problem, data: dict[str, Any]) -> str:
     path = [str(p) for p in problem.path]
     if "mlm:accelerator" in path:
         value = problem.error.instance
-        if isinstance(value, str) and value.lower() in ("gpu", "nvidia", "cuda-gpu"):
+        if isinstance(value, str) and value.lower() in GPU_NAMES:
             return GPU_ACCELERATORS
         return KNOWN_DISAGREEMENTS["mlm:accelerator"]
     if data.get("type") == "Collection" and path[:1] == ["summaries"]:
@@ -245,6 +281,7 @@ RULES: tuple[Rule, ...] = (
     _pattern,
     _enum,
     _unexpected,
+    _shapes,
 )
 
 

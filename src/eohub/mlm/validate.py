@@ -82,9 +82,9 @@ def _schema_errors(doc: StacDocument, url: str, ext_name: str | None) -> list[tu
     result = []
     seen: set[tuple[Any, ...]] = set()
     for problem in grouped(found):
-        # Two enums on one value (a GeoJSON type checked twice by STAC core) are one problem.
-        if problem.validator == "enum" and not problem.alternatives:
-            key = (problem.path, "enum", repr(problem.error.instance))
+        # Two enums or JSON types on one value (a GeoJSON geometry checked twice by STAC core) say one thing.
+        if problem.value_kind:
+            key = (problem.path, problem.value_kind, repr(problem.instance))
             if key in seen:
                 continue
             seen.add(key)
