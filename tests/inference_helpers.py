@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -257,7 +258,9 @@ def train_pixel_classifier(kind: str, labels: tuple[int, ...], seed: int = 0) ->
         model = lightgbm.LGBMClassifier(n_estimators=12, num_leaves=8, random_state=seed, verbose=-1)
     else:
         raise ValueError(kind)
-    return model.fit(pixel_features(dn), y)
+    with warnings.catch_warnings():  # SVC's probabilities are deprecated in scikit-learn 1.9
+        warnings.simplefilter("ignore", FutureWarning)
+        return model.fit(pixel_features(dn), y)
 
 
 def convert_pixel_classifier(model: Any, path: Path, zipmap: bool = False) -> Path:
@@ -274,12 +277,14 @@ def convert_pixel_classifier(model: Any, path: Path, zipmap: bool = False) -> Pa
         from skl2onnx import convert_sklearn
         from skl2onnx.common.data_types import FloatTensorType
 
-        onx = convert_sklearn(
-            model,
-            initial_types=[("x", FloatTensorType([None, bands]))],
-            options={id(model): {"zipmap": zipmap}},
-            target_opset={"": 17, "ai.onnx.ml": 3},
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            onx = convert_sklearn(
+                model,
+                initial_types=[("x", FloatTensorType([None, bands]))],
+                options={id(model): {"zipmap": zipmap}},
+                target_opset={"": 17, "ai.onnx.ml": 3},
+            )
     path.write_bytes(onx.SerializeToString())
     return path
 
