@@ -141,20 +141,37 @@ def test_files_only_folder_is_q0_because_there_is_no_catalog(tmp_path: Path) -> 
     assert report.details["readme"]["name"] == "tiny-cnn"
 
 
-def test_readme_without_license_and_source_keeps_a_folder_at_q0(tmp_path: Path) -> None:
+def test_readme_without_license_and_source_is_noted_not_lowered(tmp_path: Path) -> None:
     model_folder(tmp_path, readme="---\nname: tiny\nauthors: [Jane]\n---\ntext\n")
 
     report = assess_quality(tmp_path)
 
-    assert report.level == 0
-    assert report.reasons == ["Q0: README.md front matter lacks license, source"]
+    assert (report.label, report.reasons) == ("Q3", [])
+    assert [n.split(" (")[0] for n in report.notes] == ["no license", "no source"]
 
 
-def test_missing_readme_is_a_reason(tmp_path: Path) -> None:
+def test_readme_less_folder_takes_its_metadata_from_the_catalog(tmp_path: Path) -> None:
+    model_folder(tmp_path, readme=None)
+    root = json.loads((tmp_path / "catalog.json").read_text())
+    root |= {"license": "CC-BY-4.0", "providers": [{"name": "Ann", "roles": ["producer"]},
+                                                   {"name": "Cloud", "roles": ["host"]}]}  # fmt: skip
+    root["links"].append({"rel": "cite-as", "href": "https://doi.org/10.1/x"})
+    write_json(tmp_path / "catalog.json", root)
+
+    report = assess_quality(tmp_path)
+
+    assert (report.label, report.reasons, report.notes) == ("Q3", [], [])
+    assert report.details["readme"] is None
+    meta = report.details["metadata"]
+    assert (meta["name"], meta["description"], meta["license"]) == ("root", "test", "CC-BY-4.0")
+    assert (meta["authors"], meta["source"]) == (["Ann"], "https://doi.org/10.1/x")
+
+
+def test_missing_readme_is_no_reason_and_what_nothing_gives_is_a_note(tmp_path: Path) -> None:
     report = assess_quality(model_folder(tmp_path, readme=None))
 
-    assert report.level == 0
-    assert report.reasons[0].startswith("Q0: no README.md")
+    assert (report.label, report.reasons) == ("Q3", [])
+    assert [n.split(" (")[0] for n in report.notes] == ["no license", "no authors", "no source"]
 
 
 def test_a_file_no_asset_refers_to_keeps_a_folder_at_q0(tmp_path: Path) -> None:
@@ -314,7 +331,7 @@ def test_remote_model_is_q2_because_q3_runs_local_files(tmp_path: Path) -> None:
 
     assert report.level == 2
     assert report.reasons == [
-        "Q2: item 'model': model asset 'model' is remote (https://example.org/model.onnx); "
+        "Q2: item 'model': model asset 'model' is a link (https://example.org/model.onnx); "
         "Q3 runs local files only"
     ]
 
@@ -385,15 +402,22 @@ def test_usage_errors(tmp_path: Path) -> None:
         assess_quality(tmp_path, kind="pipeline")  # type: ignore[arg-type]
 
 
-def test_cli_prints_the_level_and_each_reason(tmp_path: Path) -> None:
-    model_folder(tmp_path, readme="---\nname: tiny\n---\n")
+def test_cli_prints_the_level_each_reason_and_each_note(tmp_path: Path) -> None:
+    model_folder(tmp_path, readme="---\nname: tiny\n---\nA model.\n")
+    (tmp_path / "notes.txt").write_text("no asset names me")
 
     result = runner.invoke(app, ["quality", str(tmp_path)])
 
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
         f"{tmp_path}: Q0 (model)",
-        "  Q0: README.md front matter lacks authors, license, source",
+        "  Q0: file 'notes.txt' is not the href of any asset",
+        "  note: no license (set `license` in README.md front matter, or a license on the STAC catalog or "
+        "collection)",
+        "  note: no authors (set `authors` in README.md front matter, or providers on the STAC catalog or "
+        "collection)",
+        "  note: no source (set `source` in README.md front matter, or a cite-as link on the STAC catalog "
+        "or collection)",
     ]
 
 
@@ -459,15 +483,16 @@ def test_types_mlm_calls_other_are_run_with_the_graphs_type_and_reach_q3(
     assert report.details["runs"]["model"]["outputs"] == {"y": [1, 5]}
 
 
-def test_readme_with_broken_yaml_is_one_reason_on_one_line(tmp_path: Path) -> None:
+def test_readme_with_broken_yaml_is_one_note_on_one_line(tmp_path: Path) -> None:
     model_folder(tmp_path, readme="---\nname: [unclosed\n---\n")
 
     result = runner.invoke(app, ["quality", str(tmp_path)])
 
     assert result.exit_code == 0
-    [reason] = [line for line in result.stdout.splitlines()[1:] if "README.md" in line]
-    assert reason.startswith("  Q0: ") and "front matter is not valid YAML" in reason
-    assert all(line.startswith("  Q0: ") for line in result.stdout.splitlines()[1:])
+    assert result.stdout.splitlines()[0] == f"{tmp_path}: Q3 (model)"
+    [note] = [line for line in result.stdout.splitlines()[1:] if "README.md:" in line]
+    assert note.startswith("  note: ") and "front matter is not valid YAML" in note
+    assert all(line.startswith("  note: ") for line in result.stdout.splitlines()[1:])
 
 
 def test_cli_rates_a_complete_model_folder_q3(tmp_path: Path) -> None:

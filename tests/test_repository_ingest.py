@@ -192,10 +192,27 @@ def test_deep_catalog_keeps_every_catalog_and_item(repository: Repository, tmp_p
     assert manifest.metadata.license == "CC-BY-4.0"
 
 
-def test_readme_less_stac_without_license_is_refused(repository: Repository, tmp_path: Path):
+def test_readme_less_stac_without_license_is_ingested_with_notes(repository: Repository, tmp_path: Path):
     write_json(tmp_path / "s" / "catalog.json", catalog_doc("no-license", []))
-    with pytest.raises(UsageError, match="license"):
-        repository.ingest("dataset", tmp_path / "s")
+    result = repository.ingest("dataset", tmp_path / "s")
+    assert (result.version, result.quality.level) == (1, 1)
+    assert [n.split(" (")[0] for n in result.notes] == ["no license", "no authors", "no source"]
+    meta = repository.manifest("dataset", "no-license").metadata
+    assert (meta.name, meta.description, meta.license) == ("no-license", "catalog no-license", "")
+
+
+def test_readme_fields_win_and_the_catalog_fills_the_rest(repository: Repository, tmp_path: Path):
+    stac = tmp_path / "s"
+    (stac).mkdir()
+    (stac / "README.md").write_text("---\nauthors: [Jane]\nlicense: MIT\n---\nFrom the README.\n")
+    providers = [{"name": "Org", "roles": ["licensor"]}]
+    write_json(stac / "catalog.json", catalog_doc("filled", [], license="CC0-1.0", providers=providers))
+    result = repository.ingest("dataset", stac)
+    assert result.name == "filled"  # the README names nothing: the catalog id
+    meta = repository.manifest("dataset", "filled").metadata
+    assert (meta.name, meta.authors, meta.license) == ("filled", ["Jane"], "MIT")
+    assert meta.description == "From the README."
+    assert [n.split(" (")[0] for n in result.notes] == ["no source"]
 
 
 def test_invalid_stac_is_refused_with_the_validator_messages(repository: Repository, tmp_path: Path):

@@ -36,3 +36,5 @@ def quality(
     typer.echo(f"{folder}: {report.label} ({report.kind})")
     for reason in report.reasons:
         typer.echo(f"  {reason}")
+    for note in report.notes:
+        typer.echo(f"  note: {note}")

@@ -1,16 +1,20 @@
 """Quality levels of a model or dataset folder, Q0 to Q3, with the reasons it is not one level higher.
 
-- **Q0**: files only; a ``README.md`` whose front matter gives ``name``, ``authors``, ``license`` and
-  ``source`` is the metadata. Levels are cumulative, so a missing field keeps the folder at Q0.
+- **Q0**: files.
 - **Q1**: a valid STAC catalog (``catalog.json`` at the root; every linked document valid offline) whose
   assets cover the files: each file other than STAC documents and ``README.md`` is some asset's href.
-  Hrefs resolve against the document holding them and may leave the folder; remote hrefs are fine.
+  Local hrefs resolve against the document holding them and may leave the folder; links (URLs, container
+  image references: :mod:`eohub.core.hrefs`) are fine and are never files to cover or find.
 - **Q2**: for a model, every item using MLM lints without errors (it is valid since Q1); for a dataset,
   items use the label or ml-aoi extension and were validated against it offline.
 - **Q3** (models only): each MLM item's ONNX model runs in ONNX Runtime on a synthetic input built from
   ``mlm:input`` and every output has its declared shape and data type (:mod:`eohub.quality.run`), in a
   child process with memory and time limits (:mod:`eohub.quality.sandbox`). A model that cannot be
   checked within them stays at Q2, "not verified" with the cause.
+
+Levels are about content. Metadata (name, description, license, authors, source) comes from README front
+matter, the catalog filling what it lacks (:mod:`eohub.core.readme`); what is missing from both is a
+**note** (``QualityReport.notes``), shown with the version, and never lowers the level.
 
 Each reason starts with the level the folder stays at because of it: ``"Q1: item 'model': MLM lint error
 MLM003 at /properties/mlm:output/0/result: ..."`` explains why the folder is Q1 and not Q2;
@@ -36,7 +40,6 @@ if TYPE_CHECKING:
         assess_quality,
         asset_path,
         doc_name,
-        is_remote,
         mlm_items,
     )
 
@@ -51,7 +54,6 @@ __all__ = [
     "asset_path",
     "assess_quality",
     "doc_name",
-    "is_remote",
     "mlm_items",
 ]
 
@@ -65,7 +67,6 @@ __getattr__ = lazy_exports(
             "asset_path",
             "assess_quality",
             "doc_name",
-            "is_remote",
             "mlm_items",
         )
     },

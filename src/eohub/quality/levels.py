@@ -1,6 +1,7 @@
 """The checks behind each quality level: the reasons a folder is not Q1, Q2 or Q3, and ``assess_quality``.
 
-The levels themselves are described in :mod:`eohub.quality`.
+The levels themselves are described in :mod:`eohub.quality`. Metadata (README front matter filled from
+the catalog) gives notes, never reasons; which hrefs are local files is :mod:`eohub.core.hrefs`'s rule.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from eohub.config import Limits, load_settings
-from eohub.core.readme import parse_readme
+from eohub.core.hrefs import is_link, local_path, missing_hint
+from eohub.core.readme import ReadmeMetadata, metadata_notes, parse_readme, stac_metadata
 from eohub.errors import UsageError
 from eohub.mlm.documents import StacDocument, dict_field, list_field, walk
 from eohub.mlm.lint import lint_document
@@ -49,32 +51,34 @@ def _relative(path: Path, folder: Path) -> str:
         return str(path)
 
 
-def is_remote(href: str) -> bool:
-    return "://" in href and not href.startswith("file://")
-
-
 def asset_path(doc: StacDocument, href: str) -> Path:
-    """A local asset href resolved against the folder of the document that holds it."""
-    path = Path(href.removeprefix("file://"))
+    """A local asset href (a path or a ``file:`` URL) resolved against the folder of its document.
+
+    Raises :class:`UsageError` for a ``file:`` URL that names no local path."""
+    path = Path(local_path(href))
     return path if path.is_absolute() else (doc.path.parent / path)
 
 
+# --- metadata: notes ------------------------------------------------------------------------------------
+
+
+def _metadata_notes(folder: Path, docs: list[StacDocument], details: dict[str, Any]) -> list[str]:
+    """What the metadata (README front matter, filled from the catalog) lacks; never a reason."""
+    notes: list[str] = []
+    meta = ReadmeMetadata()
+    details["readme"] = None
+    if (folder / "README.md").is_file():
+        try:
+            meta = parse_readme(folder / "README.md")
+            details["readme"] = meta.to_dict()
+        except UsageError as exc:
+            notes.append(" ".join(str(exc).split()))  # one line, whatever the YAML parser wrote
+    meta = meta.filled(stac_metadata(d.data for d in docs))
+    details["metadata"] = meta.to_dict()
+    return notes + metadata_notes(meta)
+
+
 # --- Q0 -> Q1 -----------------------------------------------------------------------------------------
-
-
-def _readme_reasons(folder: Path, details: dict[str, Any]) -> list[str]:
-    readme = folder / "README.md"
-    if not readme.is_file():
-        details["readme"] = None
-        return ["no README.md (its front matter names the name, authors, license and source)"]
-    try:
-        meta = parse_readme(readme)
-    except UsageError as exc:
-        details["readme"] = None
-        return [" ".join(str(exc).split())]  # one line, whatever the YAML parser wrote
-    details["readme"] = meta.to_dict()
-    missing = meta.missing()
-    return [f"README.md front matter lacks {', '.join(missing)}"] if missing else []
 
 
 def _catalog_documents(folder: Path) -> tuple[list[StacDocument], list[str]]:
@@ -113,15 +117,21 @@ def _coverage_reasons(folder: Path, docs: list[StacDocument], details: dict[str,
         for key, asset in dict_field(doc.data, "assets").items():
             href = asset.get("href") if isinstance(asset, dict) else None
             href = href if isinstance(href, str) else ""
-            if not href or is_remote(href):
+            if not href or is_link(href):
+                continue  # a URL or an image reference: a link, not a file of the version
+            try:
+                target = asset_path(doc, href).resolve()
+            except UsageError as exc:
+                reasons.append(f"{doc_name(doc)}: asset '{key}': {exc}")
                 continue
-            target = asset_path(doc, href).resolve()
             if target.is_dir():
                 covered.update(p.resolve() for p in target.rglob("*") if p.is_file())
             elif target.is_file():
                 covered.add(target)
             else:
-                reasons.append(f"{doc_name(doc)}: asset '{key}' points at a missing file ({href})")
+                reasons.append(
+                    f"{doc_name(doc)}: asset '{key}' points at a missing file ({href}){missing_hint(href)}"
+                )
     files = [
         p
         for p in sorted(folder.rglob("*"))
@@ -200,8 +210,8 @@ def _run_reasons(docs: list[StacDocument], details: dict[str, Any], limits: Limi
             reasons.append(f"{name}: no ONNX asset with the role mlm:model (eohub runs ONNX models)")
             continue
         key, href = found
-        if is_remote(href):
-            reasons.append(f"{name}: model asset '{key}' is remote ({href}); Q3 runs local files only")
+        if is_link(href):
+            reasons.append(f"{name}: model asset '{key}' is a link ({href}); Q3 runs local files only")
             continue
         props = doc.data.get("properties") or {}
         inputs, outputs = props.get("mlm:input") or [], props.get("mlm:output") or []
@@ -223,12 +233,13 @@ def assess_quality(folder: str | Path, kind: Kind = "model", limits: Limits | No
         raise UsageError(f"{folder}: not a folder")
     details: dict[str, Any] = {}
 
-    def report(level: int, reasons: list[str]) -> QualityReport:
-        return QualityReport(str(folder), kind, level, [f"Q{level}: {r}" for r in reasons], details)
-
     docs, reasons = _catalog_documents(folder)
     details["documents"] = [_relative(d.path, folder) for d in docs]
-    reasons = _readme_reasons(folder, details) + reasons
+    notes = _metadata_notes(folder, docs, details)
+
+    def report(level: int, reasons: list[str]) -> QualityReport:
+        return QualityReport(str(folder), kind, level, [f"Q{level}: {r}" for r in reasons], details, notes)
+
     if docs:
         reasons += _validity_reasons(docs) + _coverage_reasons(folder, docs, details)
     if reasons:

@@ -13,13 +13,16 @@ TOP_LEVEL = {"model": 3, "dataset": 2}
 
 @dataclass
 class QualityReport:
-    """The level a folder reaches (0..3), why it is not higher, and what was looked at."""
+    """The level a folder reaches (0..3), why it is not higher, and what was looked at.
+
+    ``notes`` say what the metadata lacks (no authors, no license...); they never lower the level."""
 
     folder: str
     kind: str
     level: int
     reasons: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -37,13 +40,19 @@ class QualityReport:
             "level": self.level,
             "label": self.label,
             "reasons": list(self.reasons),
+            "notes": list(self.notes),
             "details": self.details,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QualityReport:
         return cls(
-            data["folder"], data["kind"], int(data["level"]), list(data["reasons"]), dict(data["details"])
+            data["folder"],
+            data["kind"],
+            int(data["level"]),
+            list(data["reasons"]),
+            dict(data["details"]),
+            [str(n) for n in data.get("notes") or []],
         )
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from eohub.core.names import Kind, check_kind, check_name, check_version
-from eohub.core.readme import ReadmeMetadata
+from eohub.core.readme import ReadmeMetadata, metadata_notes
 from eohub.errors import InvalidStacError, NotFoundError, UsageError
 from eohub.quality import QualityReport
 from eohub.repository.assess import assess, stac_problems
@@ -150,6 +150,8 @@ class IngestResult:
     quality: QualityReport
     latest: int = 0
     outside: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the version's metadata lacks (:func:`~eohub.core.readme.metadata_notes`); no effect on quality."""
 
     @property
     def changed(self) -> bool:
@@ -166,6 +168,7 @@ class IngestResult:
             "quality_level": self.quality.level,
             "quality_reasons": list(self.quality.reasons),
             "outside": list(self.outside),
+            "notes": list(self.notes),
         }
 
 
@@ -273,10 +276,11 @@ class Repository(ABC):
     ) -> IngestResult:
         """Store a folder as the next version of ``name`` (see the module docstring).
 
-        The name is ``name``, else the README's ``name``, else (README-less STAC) the catalog id; an
-        existing repository keeps its spelling. A folder without ``README.md`` keeps the previous
-        version's README (same blob, same metadata); a new README-less STAC repository takes its
-        description and license from the catalog. ``private`` applies when the repository is created.
+        The name is ``name``, else the README's ``name``, else the catalog id; an existing repository
+        keeps its spelling. A folder without ``README.md`` keeps the previous version's README (same
+        blob, same metadata); metadata the README lacks comes from the catalog (:mod:`eohub.core.readme`),
+        and what is still missing is listed in ``result.notes``. ``private`` applies when the repository
+        is created.
         Invalid STAC raises :class:`InvalidStacError` unless ``allow_invalid``, which stores it as Q0.
         Files outside the folder are read only where :func:`~eohub.repository.scan.scan_folder` allows
         (local assets under the current directory, or under a folder of ``allow_outside``); they are
@@ -299,13 +303,14 @@ class Repository(ABC):
                 invalid,
             )
         manifest = plan.manifest()
+        notes = metadata_notes(manifest.metadata)
         if latest is not None and diff(latest, manifest).empty:
             assert existing is not None and existing.latest is not None
             log.info("%s %s: no changes since version %d", kind, name, existing.latest.number)
             report = QualityReport(
                 str(path), kind, existing.latest.quality_level, existing.latest.quality_reasons
             )
-            return IngestResult(name, None, False, report, existing.latest.number, plan.outside)
+            return IngestResult(name, None, False, report, existing.latest.number, plan.outside, notes)
         quality = self.rate(plan, kind, name, existing, invalid)
         self._upload(plan, progress)
         commit = self.commit_version(
@@ -315,9 +320,9 @@ class Repository(ABC):
         report = QualityReport(str(path), kind, info.quality_level, info.quality_reasons)
         if not commit.changed:
             log.info("%s %s: no changes since version %d", kind, name, info.number)
-            return IngestResult(name, None, False, report, info.number, plan.outside)
+            return IngestResult(name, None, False, report, info.number, plan.outside, notes)
         log.info("%s %s: version %d created (%s)", kind, name, info.number, info.quality)
-        return IngestResult(name, info.number, commit.created, report, info.number, plan.outside)
+        return IngestResult(name, info.number, commit.created, report, info.number, plan.outside, notes)
 
     @staticmethod
     def _resolve_name(plan: IngestPlan, name: str | None) -> str:
@@ -331,19 +336,15 @@ class Repository(ABC):
         return check_name(name)
 
     def _complete_metadata(self, plan: IngestPlan, name: str, latest: Manifest | None) -> None:
-        """Carry the previous README over when the folder has none; check a README-less STAC folder."""
+        """Carry the previous README over when the folder has none (the catalog fills what it lacks);
+        without a README, the metadata is named as the repository. Nothing missing stops an ingest: it
+        is a note (:func:`~eohub.core.readme.metadata_notes`)."""
         readme = latest.file(README) if latest else None
         if not plan.has_readme and readme is not None and latest is not None:
-            plan.carry(readme, latest.metadata)
+            plan.carry(readme, latest.metadata.filled(plan.metadata))
             return
-        if plan.has_readme:
-            return
-        if plan.stac and not (plan.metadata.license and plan.metadata.description):
-            raise UsageError(
-                f"{plan.folder}: no README.md, and the catalog gives no license or description; add a "
-                "README.md with front matter (name, authors, license, source) or a 'license' to the catalog"
-            )
-        plan.metadata.name = name
+        if not plan.has_readme or not plan.metadata.name:
+            plan.metadata.name = name
 
     def _upload(self, plan: IngestPlan, progress: Progress) -> None:
         pending = [f for f in plan.files if f.source is not None]

@@ -15,8 +15,9 @@ did not point at.
   it. A folder asset inside the folder stands for its files; outside it, only under an ``allow_outside``
   root. Hidden files and folders are left out of a folder's walk, and symbolic links to folders met in it
   are not entered (logged).
-- ``file:`` URLs are local paths: ``file:///abs``, ``file:/abs`` or ``file://localhost/abs`` only; a
-  host, a query, a fragment, a relative path or a NUL character is refused.
+- Which hrefs are local files at all is :mod:`eohub.core.hrefs`'s rule (URLs and image references are
+  links, never read). ``file:`` URLs are local paths: ``file:///abs``, ``file:/abs`` or
+  ``file://localhost/abs`` only; a host, a query, a fragment, a relative path or a NUL character is refused.
 - Files are opened with ``O_NOFOLLOW | O_NONBLOCK`` on the resolved path and hashed only if ``fstat`` on
   the open descriptor shows the regular file that was checked (same device and inode), so a file
   swapped for a symbolic link or a FIFO in between is refused, never read.
@@ -31,22 +32,19 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import re
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import unquote, urlsplit
 
 from eohub.config import load_settings
+from eohub.core.hrefs import local_path
 from eohub.errors import UsageError
 from eohub.mlm.documents import file_kind, real_path, shown, shown_href
 
 log = logging.getLogger(__name__)
 
-SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-"""The scheme that starts a URL (``file:`` included)."""
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
 _ALLOW = "to read it on purpose, pass --allow-outside {path} (allow_outside=[...] in Python)"
 
@@ -239,35 +237,13 @@ def _unreadable(exc: OSError) -> None:
     raise UsageError(f"{shown(exc.filename or '?')}: cannot read folder ({exc.strerror or exc})")
 
 
-# --- file: URLs and local hrefs -------------------------------------------------------------------------
-
-
-def is_remote(href: str) -> bool:
-    """True for ``http://``, ``s3://``, ``//host/``... (kept as links); ``file:`` and paths are local."""
-    match = SCHEME.match(href)
-    return href.startswith("//") or (match is not None and match.group(0).lower() != "file:")
+# --- local hrefs -----------------------------------------------------------------------------------------
 
 
 def local_target(doc_path: Path, href: str, what: str = "") -> Path:
-    """The normalized local path a local href names, resolved against the folder of its document."""
-    what = what or shown_href(href)
-    path = href
-    if SCHEME.match(href):  # a file: URL
-        try:
-            parts = urlsplit(href)
-        except ValueError as exc:
-            raise UsageError(f"{what} is not a valid file: URL ({exc})") from None
-        if parts.netloc.lower() not in ("", "localhost"):
-            raise UsageError(
-                f"{what} names a file on another host ({parts.netloc!r}); ingest reads local files"
-            )
-        if parts.query or parts.fragment or "?" in href or "#" in href:
-            raise UsageError(f"{what}: a file: URL with a query or fragment does not name a file")
-        path = unquote(parts.path, errors="surrogateescape")
-        if not path.startswith("/"):
-            raise UsageError(f"{what}: a file: URL must hold an absolute path (file:///...)")
-    if "\x00" in path:
-        raise UsageError(f"{what} holds a NUL character")
+    """The normalized local path a local href names (:func:`eohub.core.hrefs.local_path`: a path or a
+    ``file:`` URL), resolved against the folder of its document."""
+    path = local_path(href, what or shown_href(href))
     if path.startswith("/"):
         return Path(os.path.normpath("/" + path.lstrip("/")))
     return Path(os.path.normpath(doc_path.parent / path))

@@ -10,14 +10,18 @@ Two kinds of folder:
   relative path; **outside** it (the tutorial's model asset points at ``../v1/model.onnx``) under their
   path relative to the deepest folder holding all outside files, at the version root when that collides
   with nothing, else below ``external/`` (``external-2/``... if that is taken too). Stored documents get
-  hrefs relative to themselves, ``self`` links are dropped, remote hrefs (``http(s)://``, ``s3://``, any
-  other scheme, ``//host/...``) stay links, untouched.
+  hrefs relative to themselves, ``self`` links are dropped; links (URLs of any scheme but ``file:``,
+  ``//host/...`` and container image references such as ``ghcr.io/org/name:tag``: the rule of
+  :mod:`eohub.core.hrefs`) stay as written, never read.
 
 What ingest may read (the folder, the current directory for local assets, ``--allow-outside`` roots;
 never ``EOHUB_HOME``, hidden paths outside the folder, FIFOs or devices) is decided by
 :mod:`eohub.repository.confine`, whose docstring holds the rules; every file and document is checked
 there. Parent, root and collection links to documents outside the catalog are dropped (logged), never
 read. Every file read from outside the folder is listed in :attr:`IngestPlan.outside`.
+
+The metadata is the README's front matter, its empty fields filled from the catalog
+(:func:`eohub.core.readme.stac_metadata`); a README-less catalog gives it all.
 
 The plan hashes every file (SHA-256) so the repository can compare it with the latest version and upload
 only missing blobs. Nothing is written anywhere.
@@ -36,8 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eohub.core.hrefs import SCHEME, is_link, missing_hint
 from eohub.core.names import check_stored_path
-from eohub.core.readme import ReadmeMetadata, parse_readme_text
+from eohub.core.readme import ReadmeMetadata, parse_readme_text, stac_metadata
 from eohub.errors import UsageError
 from eohub.mlm.documents import (
     MAX_DOCUMENT_BYTES,
@@ -49,10 +54,8 @@ from eohub.mlm.documents import (
     walk,
 )
 from eohub.repository.confine import (
-    SCHEME,
     Confinement,
     LocalFile,
-    is_remote,
     is_under,
     local_target,
     open_checked,
@@ -136,8 +139,8 @@ def _rel(link: dict[str, Any]) -> str:
 
 
 def _local_href(value: Any) -> str | None:
-    """The href if it is a local one (non-empty string, not remote); other values are left as they are."""
-    return value if isinstance(value, str) and value and not is_remote(value) else None
+    """The href if it names a local file (a non-empty string, not a link); other values are left alone."""
+    return value if isinstance(value, str) and value and not is_link(value) else None
 
 
 # --- placing files in the version ---------------------------------------------------------------------
@@ -213,15 +216,6 @@ def _relative_href(from_doc: str, to_path: str, original: str = "") -> str:
     return href
 
 
-def _readme_less_metadata(root_doc: dict[str, Any], docs: list[StacDocument]) -> ReadmeMetadata:
-    """Metadata a README-less STAC folder gives: title or description, and a license."""
-    license_ = str(root_doc.get("license") or "")
-    if not license_:
-        license_ = next((str(d.data["license"]) for d in docs if d.data.get("license")), "")
-    description = str(root_doc.get("description") or root_doc.get("title") or "")
-    return ReadmeMetadata(license=license_, description=description)
-
-
 class _Files:
     """The checked files of one ingest, keyed by where they are placed in the version."""
 
@@ -256,8 +250,8 @@ class _StacScanner:
         self.checked: dict[tuple[Path, str], LocalFile | None] = {}
         for doc in self.docs:
             placer.add(doc.path)
-            for href, what, is_link in self._hrefs(doc):
-                self._collect(doc, href, what, is_link)
+            for href, what, link in self._hrefs(doc):
+                self._collect(doc, href, what, link)
 
     @staticmethod
     def _hrefs(doc: StacDocument) -> list[tuple[str, str, bool]]:
@@ -281,7 +275,9 @@ class _StacScanner:
         if file is None:
             if not is_link:
                 name = f"{doc.data.get('type', 'document')} '{doc.data.get('id', doc.path.name)}'"
-                self.problems.append(f"{name}: asset href {shown_href(href)} names a missing file")
+                self.problems.append(
+                    f"{name}: asset href {shown_href(href)} names a missing file{missing_hint(href)}"
+                )
         elif file.is_dir:
             for inner in walk_folder(file.real, self.confinement, assets=True):
                 self.placer.add(self.files.add(inner))
@@ -406,8 +402,7 @@ def scan_folder(path: str | Path, allow_outside: Sequence[str | Path] = ()) -> I
         plan.documents = dict(scanner.rewrite(d) for d in scanner.docs)
         root_doc = scanner.docs[0].data
         plan.catalog_id = str(root_doc.get("id") or "")
-        if not plan.has_readme:
-            plan.metadata = _readme_less_metadata(root_doc, scanner.docs)
+        plan.metadata = plan.metadata.filled(stac_metadata(d.data for d in scanner.docs))
     for outside in plan.outside:
         log.info("read from outside the folder: %s", outside)
     log.info("%s: %d files, %d STAC documents", shown(folder), len(plan.files), len(plan.documents))

@@ -2,7 +2,8 @@
 
 Everything here is presentation of :mod:`eohub.search` results for one request's base URL: links are
 absolute, asset hrefs point at the hub's download route
-(``/api/{models|datasets}/{name}/versions/{n}/files/{path}``), and versions are linked as the version
+(``/api/{models|datasets}/{name}/versions/{n}/files/{path}``) while links (URLs, container images:
+:mod:`eohub.core.hrefs`) stay as written, and versions are linked as the version
 extension says (``latest-version``, ``predecessor-version``, ``successor-version``,
 ``version-history``). Collections do not declare the MLM extension: its v1.5.2 schema rejects the
 array-valued ``summaries`` STAC requires (``eohub.mlm.validate.KNOWN_DISAGREEMENTS``).
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from eohub import __version__
+from eohub.core.hrefs import SCHEME, is_link
 from eohub.search.catalog import CollectionInfo, Hit
 from eohub.search.records import iso
 
@@ -29,7 +31,6 @@ OPENAPI = "application/vnd.oai.openapi+json;version=3.1"
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 VERSION_RELS = {"latest-version", "predecessor-version", "successor-version", "version-history"}
 STRUCTURAL_RELS = {"self", "root", "parent", "collection", "child", "item", "items"} | VERSION_RELS
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _LICENSE = re.compile(r"^[\w\-.+]+$")
 WORLD = [-180.0, -90.0, 180.0, 90.0]
 
@@ -187,7 +188,8 @@ def _first(extent: dict[str, Any], part: str, field: str) -> Any:
 
 
 def _href(urls: Urls, hit: Hit, path: str, href: str) -> str:
-    if not href or _SCHEME.match(href) or href.startswith("/"):
+    """A stored relative href as the hub's download URL; links (URLs, image references) as written."""
+    if not href or is_link(href) or SCHEME.match(href) or href.startswith("/"):
         return href
     stored = posixpath.normpath(posixpath.join(posixpath.dirname(path), href))
     return urls.file(hit.kind, hit.name, hit.number, stored.lstrip("./") if stored != "." else "")

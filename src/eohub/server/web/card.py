@@ -1,8 +1,11 @@
 """What the repository pages show, read from a version's STAC documents: model cards and dataset contents.
 
 A **model card** comes from each item using MLM: architecture, tasks, framework and its version, parameter
-count, and every ``mlm:input`` (shape with its named dimensions, data type, bands with their
-``value_scaling``) and ``mlm:output`` (shape, ``classification:classes`` with their ``color_hint``).
+count, every ``mlm:input`` (shape with its named dimensions, data type, bands with their
+``value_scaling``) and ``mlm:output`` (shape, ``classification:classes`` with their ``color_hint``), and the
+assets with an ``mlm:`` role (model, weights, training and inference runtimes) with their roles and what
+their href is (:mod:`eohub.core.hrefs`): a file of the version, a web link, or a container image reference
+to copy.
 Values are taken as the item states them; a malformed field shows as missing, never as an error, since a
 Q0/Q1 version may hold anything. A **dataset** shows its collections and items. Templates format these
 plain objects; nothing here knows HTML.
@@ -10,10 +13,13 @@ plain objects; nothing here knows HTML.
 
 from __future__ import annotations
 
+import posixpath
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from eohub.core.hrefs import HrefKind, href_kind, is_web_url
 from eohub.repository.manifest import Manifest
 
 COLOR_HINT = re.compile(r"^[0-9A-Fa-f]{6}$")
@@ -78,10 +84,22 @@ class ModelOutput:
 
 @dataclass
 class ModelAsset:
+    """An asset with an ``mlm:`` role: where it is (``link``: local, url or image) and what it is for."""
+
     key: str
     href: str
     media_type: str
     artifact_type: str
+    roles: list[str] = field(default_factory=list)
+    title: str = ""
+    link: str = HrefKind.LOCAL.value
+    stored_path: str | None = None
+    """For a local href: the version's file it names (``None`` when the version has no such file)."""
+
+    @property
+    def web(self) -> bool:
+        """An ``http(s)://`` URL a browser can open (other URLs and image references are shown as text)."""
+        return self.link == HrefKind.URL.value and is_web_url(self.href)
 
 
 @dataclass
@@ -239,8 +257,31 @@ def is_mlm_item(doc: dict[str, Any]) -> bool:
     return doc.get("type") == "Feature" and any(str(k).startswith("mlm:") for k in props)
 
 
-def model_card(path: str, item: dict[str, Any]) -> ModelCard:
-    """The card of one MLM item stored at ``path``."""
+def _model_asset(key: str, asset: dict[str, Any], path: str, files: Collection[str]) -> ModelAsset:
+    href = _text(asset.get("href"))
+    kind = href_kind(href)
+    stored = None
+    if kind is HrefKind.LOCAL and href and not href.startswith("/"):
+        candidate = posixpath.normpath(posixpath.join(posixpath.dirname(path), href))
+        stored = candidate if candidate in files else None
+    return ModelAsset(
+        str(key),
+        href,
+        _text(asset.get("type")),
+        _text(asset.get("mlm:artifact_type")),
+        [str(r) for r in _list(asset.get("roles"))],
+        _text(asset.get("title")),
+        kind.value,
+        stored,
+    )
+
+
+def _is_mlm_asset(asset: Any) -> bool:
+    return isinstance(asset, dict) and any(str(r).startswith("mlm:") for r in _list(asset.get("roles")))
+
+
+def model_card(path: str, item: dict[str, Any], files: Collection[str] = frozenset()) -> ModelCard:
+    """The card of one MLM item stored at ``path``; ``files`` are the version's file paths."""
     props = _dict(item.get("properties"))
     details = _band_details(item)
     inputs = []
@@ -270,14 +311,9 @@ def model_card(path: str, item: dict[str, Any]) -> ModelCard:
         for spec in map(_dict, _list(props.get("mlm:output")))
     ]
     assets = [
-        ModelAsset(
-            str(key),
-            _text(asset.get("href")),
-            _text(asset.get("type")),
-            _text(asset.get("mlm:artifact_type")),
-        )
+        _model_asset(key, asset, path, files)
         for key, asset in _dict(item.get("assets")).items()
-        if isinstance(asset, dict) and "mlm:model" in _list(asset.get("roles"))
+        if _is_mlm_asset(asset)
     ]
     pretrained = props.get("mlm:pretrained")
     source = _text(props.get("mlm:pretrained_source"))
@@ -303,7 +339,8 @@ def model_card(path: str, item: dict[str, Any]) -> ModelCard:
 
 def model_cards(manifest: Manifest) -> list[ModelCard]:
     """A card for every MLM item of a version, by stored path."""
-    return [model_card(p, d) for p, d in sorted(manifest.documents.items()) if is_mlm_item(d)]
+    files = {e.path for e in manifest.files}
+    return [model_card(p, d, files) for p, d in sorted(manifest.documents.items()) if is_mlm_item(d)]
 
 
 def _bbox(value: Any) -> list[float] | None:

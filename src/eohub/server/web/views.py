@@ -1,7 +1,8 @@
 """What each repository page shows, gathered from the repository as the caller sees it.
 
 :func:`repository_page` is the model or dataset page of one version (the latest by default): README,
-model cards, collections, items and their footprints, quality, versions, files and copy-paste snippets.
+model cards, collections, items and their footprints, quality with the notes on what the metadata lacks
+(they never lower the level), versions, files and copy-paste snippets.
 :func:`diff_page` compares two versions. Both return the template's context; they raise
 :class:`~eohub.errors.NotFoundError` for unknown (or invisible) names and versions.
 """
@@ -13,6 +14,7 @@ from typing import Any
 
 from fastapi import Request
 
+from eohub.core.readme import metadata_notes
 from eohub.errors import NotFoundError
 from eohub.quality import TOP_LEVEL
 from eohub.repository import Kind, Repository, VersionInfo
@@ -23,8 +25,8 @@ from eohub.server.web.markdown import file_links, render_markdown
 from eohub.server.web.pages import PLURAL, file_url
 
 QUALITY_MEANING = {
-    0: "files and README metadata",
-    1: "a valid STAC catalog that covers the files",
+    0: "files",
+    1: "a valid STAC catalog whose assets cover the files (links to URLs and container images are fine)",
     2: "MLM lints clean (models) or label / ml-aoi items (datasets)",
     3: "the ONNX model runs and its outputs match mlm:output",
 }
@@ -113,6 +115,7 @@ def repository_page(
         "footprints": footprint_map(item_docs) if kind == "dataset" else None,
         "top_level": TOP_LEVEL[kind],
         "quality_meaning": QUALITY_MEANING,
+        "notes": metadata_notes(manifest.metadata),
         "snippets": snippets(kind, info.name, version.number, str(request.base_url).rstrip("/")),
     }
 
