@@ -97,6 +97,16 @@ def test_a_future_mlm_version_is_not_validated_with_an_exit_code_of_its_own() ->
     assert "3 not validated" in help_text and "1 invalid" in help_text
 
 
+def test_one_unvalidated_document_among_valid_ones_is_named_and_exits_3() -> None:
+    names = ("mlm-v1.6-future-version.json", "fair-unet-oci-runtimes.json")
+    code, out, _ = invoke("validate", *(str(DATA / n) for n in names))
+    assert code == 3
+    assert (
+        out.splitlines()[-1]
+        == "1 of 2 document(s) not validated: a schema they declare is not available offline"
+    )
+
+
 def test_a_future_mlm_version_with_a_schema_error_elsewhere_is_invalid_not_unvalidated() -> None:
     item = json.loads((DATA / "mlm-v1.6-future-version.json").read_text())
     item["stac_version"] = "1.1.0"

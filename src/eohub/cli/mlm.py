@@ -69,7 +69,9 @@ def validate_cmd(
 def _validate_summary(report: Report, unchecked: list[str], skipped: bool) -> str:
     documents = f"{len(report.files)} document(s)"
     if skipped:
-        return f"{documents} not validated: a schema they declare is not available offline"
+        some = len({f.file for f in report.errors})
+        which = documents if some == len(report.files) else f"{some} of {documents}"
+        return f"{which} not validated: a schema they declare is not available offline"
     if not report.ok:
         return f"{documents}: {len(report.errors)} error(s)"
     if unchecked:
