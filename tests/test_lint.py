@@ -219,6 +219,11 @@ def test_a_future_mlm_version_is_a_warning_and_its_tasks_are_checked_against_the
     assert "newer than v1.5.2" in findings[0].message and "not validated" in findings[0].message
 
 
+def test_a_stac_version_newer_than_shipped_is_a_warning(item: dict[str, Any], model_dir: Path) -> None:
+    item["stac_version"] = "1.2.0"
+    assert run(item, model_dir) == {"MLM025": [("warning", "/stac_version")]}
+
+
 @pytest.mark.parametrize(
     ("name", "flagged"), [("model.onnx", True), ("resnet18.pth", True), ("ResNet-18 v2", False)]
 )

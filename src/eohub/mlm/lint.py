@@ -43,7 +43,8 @@ MLM023   warning   ``mlm:*`` fields without the MLM extension in ``stac_extensio
 MLM024   warning   an input band name that is neither the ``name`` nor the eo ``common_name`` of a band the
                    document defines (a runner matching bands by name will not find it)
 MLM025   warning   an MLM version eohub ships no schema for (newer, e.g. v1.6.0): not validated, linted
-                   with the rules of the newest shipped one; tasks unknown to that version
+                   with the rules of the newest shipped one; tasks unknown to that version; a
+                   ``stac_version`` newer than the shipped core schemas
 MLM026   error     a band name wrapped in quotes (``"\\"B01\\""``) or padded with spaces (``" B01 "``)
 MLM027   error     an asset that is not a model (source code, a notebook, a container image, a runtime)
                    carries the role ``mlm:model``
@@ -68,7 +69,7 @@ from eohub.mlm.lint_context import BAND_DIMS, CLASS_DIMS, MODEL_SUFFIXES, Entry,
 from eohub.mlm.lint_model import check_model_assets
 from eohub.mlm.report import Finding, Report, Severity, pointer
 from eohub.mlm.schema_hints import GPU_ACCELERATORS, GPU_NAMES
-from eohub.mlm.schemas import LATEST_MLM_VERSION, MLM_VERSIONS, newer_than
+from eohub.mlm.schemas import LATEST_MLM_VERSION, MLM_VERSIONS, core_versions, newer_than
 from eohub.mlm.validate import KNOWN_DISAGREEMENTS, as_paths
 from eohub.mlm.vocabulary import mlm_enum
 
@@ -104,6 +105,16 @@ def _check_layout(ctx: LintContext) -> None:
 
 
 def _check_version(ctx: LintContext) -> None:
+    shipped = core_versions()[-1]
+    if newer_than(ctx.stac_version, shipped):
+        ctx.add(
+            "MLM025",
+            WARNING,
+            "/stac_version",
+            f"STAC {ctx.stac_version} is newer than {shipped}, the newest core schema eohub ships: the "
+            "document is not validated",
+            "upgrade eohub to check this STAC version",
+        )
     declared = ctx.extension("mlm")
     if declared is None:
         if ctx.uses_mlm:

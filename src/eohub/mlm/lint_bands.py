@@ -63,7 +63,7 @@ def _unseen(ctx: LintContext, places: list[tuple[str, str, str | None]]) -> list
             reasons.append("raster:bands must be on the mlm:model asset")
         if key == "eo:bands" and None not in holders and not models <= holders:
             reasons.append("eo:bands must be in properties or on the mlm:model asset")
-    if "bands" in keys and not ctx.stac_version.startswith("1.1"):
+    if "bands" in keys and not ctx.core_bands:
         reasons.append(f"'bands' is STAC 1.1 (stac_version is {ctx.stac_version!r})")
     return reasons
 
@@ -74,7 +74,7 @@ def check_bands_trap(ctx: LintContext) -> None:
     if not with_bands:
         return
     has = _band_defined(ctx)
-    stac11 = ctx.stac_version.startswith("1.1")
+    stac11 = ctx.core_bands
     if has["raster"] or has["eo"] or (stac11 and has["properties"] and has["asset"]):
         return
     entry = with_bands[0]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from eohub.mlm.report import Finding, Severity, pointer
-from eohub.mlm.schemas import MLM_VERSIONS, parse_extension_url
+from eohub.mlm.schemas import MLM_VERSIONS, parse_extension_url, version_key
 
 MODEL_ROLE = "mlm:model"
 BAND_DIMS = ("bands", "channel", "channels")
@@ -108,6 +108,11 @@ class LintContext:
     @property
     def stac_version(self) -> str:
         return str(self.data.get("stac_version", ""))
+
+    @property
+    def core_bands(self) -> bool:
+        """STAC 1.1 or newer: ``bands`` is a core field."""
+        return (version_key(self.stac_version) or (0, 0, 0)) >= (1, 1, 0)
 
     @property
     def properties(self) -> dict[str, Any]:

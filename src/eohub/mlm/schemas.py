@@ -96,6 +96,12 @@ def local_path_for(url: str) -> Path | None:
     return None
 
 
+def core_versions() -> list[str]:
+    """The STAC versions whose core schemas are shipped (``1.0.0``, ``1.1.0``), oldest first."""
+    found = [p.name.removeprefix("v") for p in (SCHEMA_ROOT / "stac").glob("v*") if p.is_dir()]
+    return sorted(found, key=lambda v: version_key(v) or (0, 0, 0))
+
+
 def core_schema_url(stac_version: str, stac_type: str) -> str:
     """URL of the STAC core schema for an object of ``type`` (Feature, Catalog, Collection)."""
     return f"https://schemas.stacspec.org/v{stac_version}/{CORE_SCHEMA_PATHS[stac_type]}"

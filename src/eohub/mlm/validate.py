@@ -43,9 +43,9 @@ from eohub.mlm.schemas import (
     CORE_SCHEMA_PATHS,
     LATEST_MLM_VERSION,
     MLM_VERSIONS,
-    SCHEMA_ROOT,
     ExtensionRef,
     core_schema_url,
+    core_versions,
     local_path_for,
     newer_than,
     parse_extension_url,
@@ -111,12 +111,8 @@ def _unavailable(doc: StacDocument, url: str, index: int | None, why: str) -> Fi
     )
 
 
-def _core_versions() -> list[str]:
-    return sorted(p.name.removeprefix("v") for p in (SCHEMA_ROOT / "stac").glob("v*") if p.is_dir())
-
-
 def _unknown_core(doc: StacDocument, version: str, core_url: str) -> Finding:
-    versions = _core_versions()
+    versions = core_versions()
     schema = f"schema {core_url}" if core_url else "schema"
     if newer_than(version, versions[-1]):
         hint = (
