@@ -9,12 +9,14 @@ schema reports them, the rules only look at what they can read.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eohub.core.hrefs import HrefKind, href_kind
+from eohub.core.hrefs import local_path as href_path
+from eohub.errors import UsageError
 from eohub.mlm.report import Finding, Severity, pointer
 from eohub.mlm.schemas import MLM_VERSIONS, parse_extension_url, version_key
 
@@ -22,12 +24,6 @@ MODEL_ROLE = "mlm:model"
 BAND_DIMS = ("bands", "channel", "channels")
 CLASS_DIMS = ("class", "classes")
 MODEL_SUFFIXES = (".onnx", ".pt", ".pth", ".pt2", ".ckpt", ".h5", ".keras", ".pb", ".tflite", ".safetensors")
-# An OCI image reference without a scheme: a registry host with a dot or a port, a path, a tag or digest.
-IMAGE_REFERENCE = re.compile(
-    r"^(?:docker://|oci://)\S+$"
-    r"|^[a-z0-9-]+(?:\.[a-z0-9-]+)+(?::\d+)?/[a-z0-9._/-]+(?::[\w.-]{1,128}|@sha256:[0-9a-f]{64})$",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -188,11 +184,12 @@ class LintContext:
 
     def local_path(self, href: str) -> Path | None:
         """The file a local ``href`` points at; ``None`` for remote hrefs or relative ones without a base."""
-        if href.startswith("file://"):
-            return Path(href[len("file://") :])
-        if "://" in href or not href or is_image_reference(href):
+        if not href or href_kind(href) is not HrefKind.LOCAL:
             return None
-        path = Path(href)
+        try:
+            path = Path(href_path(href))
+        except UsageError:
+            return None
         if path.is_absolute():
             return path
         # Lexically, so '..' works even when the item's own folder does not exist yet.
@@ -222,4 +219,4 @@ def is_onnx(asset: dict[str, Any]) -> bool:
 
 def is_image_reference(href: str) -> bool:
     """An OCI/Docker image reference (``ghcr.io/org/name:latest``, ``docker://...``), not a file path."""
-    return bool(IMAGE_REFERENCE.match(href))
+    return href_kind(href) is HrefKind.IMAGE
