@@ -9,7 +9,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from eohub.cli.common import EXIT_INVALID, OutputFormat, print_json, user_errors
-from eohub.errors import AlreadyExistsError, UsageError
+from eohub.cli.item_options import (
+    ArchitectureOption,
+    BandsOption,
+    ClassesOption,
+    MaxOption,
+    MeanOption,
+    MinOption,
+    StdOption,
+    TasksOption,
+    item_options,
+)
+from eohub.errors import AlreadyExistsError
 from eohub.mlm.schemas import LATEST_MLM_VERSION
 
 if TYPE_CHECKING:
@@ -126,19 +137,6 @@ def lint_cmd(
     emit(report, format, "{n} document(s) linted, no errors")
 
 
-def _names(value: str | None) -> list[str] | None:
-    return None if value is None else [v.strip() for v in value.split(",")]
-
-
-def _numbers(value: str | None, option: str) -> list[float] | None:
-    if value is None:
-        return None
-    try:
-        return [float(v) for v in value.split(",")]
-    except ValueError:
-        raise UsageError(f"{option} takes comma-separated numbers, got {value!r}") from None
-
-
 def _write_new(path: Path, data: dict, force: bool) -> None:
     """Write the item, refusing to replace an existing file unless ``force``."""
     if path.exists() and not path.is_dir() and not force:
@@ -155,18 +153,14 @@ def init_cmd(
         Path | None, typer.Option("--output", "-o", help="Write the item here (default: stdout).")
     ] = None,
     name: Annotated[str | None, typer.Option(help="mlm:name (default: from the file name).")] = None,
-    tasks: Annotated[str | None, typer.Option(help="Comma list of MLM tasks, e.g. classification.")] = None,
-    architecture: Annotated[str | None, typer.Option(help="mlm:architecture, e.g. ResNet-18.")] = None,
-    bands: Annotated[str | None, typer.Option(help="Comma list of input band names, in order.")] = None,
-    classes: Annotated[
-        str | None, typer.Option(help="Comma list of class names, in class-index order.")
-    ] = None,
-    mean: Annotated[str | None, typer.Option(help="Per-band means for z-score scaling (with --std).")] = None,
-    std: Annotated[str | None, typer.Option(help="Per-band standard deviations (with --mean).")] = None,
-    minimum: Annotated[
-        str | None, typer.Option("--min", help="Per-band minimums for min-max scaling.")
-    ] = None,
-    maximum: Annotated[str | None, typer.Option("--max", help="Per-band maximums (with --min).")] = None,
+    tasks: TasksOption = None,
+    architecture: ArchitectureOption = None,
+    bands: BandsOption = None,
+    classes: ClassesOption = None,
+    mean: MeanOption = None,
+    std: StdOption = None,
+    minimum: MinOption = None,
+    maximum: MaxOption = None,
     item_id: Annotated[str | None, typer.Option("--id", help="The item id (default: from the name).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
 ) -> None:
@@ -184,14 +178,7 @@ def init_cmd(
         item = build_item(
             model,
             name=name,
-            tasks=_names(tasks),
-            architecture=architecture,
-            bands=_names(bands),
-            classes=_names(classes),
-            mean=_numbers(mean, "--mean"),
-            std=_numbers(std, "--std"),
-            minimum=_numbers(minimum, "--min"),
-            maximum=_numbers(maximum, "--max"),
+            **item_options(tasks, architecture, bands, classes, mean, std, minimum, maximum),
             item_id=item_id,
             href=Path(os.path.relpath(model.resolve(), base)).as_posix(),
             on_assumption=lambda line: typer.echo(f"note: {line}", err=True),
