@@ -36,7 +36,10 @@ def predict(
     overlap: Annotated[
         int | None, typer.Option("--overlap", help="Overlap of neighbouring windows in pixels.")
     ] = None,
-    batch: Annotated[int | None, typer.Option("--batch", help="Windows per ONNX Runtime call.")] = None,
+    batch: Annotated[
+        int | None,
+        typer.Option("--batch", help="Windows per ONNX Runtime call (pixels, for a per-pixel model)."),
+    ] = None,
     workers: Annotated[
         int | None, typer.Option("--workers", help="Run on a local Dask cluster of N processes.")
     ] = None,
