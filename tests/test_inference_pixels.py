@@ -114,6 +114,20 @@ def test_class_values_follow_the_classifiers_labels_whatever_the_items_order(tmp
     assert [c["value"] for c in written["classification:classes"]] == [1, 2, 5, 255]
 
 
+def test_an_item_declaring_only_the_probabilities_still_takes_classes_from_the_label_output(
+    tmp_path, scene
+) -> None:
+    model = train_pixel_classifier("lightgbm", (0, 1))
+    path = pixel_classifier_item(tmp_path, model, item="cloud-detector")
+    data = json.loads(path.read_text())
+    data["properties"]["mlm:output"] = data["properties"]["mlm:output"][:1]  # the graph has two
+    predictor = Predictor.from_item(write_item(path, data))
+    assert predictor.readings[0].labels == "label" and predictor.primary.labels == (0, 1)
+    raster, dn = scene
+    predictor.run(raster, tmp_path / "out.tif")
+    check_against_library(model, dn, read(tmp_path / "out.tif")[0], read(tmp_path / "out-scores.tif"))
+
+
 def test_an_item_whose_classes_differ_from_the_classifiers_is_refused(tmp_path) -> None:
     path = pixel_classifier_item(tmp_path, train_pixel_classifier("forest", (1, 2, 5)))
     data = json.loads(path.read_text())
