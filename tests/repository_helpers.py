@@ -40,8 +40,9 @@ def write_q0_model(folder: Path, name: str = "EuroSAT-RGB", seed: int = 0) -> Pa
     return folder
 
 
-def write_tutorial_catalog(model_path: Path, root_href: Path) -> Path:
-    """The tutorial's catalog -> collection -> item, the model asset pointing at ``model_path``."""
+def tutorial_catalog(license: str | None = "MIT") -> tuple[pystac.Catalog, pystac.Collection]:
+    """The tutorial's catalog and its ``model`` collection; ``license=None`` leaves pystac's default, as
+    the notebook does."""
     catalog = pystac.Catalog(id="EuroSAT-RGB-Q2", description="Catalog for the EuroSAT RGB Q2 ML Model")
     collection = pystac.Collection(
         id="model",
@@ -50,9 +51,15 @@ def write_tutorial_catalog(model_path: Path, root_href: Path) -> Path:
             spatial=pystac.SpatialExtent([[-180, -90, 180, 90]]),
             temporal=pystac.TemporalExtent([[datetime(2020, 1, 1), None]]),
         ),
-        license="MIT",
+        **({"license": license} if license else {}),
     )
     catalog.add_child(collection)
+    return catalog, collection
+
+
+def write_tutorial_catalog(model_path: Path, root_href: Path) -> Path:
+    """The tutorial's catalog -> collection -> item, the model asset pointing at ``model_path``."""
+    catalog, collection = tutorial_catalog()
     item = build_item(
         model_path,
         name="EuroSAT-RGB",

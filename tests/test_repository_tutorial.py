@@ -3,23 +3,33 @@
 Q0 folder -> ingest (v1) -> download v1 -> STAC catalog built with pystac as the tutorial does (correct
 MLM v1.5.2, model asset outside the catalog folder) -> ingest (v2, Q2 or better) -> re-ingest unchanged
 (still v2) -> download v2 and open it with pystac: the model asset resolves to the downloaded file.
+
+Without a README: the notebook's catalog as written (pystac calls and the item's properties verbatim) is
+rated on its content: its MLM v1.2.0 item is invalid (the object layout of ``mlm:input``/``mlm:output``),
+and once ``eohub mlm migrate`` upgrades it, it ingests at Q2 or better with the catalog's id, description
+and license; the catalog built the same way with a correct item ingests at Q2 or better straight away.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pystac
 import pytest
 
 from eohub import download_model, ingest_model, retrieve_model, retrieve_models
+from eohub.demo import make_classifier
 from eohub.errors import AlreadyExistsError
+from eohub.mlm.migrate import migrate_file
+from eohub.quality import assess_quality
 from eohub.storage import sha256_file
 
+from .fixtures_tutorial import EUROSAT_CLASSES, TUTORIAL_SCHEMA, tutorial_item_dict
 from .hub_server import start_hub
-from .repository_helpers import write_q0_model, write_tutorial_catalog
+from .repository_helpers import tutorial_catalog, write_q0_model, write_tutorial_catalog
 
 
 @pytest.fixture(params=["embedded", "hub"])
@@ -87,3 +97,72 @@ def test_download_into_existing_folder_needs_force(workdir: Path) -> None:
     assert (path / "stale.txt").is_file()
     download_model("EuroSAT-RGB", path="data", force=True)
     assert sorted(os.listdir(path)) == ["README.md", "model.onnx"]
+
+
+def write_notebook_catalog() -> Path:
+    """Cells 7 to 11 of the notebook as written, in the current directory; the saved item's path.
+
+    The one change: the item's dummy ``datetime.utcnow()`` is a fixed date."""
+    root_href = os.path.join(os.getcwd(), "data/EuroSAT-RGB/STAC")
+    catalog, collection = tutorial_catalog(license=None)
+    properties = dict(tutorial_item_dict("")["properties"])
+    del properties["datetime"]  # pystac sets it from the datetime argument
+    item = pystac.Item(
+        id="model",
+        geometry={"type": "Point", "coordinates": [125.6, 10.1]},
+        bbox=[125.6, 10.1, 125.6, 10.1],
+        datetime=datetime(2024, 6, 13),
+        properties=properties,
+        stac_extensions=[TUTORIAL_SCHEMA],
+    )
+    collection.add_item(item)
+    item.add_asset("model", pystac.Asset(href=os.path.abspath("data/EuroSAT-RGB/v1/model.onnx")))
+    catalog.normalize_and_save(root_href=root_href, catalog_type=pystac.CatalogType.SELF_CONTAINED)
+    return Path(root_href) / "model" / "model" / "model.json"
+
+
+def write_downloaded_model() -> Path:
+    """``data/EuroSAT-RGB/v1/model.onnx``, as the notebook's download leaves it (the README is not used)."""
+    path = Path("data/EuroSAT-RGB/v1/model.onnx")
+    make_classifier(path, bands=3, classes=len(EUROSAT_CLASSES), size=None, batch=None)
+    return path
+
+
+def noted(notes: list[str]) -> list[str]:
+    return [n.split()[1] for n in notes]
+
+
+def test_notebook_catalog_as_written_is_rated_on_its_content_not_on_a_readme(workdir: Path) -> None:
+    write_downloaded_model()
+    item_path = write_notebook_catalog()
+    stac = item_path.parents[2]
+    assert sorted(p.name for p in stac.iterdir()) == ["catalog.json", "model"]  # no README
+
+    report = assess_quality(stac)
+    assert report.level == 0
+    assert all(
+        "'model'" in r and ("mlm:input" in r or "mlm:output" in r or "v1.2.0" in r) for r in report.reasons
+    )
+    assert noted(report.notes) == ["authors", "source"]
+
+    migrate_file(item_path, output=item_path)
+    result = ingest_model(stac)
+    assert (result.name, result.version, result.created) == ("EuroSAT-RGB-Q2", 1, True)
+    assert result.quality.level == 3, result.quality.reasons  # Q2 or better: its model runs
+    assert noted(result.notes) == ["authors", "source"]
+    meta = retrieve_model("EuroSAT-RGB-Q2")["metadata"]
+    assert (meta["description"], meta["license"]) == ("Catalog for the EuroSAT RGB Q2 ML Model", "other")
+
+
+def test_tutorial_catalog_without_readme_is_q2_or_better(workdir: Path) -> None:
+    model = write_downloaded_model()
+    root_href = Path(os.getcwd()) / "data/EuroSAT-RGB/STAC"
+    write_tutorial_catalog(model, root_href)
+    assert not (root_href / "README.md").exists()
+
+    result = ingest_model(root_href)
+
+    assert (result.name, result.version) == ("EuroSAT-RGB-Q2", 1)
+    assert result.quality.level == 3, result.quality.reasons  # Q2 or better: its model runs
+    assert not any("README" in r for r in result.quality.reasons)
+    assert retrieve_model("EuroSAT-RGB-Q2")["metadata"]["license"] == "MIT"

@@ -120,6 +120,32 @@ def test_one_scaling_for_all_bands_is_shown_once() -> None:
     assert card.outputs[0].classes[0].color is None  # not a hex colour: never put in the page
 
 
+def test_card_assets_say_what_each_href_is_with_its_roles() -> None:
+    image = "ghcr.io/org/unet@sha256:" + "ab" * 32
+    item = {
+        "type": "Feature",
+        "properties": {"mlm:name": "unet"},
+        "assets": {
+            "model": {"href": "../weights/model.onnx", "roles": ["mlm:model"], "mlm:artifact_type": "onnx"},
+            "gone": {"href": "missing.onnx", "roles": ["mlm:weights"]},
+            "remote": {"href": "https://w.example.org/unet.pth", "roles": ["mlm:model", "mlm:weights"]},
+            "bucket": {"href": "s3://bucket/unet.pth", "roles": ["mlm:checkpoint"]},
+            "run": {"href": image, "title": "Inference image", "roles": ["mlm:inference-runtime"]},
+            "hostile": {"href": "javascript:alert(1)", "roles": "not a list"},
+        },
+    }
+    card = model_card("items/unet.json", item, {"weights/model.onnx"})
+    shown = {a.key: (a.link, a.web, a.stored_path, a.roles) for a in card.assets}
+    assert shown == {
+        "model": ("local", False, "weights/model.onnx", ["mlm:model"]),
+        "gone": ("local", False, None, ["mlm:weights"]),
+        "remote": ("url", True, None, ["mlm:model", "mlm:weights"]),
+        "bucket": ("url", False, None, ["mlm:checkpoint"]),
+        "run": ("image", False, None, ["mlm:inference-runtime"]),
+        "hostile": ("url", False, None, ["not a list"]),  # never a link a browser follows
+    }
+
+
 def test_compare_splits_files_documents_and_metadata() -> None:
     old = Manifest(
         [FileEntry("a.bin", 1, "1" * 64)], {"catalog.json": {"id": "c", "n": 1}}, ReadmeMetadata(name="x")

@@ -2,10 +2,9 @@
 
 A **model card** comes from each item using MLM: architecture, tasks, framework and its version, parameter
 count, every ``mlm:input`` (shape with its named dimensions, data type, bands with their
-``value_scaling``) and ``mlm:output`` (shape, ``classification:classes`` with their ``color_hint``), and the
-assets with an ``mlm:`` role (model, weights, training and inference runtimes) with their roles and what
-their href is (:mod:`eohub.core.hrefs`): a file of the version, a web link, or a container image reference
-to copy.
+``value_scaling``) and ``mlm:output`` (shape, ``classification:classes`` with their ``color_hint``), and its
+assets (model, weights, training and inference runtimes, code...) with their roles and what their href is
+(:mod:`eohub.core.hrefs`): a file of the version, a web link, or a container image reference to copy.
 Values are taken as the item states them; a malformed field shows as missing, never as an error, since a
 Q0/Q1 version may hold anything. A **dataset** shows its collections and items. Templates format these
 plain objects; nothing here knows HTML.
@@ -84,7 +83,7 @@ class ModelOutput:
 
 @dataclass
 class ModelAsset:
-    """An asset with an ``mlm:`` role: where it is (``link``: local, url or image) and what it is for."""
+    """An asset of an MLM item: where it is (``link``: local, url or image) and what it is for (roles)."""
 
     key: str
     href: str
@@ -276,10 +275,6 @@ def _model_asset(key: str, asset: dict[str, Any], path: str, files: Collection[s
     )
 
 
-def _is_mlm_asset(asset: Any) -> bool:
-    return isinstance(asset, dict) and any(str(r).startswith("mlm:") for r in _list(asset.get("roles")))
-
-
 def model_card(path: str, item: dict[str, Any], files: Collection[str] = frozenset()) -> ModelCard:
     """The card of one MLM item stored at ``path``; ``files`` are the version's file paths."""
     props = _dict(item.get("properties"))
@@ -313,7 +308,7 @@ def model_card(path: str, item: dict[str, Any], files: Collection[str] = frozens
     assets = [
         _model_asset(key, asset, path, files)
         for key, asset in _dict(item.get("assets")).items()
-        if _is_mlm_asset(asset)
+        if isinstance(asset, dict)
     ]
     pretrained = props.get("mlm:pretrained")
     source = _text(props.get("mlm:pretrained_source"))
