@@ -165,6 +165,12 @@ def test_a_hub_rates_serves_and_shows_each_pattern(pattern: tuple[Path, dict], h
                     assert f'<code data-testid="asset-href">{href}</code>' in shown
         assert ("Notes on the metadata" in page.text) is bool(expected["notes"])
 
+        providers = http.get(f"/stac/collections/models.{name}").json().get("providers", [])
+        documents = [json.loads(p.read_text()) for p in sorted(folder.rglob("*.json"))]
+        own = next((d.get("providers", []) for d in documents if d.get("type") == "Collection"), [])
+        assert providers[: len(own)] == own  # the collection's providers, roles and URLs kept
+        assert set(expected["authors"]) <= {p["name"] for p in providers}
+
         items = http.get(f"/stac/collections/models.{name}/items").json()["features"]
         served = {f["id"]: f["assets"] for f in items}
         for path, hrefs in link_hrefs(folder, expected).items():

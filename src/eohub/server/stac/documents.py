@@ -137,9 +137,11 @@ def collection(urls: Urls, info: CollectionInfo) -> dict[str, Any]:
     if not interval or not any(interval):
         interval = [iso(info.created.timestamp()), None]
     keywords = sorted({*meta.tags, *(k for k in stored.get("keywords") or [] if isinstance(k, str))})
-    providers = [{"name": a, "roles": ["producer"]} for a in meta.authors] or [
+    providers = [
         p for p in stored.get("providers") or [] if isinstance(p, dict) and isinstance(p.get("name"), str)
-    ]
+    ]  # the collection's own (roles, URLs), then authors they do not name (README, other documents)
+    named = {p["name"] for p in providers}
+    providers += [{"name": a, "roles": ["producer"]} for a in meta.authors if a not in named]
     links = [
         link("self", urls.collection(info.id, version)),
         link("root", urls.root),
