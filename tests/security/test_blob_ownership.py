@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -157,3 +158,39 @@ def test_two_users_uploading_the_same_blob_at_once_both_succeed(any_hub: HubServ
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_an_append_racing_the_completing_upload_never_writes_into_the_stored_blob(tmp_path: Path):
+    """A second PATCH that opened the partial file before the first completed it (its part file renamed
+    into the store) must not write through its descriptor into the stored blob."""
+    from eohub.errors import AlreadyExistsError
+    from eohub.storage import LocalBlobStore
+    from eohub.storage.uploads import UploadArea, locked
+
+    data = b"the stored blob"
+    digest = hashlib.sha256(data).hexdigest()
+    store = LocalBlobStore(tmp_path / "blobs")
+    area = UploadArea(tmp_path / "uploads", store)
+    assert area.append("bob", digest, 0, len(data), [data]) == len(data)
+    part = area._part("bob", digest)
+    entered, done = threading.Event(), threading.Event()
+    outcome: list[object] = []
+
+    def racing_append() -> None:
+        entered.wait()
+        try:  # opens the part while the completion holds its lock, then waits for the lock
+            outcome.append(area.append("bob", digest, len(data), len(data) + 5, [b"EVIL!"]))
+        except AlreadyExistsError as exc:  # the offset moved: the upload it appended to is gone
+            outcome.append(exc)
+        done.set()
+
+    racer = threading.Thread(target=racing_append)
+    racer.start()
+    with locked(part, "ab"):  # what complete() holds while it hashes and moves the part
+        entered.set()
+        time.sleep(0.3)
+        store.adopt(digest, part, verified=True)
+    done.wait(10)
+    racer.join()
+    assert (tmp_path / "blobs" / digest[:2] / digest[2:4] / digest).read_bytes() == data
+    assert len(outcome) == 1 and isinstance(outcome[0], AlreadyExistsError)

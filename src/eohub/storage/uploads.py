@@ -47,21 +47,43 @@ class OffsetMismatch(AlreadyExistsError):
 @contextmanager
 def locked(path: Path, mode: str, wait: float = LOCK_WAIT_SECONDS) -> Iterator[BinaryIO]:
     """``path`` opened and exclusively locked (``flock``), waiting up to ``wait`` seconds for another
-    holder; :class:`BusyError` if it does not let go."""
-    out = open(path, mode)  # noqa: SIM115 - closed below
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    holder; :class:`BusyError` if it does not let go.
+
+    The lock is taken on what the path names *when the lock is granted*: a holder may have renamed the
+    file away meanwhile (a completed upload moves its part file into the blob store), so a descriptor
+    opened before that is dropped and the path opened again. Nothing ever writes through a descriptor
+    of a file that has left this area."""
+    deadline = time.monotonic() + wait
+    while True:
+        out = open(path, mode)  # noqa: SIM115 - closed below or by the caller's with
+        try:
+            while True:
+                try:
+                    fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise BusyError(f"{path.name} is busy; try again in a moment") from None
+                    time.sleep(0.05)
+            if _same_file(out, path):
                 break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise BusyError(f"{path.name} is busy; try again in a moment") from None
-                time.sleep(0.05)
+        except BaseException:
+            out.close()
+            raise
+        out.close()  # renamed or removed while we waited: open what the path names now
+    try:
         yield out  # type: ignore[misc]
     finally:
         out.close()
+
+
+def _same_file(handle: BinaryIO, path: Path) -> bool:
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(handle.fileno())
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 class UploadArea:
