@@ -5,13 +5,16 @@ MLM v1.5.2, model asset outside the catalog folder) -> ingest (v2, Q2 or better)
 (still v2) -> download v2 and open it with pystac: the model asset resolves to the downloaded file.
 
 Without a README: the notebook's catalog as written (pystac calls and the item's properties verbatim) is
-rated on its content: its MLM v1.2.0 item is invalid (the object layout of ``mlm:input``/``mlm:output``),
-and once ``eohub mlm migrate`` upgrades it, it ingests at Q2 or better with the catalog's id, description
-and license; the catalog built the same way with a correct item ingests at Q2 or better straight away.
+rated on its content: its MLM v1.2.0 item is invalid as written (the object layout of
+``mlm:input``/``mlm:output``), which ``eohub quality`` says; ingest upgrades it to the current MLM (as
+``eohub mlm migrate`` does, saying so in a note), so the notebook's own ``ingest_model`` gives Q2 or
+better with the catalog's id, description and license; the catalog built the same way with a correct item
+ingests at Q2 or better straight away.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from datetime import datetime
@@ -23,7 +26,6 @@ import pytest
 from eohub import download_model, ingest_model, retrieve_model, retrieve_models
 from eohub.demo import make_classifier
 from eohub.errors import AlreadyExistsError
-from eohub.mlm.migrate import migrate_file
 from eohub.quality import assess_quality
 from eohub.storage import sha256_file
 
@@ -138,6 +140,7 @@ def test_notebook_catalog_as_written_is_rated_on_its_content_not_on_a_readme(wor
     stac = item_path.parents[2]
     assert sorted(p.name for p in stac.iterdir()) == ["catalog.json", "model"]  # no README
 
+    item_text = item_path.read_text()
     report = assess_quality(stac)
     assert report.level == 0
     assert all(
@@ -145,11 +148,17 @@ def test_notebook_catalog_as_written_is_rated_on_its_content_not_on_a_readme(wor
     )
     assert noted(report.notes) == ["authors", "source"]
 
-    migrate_file(item_path, output=item_path)
-    result = ingest_model(stac)
+    result = ingest_model(stac)  # exactly as the notebook does: ingest upgrades the v1.2.0 layout
     assert (result.name, result.version, result.created) == ("EuroSAT-RGB-Q2", 1, True)
     assert result.quality.level == 3, result.quality.reasons  # Q2 or better: its model runs
-    assert noted(result.notes) == ["authors", "source"]
+    upgrade, *missing = result.notes
+    assert upgrade.startswith("model/model/model.json: MLM v1.2.0 upgraded to v1.5.2 at ingest")
+    assert noted(missing) == ["authors", "source"]
+    stored = json.loads(
+        (Path(download_model("EuroSAT-RGB-Q2", path="got")) / "model/model/model.json").read_text()
+    )
+    assert "https://stac-extensions.github.io/mlm/v1.5.2/schema.json" in stored["stac_extensions"]
+    assert item_path.read_text() == item_text  # the user's own files are not changed
     meta = retrieve_model("EuroSAT-RGB-Q2")["metadata"]
     assert (meta["description"], meta["license"]) == ("Catalog for the EuroSAT RGB Q2 ML Model", "other")
 

@@ -105,7 +105,8 @@ def _validity_reasons(docs: list[StacDocument]) -> list[str]:
         if errors and version and version != LATEST_MLM_VERSION:
             reasons.append(
                 f"{doc_name(doc)}: declares MLM {version}; `eohub mlm migrate` upgrades it to "
-                f"{LATEST_MLM_VERSION} and fixes what can be fixed automatically"
+                f"{LATEST_MLM_VERSION} and fixes what can be fixed automatically (ingest does so when "
+                "the upgrade is valid)"
             )
     return reasons
 

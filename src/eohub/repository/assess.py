@@ -28,6 +28,39 @@ from eohub.repository.scan import IngestPlan
 BlobReader = Callable[[FileEntry], Iterator[bytes]]
 
 
+def upgrade_mlm(plan: IngestPlan) -> list[str]:
+    """Migrate, in the plan, each MLM document that is invalid as written but valid once upgraded to the
+    current MLM (what ``eohub mlm migrate`` does: the EOTDL tutorial's v1.2.0 layout, older versions);
+    return one note per document migrated. A valid document is stored as written; one that needs a
+    human stays as it is, and its validation errors say what is wrong."""
+    from eohub.errors import EohubError
+    from eohub.mlm.migrate import migrate_data
+
+    notes = []
+    for path, data in plan.documents.items():
+        if data.get("type") not in ("Feature", "Collection") or not _mentions_mlm(data):
+            continue
+        if not validate_document(StacDocument(Path(path), data)).errors:
+            continue
+        try:
+            result = migrate_data(data, label=path)
+        except EohubError:
+            continue
+        plan.documents[path] = result.data
+        declared = f"MLM {result.from_version}" if result.from_version else "an MLM layout without version"
+        notes.append(
+            f"{path}: {declared} upgraded to {result.to_version} at ingest ({len(result.changes)} "
+            "change(s); `eohub mlm migrate` shows them)"
+        )
+    return notes
+
+
+def _mentions_mlm(data: dict) -> bool:
+    properties = data.get("properties") if isinstance(data.get("properties"), dict) else {}
+    extensions = data.get("stac_extensions") if isinstance(data.get("stac_extensions"), list) else []
+    return any("mlm" in str(e) for e in extensions) or any(str(k).startswith("mlm:") for k in properties)
+
+
 def stac_problems(plan: IngestPlan) -> list[str]:
     """Validation errors of the stored documents, and local hrefs naming missing files, one line each."""
     problems = list(plan.problems)

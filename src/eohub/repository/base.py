@@ -28,7 +28,7 @@ from eohub.core.names import Kind, check_kind, check_name, check_version
 from eohub.core.readme import ReadmeMetadata, metadata_notes
 from eohub.errors import InvalidStacError, NotFoundError, UsageError
 from eohub.quality import QualityReport
-from eohub.repository.assess import assess, stac_problems
+from eohub.repository.assess import assess, stac_problems, upgrade_mlm
 from eohub.repository.download import version_folder, write_version
 from eohub.repository.manifest import FileEntry, Manifest, diff
 from eohub.repository.progress import Progress, Silent
@@ -295,6 +295,7 @@ class Repository(ABC):
         if existing:
             name = existing.name
         self._complete_metadata(plan, name, latest)
+        upgraded = upgrade_mlm(plan)
         invalid = stac_problems(plan)
         if invalid and not allow_invalid:
             raise InvalidStacError(
@@ -303,7 +304,7 @@ class Repository(ABC):
                 invalid,
             )
         manifest = plan.manifest()
-        notes = metadata_notes(manifest.metadata)
+        notes = upgraded + metadata_notes(manifest.metadata)
         if latest is not None and diff(latest, manifest).empty:
             assert existing is not None and existing.latest is not None
             log.info("%s %s: no changes since version %d", kind, name, existing.latest.number)
