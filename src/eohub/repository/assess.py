@@ -70,18 +70,25 @@ def stac_problems(plan: IngestPlan) -> list[str]:
     return problems
 
 
-def _link(source: Path, dest: Path) -> None:
-    """A read-only view of ``source`` at ``dest``: a hard link, else a symlink, else a copy.
+def _link(source: Path, dest: Path, symlinks: bool) -> None:
+    """A read-only view of ``source`` at ``dest``: a hard link, else (when ``symlinks``) a symlink, else a
+    copy.
 
-    Staging never opens a linked file for writing (see :func:`_create`), so a stored blob or a
-    user's file cannot be changed through the view."""
+    Staging never opens a linked file for writing (see :func:`_create`), so a stored blob or a user's
+    file cannot be changed through the view. A hub stages without symlinks: a model opened through one
+    would see the blob store's folder around it (ONNX external data is read from the model's folder)."""
     try:
         os.link(source, dest)
+        return
     except OSError:
+        pass
+    if symlinks:
         try:
             os.symlink(source.resolve(), dest)
+            return
         except OSError:
-            shutil.copyfile(source, dest)
+            pass
+    shutil.copyfile(source, dest)
 
 
 def _create(path: Path) -> BinaryIO:
@@ -93,13 +100,13 @@ def _create(path: Path) -> BinaryIO:
     return os.fdopen(fd, "wb")
 
 
-def stage(plan: IngestPlan, folder: Path, read: BlobReader) -> None:
+def stage(plan: IngestPlan, folder: Path, read: BlobReader, symlinks: bool = True) -> None:
     """Lay the version out in ``folder`` as a download would (links to the sources where possible)."""
     for planned in plan.files:
         dest = folder / planned.entry.path
         dest.parent.mkdir(parents=True, exist_ok=True)
         if planned.source is not None:
-            _link(planned.source, dest)
+            _link(planned.source, dest, symlinks)
         else:
             with _create(dest) as out:
                 for chunk in read(planned.entry):
@@ -112,15 +119,25 @@ def stage(plan: IngestPlan, folder: Path, read: BlobReader) -> None:
 
 
 def assess(
-    plan: IngestPlan, kind: Kind, read: BlobReader, invalid: list[str], limits: Limits | None = None
+    plan: IngestPlan,
+    kind: Kind,
+    read: BlobReader,
+    invalid: list[str],
+    limits: Limits | None = None,
+    staging: Path | None = None,
+    symlinks: bool = True,
 ) -> QualityReport:
     """The quality of the staged version; Q0 with the validation problems when ``invalid`` is not empty.
 
-    ``limits`` bound the model run of Q3 (by default those of the environment)."""
-    with tempfile.TemporaryDirectory(prefix="eohub-stage-") as tmp:
+    ``limits`` bound the model run of Q3 (by default those of the environment). The version is staged
+    in a temporary folder under ``staging`` (the system's temporary folder by default: a hub passes one
+    beside its blobs, so files are hard links, not copies), with symbolic links only if ``symlinks``."""
+    if staging is not None:
+        staging.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="eohub-stage-", dir=staging) as tmp:
         staged = Path(tmp) / "version"
         staged.mkdir()
-        stage(plan, staged, read)
+        stage(plan, staged, read, symlinks)
         report = assess_quality(staged, kind, limits)
         prefixes = sorted({str(staged) + os.sep, str(staged.resolve()) + os.sep}, key=len, reverse=True)
     reasons = []

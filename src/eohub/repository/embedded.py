@@ -48,7 +48,7 @@ from eohub.repository.manifest import FileEntry, Manifest, diff, document_text
 from eohub.repository.progress import CountingReader, Progress
 from eohub.repository.scan import IngestPlan, PlannedFile
 from eohub.search import index as search_index
-from eohub.storage import BlobStore
+from eohub.storage import BlobStore, LocalBlobStore
 from eohub.storage.base import sha256_stream, verify_digest
 
 log = logging.getLogger(__name__)
@@ -410,7 +410,9 @@ class EmbeddedRepository(Repository):
                 raise AlreadyExistsError(f"the {kind} name '{name}' is taken; choose another name")
 
     def _rate_stored(self, kind: Kind, manifest: Manifest, allow_invalid: bool) -> QualityReport:
-        """Validate and rate a version from its stored blobs (the hub's own rating)."""
+        """Validate and rate a version from its stored blobs (the hub's own rating): only what the
+        version holds is read, never a path its documents name elsewhere on this machine."""
+        manifest.check_hrefs()
         plan = IngestPlan(
             folder=Path(manifest.metadata.name or kind),
             stac=bool(manifest.documents),
@@ -424,7 +426,9 @@ class EmbeddedRepository(Repository):
                 f"invalid STAC ({len(invalid)} problem(s)); fix them, or ingest with --allow-invalid",
                 invalid,
             )
-        return assess(plan, kind, lambda e: self.store.read(e.sha256), invalid, self.limits)
+        staging = self.store.root.parent / "staging" if isinstance(self.store, LocalBlobStore) else None
+        read = lambda e: self.store.read(e.sha256)  # noqa: E731 - the blob reader of assess
+        return assess(plan, kind, read, invalid, self.limits, staging=staging, symlinks=False)
 
     def _user_row(self, session: Session) -> UserRow:
         """The acting user's row, made on first use (embedded mode); another process may make it first."""

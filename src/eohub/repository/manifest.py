@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
+from eohub.core.hrefs import is_link
 from eohub.core.names import check_stored_path
 from eohub.core.readme import ReadmeMetadata
 from eohub.errors import IntegrityError
@@ -146,6 +149,22 @@ class Manifest:
                         found["bands"].add(str(name))
         return {key: sorted(values) for key, values in found.items()}
 
+    def check_hrefs(self) -> Manifest:
+        """Return the manifest if every local href of its documents stays inside the version, else raise
+        :class:`IntegrityError` naming the first that does not.
+
+        Stored documents hold hrefs relative to themselves (ingest writes them so); an absolute path, a
+        ``file:`` URL or a ``..`` that climbs out of the version names a file of whatever machine reads
+        it. A hub checks this before it rates a version, so its rating never opens its own files."""
+        for path, doc in self.documents.items():
+            for href in _local_hrefs(doc):
+                if href.startswith(("/", "file:")) or "\\" in href:
+                    raise IntegrityError(f"{path}: href {href[:200]!r} is not relative to the document")
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(path), unquote(href)))
+                if target == ".." or target.startswith("../"):
+                    raise IntegrityError(f"{path}: href {href[:200]!r} leaves the version")
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "files": [e.to_dict() for e in self.files],
@@ -174,6 +193,20 @@ class Manifest:
             docs,
             ReadmeMetadata.from_dict(data.get("metadata") or {}),
         ).check()
+
+
+def _local_hrefs(doc: dict[str, Any]) -> list[str]:
+    """Every href of a document's assets and links that names a local path (not a URL or an image)."""
+    hrefs = []
+    assets = doc.get("assets")
+    for asset in assets.values() if isinstance(assets, dict) else []:
+        if isinstance(asset, dict):
+            hrefs.append(asset.get("href"))
+    links = doc.get("links")
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict):
+            hrefs.append(link.get("href"))
+    return [h for h in hrefs if isinstance(h, str) and h and not is_link(h)]
 
 
 @dataclass(frozen=True)
