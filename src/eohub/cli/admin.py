@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from eohub.cli.common import OutputFormat, print_json, user_errors
+from eohub.cli.common import OutputFormat, echo, print_json, user_errors
 from eohub.config import load_settings
 from eohub.core.units import human_size
 
@@ -47,8 +47,8 @@ def create_user_command(
     from eohub.server.accounts import create_user
 
     token = _run(lambda db: create_user(db, name, admin))
-    typer.echo(token)
-    typer.echo(f"user {name} created; the token above is shown only once", err=True)
+    echo(token)
+    echo(f"user {name} created; the token above is shown only once", err=True)
 
 
 @app.command("create-token")
@@ -56,7 +56,7 @@ def create_token_command(name: Annotated[str, typer.Argument(help="An existing u
     """Print a new API token for an existing user (shown only this once)."""
     from eohub.server.accounts import create_token
 
-    typer.echo(_run(lambda db: create_token(db, name)))
+    echo(_run(lambda db: create_token(db, name)))
 
 
 @app.command("list-users")
@@ -73,7 +73,7 @@ def list_users_command(
     for user in users:
         flags = [f for f, on in (("admin", user.admin), ("disabled", user.disabled)) if on]
         tokens = ", ".join(f"#{n} ({created:%Y-%m-%d})" for n, created in user.tokens) or "no tokens"
-        typer.echo(f"{user.name}{' [' + ', '.join(flags) + ']' if flags else ''}: {tokens}")
+        echo(f"{user.name}{' [' + ', '.join(flags) + ']' if flags else ''}: {tokens}")
 
 
 @app.command("revoke-token")
@@ -84,7 +84,7 @@ def revoke_token_command(
     from eohub.server.accounts import revoke_token
 
     owner = _run(lambda db: revoke_token(db, token))
-    typer.echo(f"token of {owner} revoked")
+    echo(f"token of {owner} revoked")
 
 
 @app.command("disable-user")
@@ -93,7 +93,7 @@ def disable_user_command(name: Annotated[str, typer.Argument(help="An existing u
     from eohub.server.accounts import set_disabled
 
     _run(lambda db: set_disabled(db, name, True))
-    typer.echo(f"user {name} disabled")
+    echo(f"user {name} disabled")
 
 
 @app.command("enable-user")
@@ -102,7 +102,7 @@ def enable_user_command(name: Annotated[str, typer.Argument(help="A disabled use
     from eohub.server.accounts import set_disabled
 
     _run(lambda db: set_disabled(db, name, False))
-    typer.echo(f"user {name} enabled")
+    echo(f"user {name} enabled")
 
 
 @app.command("gc")
@@ -131,8 +131,8 @@ def gc_command(
         return
     verb = "removed" if report.applied else "would remove"
     for what, found in report.sections().items():
-        typer.echo(f"{verb} {found.count} {what} ({human_size(found.size)})")
+        echo(f"{verb} {found.count} {what} ({human_size(found.size)})")
         for example in found.examples:
-            typer.echo(f"  {example}")
+            echo(f"  {example}")
     if not report.applied and any(f.count for f in report.sections().values()):
-        typer.echo("(a dry run: eohub admin gc --delete removes them)")
+        echo("(a dry run: eohub admin gc --delete removes them)")

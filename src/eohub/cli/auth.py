@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from eohub.cli.common import EXIT_USAGE, fail, user_errors
+from eohub.cli.common import EXIT_USAGE, echo, fail, user_errors
 from eohub.client.credentials import forget_token, store_token, token_for
 from eohub.config import Settings, load_settings
 
@@ -44,7 +44,7 @@ def login(
     with user_errors(), _remote(hub, token, settings) as remote:
         me = remote.whoami()
         path = store_token(settings, hub, token)
-    typer.echo(f"signed in to {hub} as {me['name']} (token stored in {path})")
+    echo(f"signed in to {hub} as {me['name']} (token stored in {path})")
 
 
 @app.command("logout")
@@ -57,7 +57,7 @@ def logout(
     hub = _hub(settings, url)
     with user_errors():
         removed = forget_token(settings, hub)
-    typer.echo(f"signed out of {hub}" if removed else f"no token was stored for {hub}")
+    echo(f"signed out of {hub}" if removed else f"no token was stored for {hub}")
 
 
 @app.command("whoami")
@@ -68,4 +68,4 @@ def whoami() -> None:
     hub = _hub(settings, None)
     with user_errors(), _remote(hub, token_for(settings), settings) as remote:
         me = remote.whoami()
-    typer.echo(me["name"] + (" (admin)" if me.get("admin") else ""))
+    echo(me["name"] + (" (admin)" if me.get("admin") else ""))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,9 +25,24 @@ class OutputFormat(str, Enum):  # noqa: UP042 - Typer choices
     json = "json"
 
 
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """``text`` safe for a terminal: control characters (ESC, carriage return, C1 codes) and bidi
+    overrides, which another user's metadata or a hostile hub could use to rewrite what is shown or set
+    the clipboard, are written as visible escapes (``\\x1b``); newlines and tabs stay."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
+def echo(text: object = "", err: bool = False) -> None:
+    """``typer.echo`` of :func:`printable` text: every CLI line goes through here."""
+    typer.echo(printable(text), err=err)
+
+
 def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
-    """Print ``error: message`` to stderr and return the exit to raise."""
-    typer.echo(f"error: {message}", err=True)
+    """Print ``error: message`` (one line: newlines become spaces) to stderr; return the exit to raise."""
+    echo(f"error: {' '.join(str(message).splitlines())}", err=True)
     return typer.Exit(code)
 
 

@@ -12,6 +12,7 @@ from eohub.cli import predict as predict_cli
 from eohub.cli import quality as quality_cli
 from eohub.cli import repo as repo_cli
 from eohub.cli import serve as serve_cli
+from eohub.cli.common import echo
 
 app = typer.Typer(
     help="eohub: an open hub for Earth-observation datasets and ML models (STAC + MLM).",
@@ -30,7 +31,7 @@ app.add_typer(auth.app, name="auth")
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(__version__)
+        echo(__version__)
         raise typer.Exit()
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from eohub.cli.common import EXIT_INVALID, OutputFormat, print_json, user_errors
+from eohub.cli.common import EXIT_INVALID, OutputFormat, echo, print_json, user_errors
 from eohub.cli.item_options import (
     ArchitectureOption,
     BandsOption,
@@ -39,9 +39,9 @@ def emit(report: Report, fmt: OutputFormat, ok_text: str) -> None:
         print_json(report.to_dict())
     else:
         for finding in report.findings:
-            typer.echo(finding.line())
+            echo(finding.line())
         if report.ok:
-            typer.echo(ok_text.format(n=len(report.files)))
+            echo(ok_text.format(n=len(report.files)))
     if not report.ok:
         raise typer.Exit(EXIT_INVALID)
 
@@ -69,8 +69,8 @@ def validate_cmd(
         print_json(report.to_dict())
     else:
         for finding in report.findings:
-            typer.echo(finding.line())
-        typer.echo(_validate_summary(report, unchecked_extensions(report), not_validated(report)))
+            echo(finding.line())
+        echo(_validate_summary(report, unchecked_extensions(report), not_validated(report)))
     if not_validated(report):
         raise typer.Exit(EXIT_NOT_VALIDATED)
     if not report.ok:
@@ -108,17 +108,17 @@ def migrate_cmd(
         try:
             result = migrate_file(path, to, output)
         except UnmigratableError as exc:
-            typer.echo(f"error: {exc.summary}:", err=True)
+            echo(f"error: {exc.summary}:", err=True)
             for problem in exc.problems:
-                typer.echo(f"  {problem}", err=True)
+                echo(f"  {problem}", err=True)
             raise typer.Exit(EXIT_INVALID) from None
     for change in result.changes:
-        typer.echo(f"changed {change}", err=True)
+        echo(f"changed {change}", err=True)
     if output is None:
         print_json(result.data)
     summary = f"{path}: MLM {result.from_version or 'undeclared'} -> {result.to_version}"
     where = f", written to {output}" if output is not None else ""
-    typer.echo(f"{summary}, {len(result.changes)} change(s){where}", err=True)
+    echo(f"{summary}, {len(result.changes)} change(s){where}", err=True)
 
 
 @app.command("lint")
@@ -181,7 +181,7 @@ def init_cmd(
             **item_options(tasks, architecture, bands, classes, mean, std, minimum, maximum),
             item_id=item_id,
             href=Path(os.path.relpath(model.resolve(), base)).as_posix(),
-            on_assumption=lambda line: typer.echo(f"note: {line}", err=True),
+            on_assumption=lambda line: echo(f"note: {line}", err=True),
         )
         data = item.to_dict(include_self_link=False)
         report = validate_data(data, str(output or "<stdout>"))
@@ -196,4 +196,4 @@ def init_cmd(
         f"{len(data['properties']['mlm:input'])} input(s), {len(data['properties']['mlm:output'])} output(s)"
     )
     where = f"wrote {output}" if output is not None else "item"
-    typer.echo(f"{where}: {graph}, {data['properties']['mlm:total_parameters']} parameters", err=True)
+    echo(f"{where}: {graph}, {data['properties']['mlm:total_parameters']} parameters", err=True)

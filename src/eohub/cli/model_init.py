@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from eohub.cli.common import user_errors
+from eohub.cli.common import echo, user_errors
 from eohub.cli.item_options import (
     ArchitectureOption,
     BandsOption,
@@ -87,11 +87,11 @@ def init(
             )
         except InvalidStacError as exc:
             for problem in exc.problems:
-                typer.echo(f"  {problem}", err=True)
+                echo(f"  {problem}", err=True)
             raise
     for note in result.notes:
-        typer.echo(f"note: {note}", err=True)
+        echo(f"note: {note}", err=True)
     files = [p.relative_to(result.folder).as_posix() for p in result.written]
     copied = f" (the model copied from {result.source})" if result.copied else ""
-    typer.echo(f"{result.name}: wrote {', '.join(files)} in {folder}{copied}")
-    typer.echo(f"next: eohub quality {folder}, then eohub models ingest {folder}")
+    echo(f"{result.name}: wrote {', '.join(files)} in {folder}{copied}")
+    echo(f"next: eohub quality {folder}, then eohub models ingest {folder}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from eohub.cli.common import user_errors
+from eohub.cli.common import echo, user_errors
 from eohub.inference.options import RunOptions, default_streams, positive, session_threads
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def predict(
                 output.rmdir()
             raise
     for path in written:
-        typer.echo(str(path))
+        echo(str(path))
 
 
 def _load_while_importing_the_raster_stack(model: str, allow_code: bool, threads: int | None) -> Predictor:

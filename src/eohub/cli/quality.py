@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from eohub.cli.common import OutputFormat, print_json, user_errors
+from eohub.cli.common import OutputFormat, echo, print_json, user_errors
 
 
 class KindOption(StrEnum):
@@ -33,8 +33,8 @@ def quality(
     if format is OutputFormat.json:
         print_json(report.to_dict())
         return
-    typer.echo(f"{folder}: {report.label} ({report.kind})")
+    echo(f"{folder}: {report.label} ({report.kind})")
     for reason in report.reasons:
-        typer.echo(f"  {reason}")
+        echo(f"  {reason}")
     for note in report.notes:
-        typer.echo(f"  note: {note}")
+        echo(f"  note: {note}")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from eohub.cli.common import OutputFormat, print_json, user_errors
+from eohub.cli.common import OutputFormat, echo, print_json, printable, user_errors
 from eohub.cli.model_init import init as init_model
 from eohub.core.names import PLURALS
 from eohub.core.units import human_size
@@ -44,13 +44,21 @@ def _print_table(table: "Table") -> None:
     Console(soft_wrap=True).print(table)
 
 
+def _row(table: "Table", *cells: object) -> None:
+    """A row of plain text: what other users and hubs wrote is never read as rich markup or escapes."""
+    from rich.text import Text
+
+    table.add_row(*(Text(printable(cell)) for cell in cells))
+
+
 def _list_table(kind: Kind, infos: "list[RepositoryInfo]") -> "Table":
     from rich.table import Table
 
     table = Table("name", "latest", "quality", "tasks", "size", "owner", title=PLURALS[kind].capitalize())
     for info in infos:
         latest = info.latest
-        table.add_row(
+        _row(
+            table,
             info.name + (" (private)" if info.private else ""),
             f"v{latest.number}" if latest else "-",
             latest.quality if latest else "-",
@@ -70,9 +78,10 @@ def _changes(version: "VersionInfo") -> str:
 def _versions_table(name: str, versions: "list[VersionInfo]") -> "Table":
     from rich.table import Table
 
-    table = Table("version", "date", "quality", "files", "size", "changes", title=name)
+    table = Table("version", "date", "quality", "files", "size", "changes", title=printable(name))
     for v in versions:
-        table.add_row(
+        _row(
+            table,
             f"v{v.number}",
             v.created.strftime("%Y-%m-%d %H:%M"),
             v.quality,
@@ -101,7 +110,7 @@ def _print_info(info: "RepositoryInfo") -> None:
         lines += [f"  {reason}" for reason in latest.quality_reasons]
     if meta.description:
         lines += ["", meta.description]
-    typer.echo("\n".join(lines))
+    echo("\n".join(lines))
 
 
 def make_group(kind: Kind) -> typer.Typer:
@@ -146,22 +155,20 @@ def make_group(kind: Kind) -> typer.Typer:
                     )
             except InvalidStacError as exc:
                 for problem in exc.problems:
-                    typer.echo(f"  {problem}", err=True)
+                    echo(f"  {problem}", err=True)
                 raise
         if format is not OutputFormat.json:
             for outside in result.outside:
-                typer.echo(f"read from outside the folder: {outside}", err=True)
+                echo(f"read from outside the folder: {outside}", err=True)
         if format is OutputFormat.json:
             print_json(result.to_dict())
         elif result.version is None:
-            typer.echo(
-                f"{result.name}: no changes (latest is version {result.latest}, {result.quality.label})"
-            )
+            echo(f"{result.name}: no changes (latest is version {result.latest}, {result.quality.label})")
         else:
-            typer.echo(f"{result.name}: version {result.version} created ({result.quality.label})")
+            echo(f"{result.name}: version {result.version} created ({result.quality.label})")
         if format is not OutputFormat.json:
             for note in result.notes:
-                typer.echo(f"  note: {note}")
+                echo(f"  note: {note}")
 
     @app.command("get")
     def get(
@@ -178,7 +185,7 @@ def make_group(kind: Kind) -> typer.Typer:
 
         with user_errors(), open_repository() as repo:
             target = repo.download(kind, name, path, version, force, progress_for(quiet))
-        typer.echo(str(target))
+        echo(str(target))
 
     @app.command("list")
     def list_(
@@ -229,7 +236,7 @@ def make_group(kind: Kind) -> typer.Typer:
         """Make a {kind} public or private (owner only)."""
         with user_errors(), open_repository() as repo:
             found = repo.set_visibility(kind, name, visibility is Visibility.private)
-        typer.echo(f"{found.name} is now {'private' if found.private else 'public'}")
+        echo(f"{found.name} is now {'private' if found.private else 'public'}")
 
     @app.command("delete")
     def delete(
@@ -241,7 +248,7 @@ def make_group(kind: Kind) -> typer.Typer:
             typer.confirm(f"delete {kind} {name} and all its versions?", abort=True)
         with user_errors(), open_repository() as repo:
             repo.delete(kind, name)
-        typer.echo(f"{name} deleted")
+        echo(f"{name} deleted")
 
     for command in app.registered_commands:
         if command.callback is not None and command.callback.__doc__:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from eohub.cli.common import user_errors
+from eohub.cli.common import echo, user_errors
 from eohub.config import load_settings
 
 
@@ -30,8 +30,8 @@ def serve(
         context = HubContext.open(settings)
         if demo:
             for line in seed_demo(EmbeddedRepository(context.database, context.store, DEMO_USER)):
-                typer.echo(f"demo: ingested {line}")
+                echo(f"demo: ingested {line}")
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
-    typer.echo(f"eohub hub: {settings.database_url.split('://')[0]} metadata, blobs in {settings.storage}")
-    typer.echo(f"serving http://{shown}:{port}/  (API /api, OpenAPI /openapi.json, STAC /stac)")
+    echo(f"eohub hub: {settings.database_url.split('://')[0]} metadata, blobs in {settings.storage}")
+    echo(f"serving http://{shown}:{port}/  (API /api, OpenAPI /openapi.json, STAC /stac)")
     uvicorn.run(create_app(context=context), host=host, port=port, log_level="info")
