@@ -34,8 +34,12 @@ class Limits:
     (``max_request_bytes`` by ``EOHUB_MAX_REQUEST_BYTES``), always a whole number.
     """
 
-    max_request_bytes: int = 256 * MiB
-    """A request body other than an upload's bytes (a commit's manifest is the largest)."""
+    max_request_bytes: int = 1 * MiB
+    """A request body other than a commit's manifest and an upload's bytes (searches, settings)."""
+    max_manifest_bytes: int = 128 * MiB
+    """The body of a commit (``POST /api/{kind}s/{name}/versions``), sent with a token."""
+    max_json_values: int = 4_000_000
+    """Arrays, objects and values of one JSON body: what parsing it allocates, whatever its size."""
     max_json_depth: int = 64
     """Nesting of arrays and objects in any JSON a request carries, and in STAC documents read."""
     max_file_bytes: int = 64 * GiB

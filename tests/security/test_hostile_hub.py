@@ -217,6 +217,11 @@ def test_a_malformed_answer_is_a_one_line_error(hostile: HostileHub, tmp_path: P
     _one_line_error(_get(hostile, tmp_path))
 
 
+def test_an_answer_that_would_parse_into_gigabytes_is_refused(hostile: HostileHub, tmp_path: Path):
+    hostile.answers["manifest"] = b"[" + b"[]," * 9_000_000 + b"[]]"  # 27 MB: ~750 MB of Python lists
+    _one_line_error(_get(hostile, tmp_path, "--path", "target"), "arrays, objects and values")
+
+
 def test_a_malformed_manifest_is_a_one_line_error(hostile: HostileHub, tmp_path: Path):
     for manifest in (
         {"files": [{"path": "a", "size": "big", "sha256": "00"}]},

@@ -40,7 +40,7 @@ class CappedHub(HubServer):
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CappedHub]:
     home = tmp_path_factory.mktemp("bounded-hub")
-    server = CappedHub(home, free_port(), {"EOHUB_MAX_REQUEST_BYTES": str(MAX_BODY)}).start()
+    server = CappedHub(home, free_port(), {"EOHUB_MAX_REQUEST_BYTES": str(MAX_BODY)}).start()  # the default
     with RemoteRepository(server.url, server.token("alice")) as alice:
         alice.ingest("model", write_q0_model(tmp_path_factory.mktemp("model"), name="Bounded-Model"))
     yield server
@@ -266,4 +266,25 @@ def test_a_range_header_with_odd_digits(hub: CappedHub, header: str, status: int
 def test_a_page_number_that_is_no_number_of_ours(hub: CappedHub, page: str):
     response = httpx.get(f"{hub.url}/", params={"page": page, "per_page": page}, timeout=30)
     assert response.status_code == 200 and "Bounded-Model" in response.text
+    _still_serving(hub)
+
+
+# --- red-team finding 04: what one body may allocate, whatever its size -------------------------------
+
+
+def test_an_anonymous_body_is_bounded_by_default_to_one_mebibyte(sqlite_hub: HubServer):
+    body = b'{"filter": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    answer = httpx.post(f"{sqlite_hub.url}/stac/search", content=body, timeout=60)
+    _refused(answer, 413, "max_request_bytes")
+
+
+def test_a_commit_body_that_would_parse_into_gigabytes_is_refused(hub: CappedHub):
+    body = b'{"manifest": {"files": [' + b"[]," * 5_000_000 + b"[]]}}"  # 15 MB, ~28x that in lists
+    answer = httpx.post(
+        f"{hub.url}/api/models/Flood/versions",
+        content=body,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {hub.token('alice')}"},
+        timeout=120,
+    )
+    _refused(answer, 413, "max_json_values")
     _still_serving(hub)

@@ -23,8 +23,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 RETRY_STATUS = frozenset({502, 503, 504})
-MAX_ANSWER_BYTES = 1024 * 1024 * 1024
-"""The largest JSON answer read from a hub (a manifest of a million files and documents fits)."""
+MAX_ANSWER_BYTES = 256 * 1024 * 1024
+"""The largest JSON answer read from a hub (twice the largest manifest a hub accepts by default)."""
+MAX_ANSWER_VALUES = 8_000_000
+"""Arrays, objects and values of one answer: what parsing it allocates (~1 GB at most), whatever its size."""
 MAX_DETAIL = 2000
 """The most of a hub's error message shown (one line for a person, not a flood)."""
 MAX_ANSWER_DEPTH = 96
@@ -160,7 +162,7 @@ def read_bounded(response: httpx.Response, hub: str) -> httpx.Response:
 def parse_answer(content: bytes, what: str, hub: str) -> Any:
     """A hub's JSON answer, bounded in nesting (see :mod:`eohub.core.jsonbounds`)."""
     try:
-        return loads_bounded(content, MAX_ANSWER_BYTES, MAX_ANSWER_DEPTH, "the answer")
+        return loads_bounded(content, MAX_ANSWER_BYTES, MAX_ANSWER_DEPTH, "the answer", MAX_ANSWER_VALUES)
     except errors.EohubError as exc:
         raise errors.IntegrityError(f"{what}: the hub at {hub} sent a malformed answer ({exc})") from None
 

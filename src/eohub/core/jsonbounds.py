@@ -38,12 +38,23 @@ def json_depth(data: bytes | str) -> int:
     return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
 
 
-def loads_bounded(text: str | bytes, max_bytes: int, max_depth: int, what: str = "JSON") -> Any:
-    """Parse ``text`` if it is at most ``max_bytes`` long and nests at most ``max_depth`` levels;
-    :class:`~eohub.errors.LimitError` names the bound that is exceeded, :class:`UsageError` says why
-    text is not JSON."""
+def json_values(data: bytes | str) -> int:
+    """An upper bound of the arrays, objects and values in JSON text ``data`` (commas and openings,
+    strings included): what parsing it may allocate, counted in C without parsing."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    return raw.count(b",") + raw.count(b"[") + raw.count(b"{") + 1
+
+
+def loads_bounded(
+    text: str | bytes, max_bytes: int, max_depth: int, what: str = "JSON", max_values: int | None = None
+) -> Any:
+    """Parse ``text`` if it is at most ``max_bytes`` long, nests at most ``max_depth`` levels and holds at
+    most ``max_values`` values (see :func:`json_values`); :class:`~eohub.errors.LimitError` names the bound
+    that is exceeded, :class:`UsageError` says why text is not JSON."""
     if len(text) > max_bytes:
         raise LimitError(f"{what} is larger than {max_bytes} bytes")
+    if max_values is not None and json_values(text) > max_values:
+        raise LimitError(f"{what} holds more than {max_values} arrays, objects and values")
     if json_depth(text) > max_depth:
         raise LimitError(f"{what} nests deeper than {max_depth} levels (EOHUB_MAX_JSON_DEPTH)")
     try:

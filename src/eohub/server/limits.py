@@ -2,9 +2,12 @@
 
 :class:`BodyLimits` is a pure ASGI middleware in front of every route. A body longer than
 ``Limits.max_request_bytes`` (declared in ``Content-Length``, or counted as it streams in) is a 413
-before the app sees a byte; a JSON body (no ``Content-Type``, ``application/json`` or
+before the app sees a byte (a commit's manifest, sent with a token, may reach
+``Limits.max_manifest_bytes``); a JSON body (no ``Content-Type``, ``application/json`` or
 ``application/*+json``: what FastAPI parses as JSON) nested deeper than ``Limits.max_json_depth`` is a
-400, because ``json.loads`` recurses once per level and fails with a ``RecursionError`` on deep input.
+400, because ``json.loads`` recurses once per level and fails with a ``RecursionError`` on deep input,
+and one holding more than ``Limits.max_json_values`` arrays, objects and values is a 413 (``[[],[],...]``
+parses into ~28 times its size). Large bodies are measured on a worker thread.
 The checked body is then replayed to the app. The bytes of an upload (``PATCH /api/uploads/{sha256}``)
 stream through untouched: ``Upload-Length`` bounds them.
 
@@ -16,17 +19,21 @@ from __future__ import annotations
 
 import re
 
+import anyio
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eohub.config import Limits
-from eohub.core.jsonbounds import json_depth
+from eohub.core.jsonbounds import json_depth, json_values
 
 MAX_VERSION = 2**31 - 1
 """The largest version number (the database stores versions as 32-bit integers)."""
 
 _UPLOAD = re.compile(r"^/api/uploads/[^/]*$")
+_COMMIT = re.compile(r"^/api/(?:models|datasets)/[^/]+/versions/?$")
+_OFF_LOOP_BYTES = 64 * 1024
+"""Bodies larger than this are measured on a worker thread, so the event loop keeps serving."""
 
 
 def whole_number(text: str, maximum: int) -> int | None:
@@ -69,14 +76,16 @@ class BodyLimits:
         ):
             await self.app(scope, receive, send)
             return
-        most = self.limits.max_request_bytes
+        commit = scope["method"] == "POST" and _COMMIT.match(scope["path"]) and "authorization" in headers
+        bound = "max_manifest_bytes" if commit else "max_request_bytes"
+        most = getattr(self.limits, bound)
         declared = headers.get("content-length")
         if declared is not None:
             if not (declared.strip().isascii() and declared.strip().isdigit()):
                 await JSONResponse({"detail": "bad Content-Length header"}, 400)(scope, receive, send)
                 return
             if whole_number(declared.strip(), most) is None:
-                await self._too_large(scope, receive, send)
+                await self._too_large(scope, receive, send, bound)
                 return
         body = bytearray()
         while True:
@@ -85,24 +94,34 @@ class BodyLimits:
                 return
             body += message.get("body", b"")
             if len(body) > most:
-                await self._too_large(scope, receive, send)
+                await self._too_large(scope, receive, send, bound)
                 return
             if not message.get("more_body", False):
                 break
-        if _is_json(headers) and json_depth(bytes(body)) > self.limits.max_json_depth:
-            detail = bound_message(
-                "max_json_depth",
-                self.limits.max_json_depth,
-                "the JSON body nests arrays and objects too deep",
+        raw = bytes(body)
+        if _is_json(headers):
+            problem = (
+                await anyio.to_thread.run_sync(self._json_problem, raw)
+                if len(raw) > _OFF_LOOP_BYTES
+                else self._json_problem(raw)
             )
-            await JSONResponse({"detail": detail}, status_code=400)(scope, receive, send)
-            return
-        await self.app(scope, _replay(bytes(body), receive), send)
+            if problem is not None:
+                await JSONResponse({"detail": problem[1]}, status_code=problem[0])(scope, receive, send)
+                return
+        await self.app(scope, _replay(raw, receive), send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = bound_message(
-            "max_request_bytes", self.limits.max_request_bytes, "the request body is too large"
-        )
+    def _json_problem(self, raw: bytes) -> tuple[int, str] | None:
+        """The status and message for a JSON body over a bound of its shape, else ``None``."""
+        if json_depth(raw) > self.limits.max_json_depth:
+            what = "the JSON body nests arrays and objects too deep"
+            return 400, bound_message("max_json_depth", self.limits.max_json_depth, what)
+        if json_values(raw) > self.limits.max_json_values:
+            what = "the JSON body holds too many arrays, objects and values"
+            return 413, bound_message("max_json_values", self.limits.max_json_values, what)
+        return None
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, bound: str) -> None:
+        detail = bound_message(bound, getattr(self.limits, bound), "the request body is too large")
         response = JSONResponse({"detail": detail}, status_code=413, headers={"Connection": "close"})
         await response(scope, receive, send)
 

@@ -23,7 +23,8 @@ from eohub.storage.base import check_digest
 
 router = APIRouter(prefix="/api", tags=["transfers"])
 
-MAX_DIGESTS = 100_000
+MAX_DIGESTS = 10_000
+"""Digests of one question (the client asks in batches of this many; the body stays under 1 MiB)."""
 
 
 class Digests(BaseModel):

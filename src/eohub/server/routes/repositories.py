@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from eohub.errors import UsageError
 from eohub.repository import Kind, Manifest
@@ -89,17 +90,41 @@ def list_versions(plural: Plural, name: str, repo: Repo) -> list[dict[str, Any]]
     return [v.to_dict() for v in repo.versions(plural.kind, name)]
 
 
-@router.post("/{plural}/{name}/versions", status_code=201, summary="Commit the next version")
-def commit_version(
-    plural: Plural, name: str, body: NewVersion, repo: Repo, _: SignedIn, response: Response
+def _new_version(raw: bytes) -> tuple[NewVersion, Manifest]:
+    """The commit's body, parsed and checked (a large manifest: called off the event loop)."""
+    try:
+        body = NewVersion.model_validate_json(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ())) or 'body'}: {e.get('msg', 'invalid')}"
+            for e in exc.errors()[:10]
+        )
+        raise UsageError(f"bad request: {problems}") from None
+    return body, Manifest.from_dict(body.manifest)
+
+
+@router.post(
+    "/{plural}/{name}/versions",
+    status_code=201,
+    summary="Commit the next version",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": NewVersion.model_json_schema()}},
+        }
+    },
+)
+async def commit_version(
+    plural: Plural, name: str, request: Request, repo: Repo, _: SignedIn, response: Response
 ) -> dict[str, Any]:
     """Every blob of the manifest must be uploaded first (by the caller, or be in a version the caller
     can read). The hub validates the STAC documents and rates the version itself (Q0..Q3) from the
     stored blobs. A manifest identical to the latest version answers that version with 200 and
-    ``"changed": false``."""
-    manifest = Manifest.from_dict(body.manifest)
-    commit = repo.commit_version(
-        plural.kind, name, manifest, None, body.private, body.allow_invalid, key=body.key
+    ``"changed": false``. The body (up to ``EOHUB_MAX_MANIFEST_BYTES``) is parsed off the event loop,
+    so a large manifest never stalls other requests."""
+    body, manifest = await run_in_threadpool(_new_version, await request.body())
+    commit = await run_in_threadpool(
+        repo.commit_version, plural.kind, name, manifest, None, body.private, body.allow_invalid, body.key
     )
     if not commit.changed:
         response.status_code = 200
