@@ -52,6 +52,13 @@ class Limits:
     """Operators and literals of a CQL2 filter."""
     max_search_ids: int = 1_000
     """``ids`` and ``collections`` of one STAC search."""
+    max_geometry_points: int = 10_000
+    """Positions of one geometry: a search's ``intersects`` or ``S_INTERSECTS``, an item's footprint."""
+    max_search_examined: int = 2_000
+    """Items one search page tests exactly against a geometry; past it, the page ends early (with a next
+    link)."""
+    max_document_bytes: int = 2 * MiB
+    """One STAC document of a version (its canonical JSON text)."""
     max_manifest_files: int = 1_000_000
     """Files plus STAC documents of one version."""
     upload_ttl_seconds: int = 24 * 3600

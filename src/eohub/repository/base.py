@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from eohub.config import Limits
 from eohub.core.names import Kind, check_kind, check_name, check_version
 from eohub.core.readme import ReadmeMetadata, metadata_notes
 from eohub.errors import InvalidStacError, NotFoundError, UsageError
@@ -175,6 +176,9 @@ class IngestResult:
 class Repository(ABC):
     """Models and datasets with immutable, numbered versions. See the module docstring."""
 
+    limits: Limits = Limits()
+    """The bounds a version must respect (an embedded repository's own; a hub applies its own too)."""
+
     # --- reads ------------------------------------------------------------------------------------
 
     @abstractmethod
@@ -303,7 +307,7 @@ class Repository(ABC):
                 f"(allow_invalid=True) to store the folder as Q0",
                 invalid,
             )
-        manifest = plan.manifest()
+        manifest = plan.manifest().check(self.limits)  # what the hub would refuse, before any upload
         notes = upgraded + metadata_notes(manifest.metadata)
         if latest is not None and diff(latest, manifest).empty:
             assert existing is not None and existing.latest is not None

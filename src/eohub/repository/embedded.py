@@ -318,7 +318,7 @@ class EmbeddedRepository(Repository):
         check_name(name)
         if self.user is None:
             raise AuthenticationError("ingesting needs a user (set EOHUB_TOKEN or run eohub auth login)")
-        manifest.check(self.limits.max_manifest_files)
+        manifest.check(self.limits)
         self._check_name_free(kind, name)
         unchanged = self._unchanged(kind, name, manifest, key)
         if unchanged is not None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from eohub.config import Limits
+from eohub.core.geometry import positions
 from eohub.core.hrefs import is_link
 from eohub.core.names import check_stored_path
 from eohub.core.readme import ReadmeMetadata
@@ -74,15 +76,23 @@ class Manifest:
     def __post_init__(self) -> None:
         self.files = sorted(self.files, key=lambda e: e.path)
 
-    def check(self, max_entries: int | None = None) -> Manifest:
-        """Return the manifest if every path names one thing, else raise :class:`IntegrityError`.
+    def check(self, limits: Limits | None = None) -> Manifest:
+        """Return the manifest if every path names one thing and it is within ``limits``, else raise
+        :class:`IntegrityError`.
 
-        Refused: more than ``max_entries`` files plus documents, a path given twice, a file at a STAC
-        document's path, and a path that is also a folder of another path (``a`` and ``a/b``).
+        Refused: a path given twice, a file at a STAC document's path, a path that is also a folder of
+        another path (``a`` and ``a/b``); with ``limits``, more files plus documents than
+        ``max_manifest_files``, a document longer than ``max_document_bytes`` and an item geometry of
+        more than ``max_geometry_points`` positions (every search, index entry and map pays for it).
         """
         count = len(self.files) + len(self.documents)
-        if max_entries is not None and count > max_entries:
-            raise IntegrityError(f"a version holds at most {max_entries} files and documents, not {count}")
+        if limits is not None:
+            if count > limits.max_manifest_files:
+                raise IntegrityError(
+                    f"a version holds at most {limits.max_manifest_files} files and documents, not {count} "
+                    "(EOHUB_MAX_MANIFEST_FILES)"
+                )
+            self._check_documents(limits)
         seen: set[str] = set()
         for path in [e.path for e in self.files] + list(self.documents):
             check_stored_path(path)
@@ -148,6 +158,20 @@ class Manifest:
                     if name:
                         found["bands"].add(str(name))
         return {key: sorted(values) for key, values in found.items()}
+
+    def _check_documents(self, limits: Limits) -> None:
+        for path, doc in self.documents.items():
+            size = len(document_text(doc).encode("utf-8"))
+            if size > limits.max_document_bytes:
+                raise IntegrityError(
+                    f"{path}: {size} bytes, more than a STAC document may hold ({limits.max_document_bytes}: "
+                    "EOHUB_MAX_DOCUMENT_BYTES)"
+                )
+            if positions(doc.get("geometry"), limits.max_geometry_points) > limits.max_geometry_points:
+                raise IntegrityError(
+                    f"{path}: its geometry has more than {limits.max_geometry_points} positions "
+                    "(EOHUB_MAX_GEOMETRY_POINTS); simplify the footprint"
+                )
 
     def check_hrefs(self) -> Manifest:
         """Return the manifest if every local href of its documents stays inside the version, else raise

@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
+from eohub.config import Limits
+from eohub.core.geometry import positions
 from eohub.core.names import Kind, name_key
 from eohub.core.readme import ReadmeMetadata
 from eohub.db.engine import Database
@@ -133,7 +135,7 @@ def _bbox_condition(bounds: list[float]) -> ColumnElement[bool]:
 class _Spatial:
     """The query geometries of a search: SQL on bboxes, then exact tests where a bbox is not enough."""
 
-    def __init__(self, boxes: list[list[float]], geometries: list[dict[str, Any]]) -> None:
+    def __init__(self, boxes: list[list[float]], geometries: list[dict[str, Any]], max_points: int) -> None:
         from shapely.geometry import box, shape
 
         self.shapes = []
@@ -151,6 +153,11 @@ class _Spatial:
             else:
                 self.shapes.append(box(*bounds))
         for geometry in geometries:
+            if positions(geometry, max_points) > max_points:
+                raise QueryError(
+                    f"a query geometry has more than {max_points} positions (max_geometry_points, set by "
+                    "EOHUB_MAX_GEOMETRY_POINTS); simplify it"
+                )
             try:
                 shp = shape(geometry)
             except Exception as exc:  # shapely raises several types for bad GeoJSON
@@ -183,10 +190,13 @@ class _Spatial:
 class StacCatalog:
     """Collections, items and search as one caller sees them (see the module docstring)."""
 
-    def __init__(self, database: Database, user: str | None = None, admin: bool = False) -> None:
+    def __init__(
+        self, database: Database, user: str | None = None, admin: bool = False, limits: Limits | None = None
+    ) -> None:
         self.database = database
         self.user = user
         self.admin = admin
+        self.limits = limits or Limits()
         self.dialect = database.engine.dialect.name
         index.backfill(database)
 
@@ -355,15 +365,20 @@ class StacCatalog:
         with self.database.sessions() as s:
             query, spatial = self._search_query(s, request, scope)
             hits: list[tuple[int, Hit]] = []
-            for position, row in self._rows(s, query, request, spatial.active):
+            resume: int | None = None
+            budget = self.limits.max_search_examined
+            for examined, (position, row) in enumerate(self._rows(s, query, request, spatial.active), 1):
                 hit = self._hit(row)
                 if spatial.accepts(row[1], hit.item):
                     hits.append((position, hit))
                     if len(hits) > request.limit:
                         break
+                if spatial.active and examined >= budget and len(hits) <= request.limit:
+                    resume = position + 1  # a short page: the next one goes on from here
+                    break
             page = [h for _, h in hits[: request.limit]]
             self._neighbours(s, page)
-            return Page(page, hits[request.limit][0] if len(hits) > request.limit else None)
+            return Page(page, hits[request.limit][0] if len(hits) > request.limit else resume)
 
     def _rows(
         self, session: Session, query: Select[Any], request: SearchRequest, refine: bool
@@ -423,7 +438,8 @@ class StacCatalog:
             if translation.condition is not None:
                 query = query.where(translation.condition)
             geometries += translation.geometries
-        spatial = _Spatial([request.bbox] if request.bbox else [], geometries)
+        boxes = [request.bbox] if request.bbox else []
+        spatial = _Spatial(boxes, geometries, self.limits.max_geometry_points)
         for condition in spatial.conditions:
             query = query.where(condition)
         return query.order_by(*self._order(request, known)), spatial

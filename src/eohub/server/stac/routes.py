@@ -28,7 +28,7 @@ VersionParam = Annotated[
 
 
 def _catalog(repo: Repo) -> StacCatalog:
-    return StacCatalog(repo.database, repo.user, repo.admin)
+    return StacCatalog(repo.database, repo.user, repo.admin, repo.limits)
 
 
 def _limits(request: Request) -> Limits:

@@ -16,6 +16,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 MAX_SHAPES = 2000
+MAX_POINTS = 256
 STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 45, 90)
 
 Point = tuple[float, float]
@@ -53,7 +54,13 @@ def _position(value: Any) -> Point | None:
 
 
 def _line(value: Any) -> list[Point]:
-    points = [_position(p) for p in value] if isinstance(value, list) else []
+    """The points of a ring or line, at most :data:`MAX_POINTS` of them, evenly taken (a map this size
+    shows no more, and a footprint of a million vertices would cost every view of the page)."""
+    if not isinstance(value, list):
+        return []
+    step = max(1, -(-len(value) // MAX_POINTS))
+    taken = value[::step] + ([value[-1]] if step > 1 and (len(value) - 1) % step else [])
+    points = [_position(p) for p in taken]
     return [p for p in points if p is not None]
 
 
