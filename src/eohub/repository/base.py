@@ -316,6 +316,10 @@ class Repository(ABC):
                 str(path), kind, existing.latest.quality_level, existing.latest.quality_reasons
             )
             return IngestResult(name, None, False, report, existing.latest.number, plan.outside, notes)
+        if plan.outside:  # said before anything leaves the machine, not only in the result
+            log.warning(
+                "reading %d file(s) from outside %s: %s", len(plan.outside), path, ", ".join(plan.outside)
+            )
         quality = self.rate(plan, kind, name, existing, invalid)
         self._upload(plan, progress)
         commit = self.commit_version(

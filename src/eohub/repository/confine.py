@@ -4,8 +4,10 @@ did not point at.
 - Regular files inside the folder. Local assets and links (never child or item links) may also name
   regular files under the current directory, which the tutorial needs (its model sits in
   ``data/EuroSAT-RGB/v1/``, beside the catalog's folder); when the current directory is a file-system
-  root it allows nothing. ``allow_outside`` (``--allow-outside PATH``) adds a file or a folder to read
-  under, for assets, links, documents and folder assets alike.
+  root, the user's home folder or a folder holding it, it allows nothing (a catalog downloaded to
+  ``~/Downloads`` must not reach ``~/Documents`` because the shell happened to be in ``~``).
+  ``allow_outside`` (``--allow-outside PATH``) adds a file or a folder to read under, for assets,
+  links, documents and folder assets alike.
 - A path is checked twice: as the href names it (``..`` folded, no I/O yet) and with every symbolic link
   resolved; both must be under one of those roots, so a symbolic link (in the folder or named by an href)
   whose target leaves them is refused. Outside the folder, a path with a hidden component relative to
@@ -49,6 +51,19 @@ _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getatt
 _ALLOW = "to read it on purpose, pass --allow-outside {path} (allow_outside=[...] in Python)"
 
 
+def _too_wide(cwd: Path) -> bool:
+    """A current directory too wide to read assets under on a catalog's word: a file-system root, or the
+    user's home folder or one holding it (``../../Documents/tax-return.pdf`` from a catalog in
+    ``~/Downloads``, ingested from a shell in ``~``)."""
+    if cwd == Path(cwd.anchor):
+        return True
+    try:
+        home = real_path(Path.home())
+    except (RuntimeError, OSError, KeyError):
+        return False
+    return is_under(home, cwd)
+
+
 @dataclass(frozen=True)
 class LocalFile:
     """A checked local file or folder: the path as named, the path read, and what ``lstat`` saw there."""
@@ -84,7 +99,7 @@ class Confinement:
             cwd = real_path(os.getcwd())
         except OSError:  # the current directory was removed
             cwd = Path("/")
-        self.cwd = None if cwd == Path(cwd.anchor) else cwd
+        self.cwd = None if _too_wide(cwd) else cwd
 
     @staticmethod
     def _allowed_root(path: str | Path) -> Path:
