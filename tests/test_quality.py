@@ -213,7 +213,7 @@ def test_an_old_mlm_item_is_q0_with_a_hint_to_migrate(tmp_path: Path) -> None:
     )
     assert reasons[-1] == (
         "Q0: item 'model': declares MLM v1.2.0; `eohub mlm migrate` upgrades it to v1.5.2 "
-        "and fixes what can be fixed automatically"
+        "and fixes what can be fixed automatically (ingest does so when the upgrade is valid)"
     )
 
 

@@ -49,6 +49,10 @@ def _item(href: str) -> dict:
         "../..",
         "..%2F..%2F..%2Fetc%2Fpasswd",
         "..\\..\\etc",
+        "FILE:///usr",
+        "File:/etc/passwd",
+        "FILE://localhost/" + "x" * 300,
+        "./" + "x" * 300,
     ],
 )
 def test_a_committed_document_cannot_point_the_rating_at_the_hubs_disk(sqlite_hub: HubServer, href: str):

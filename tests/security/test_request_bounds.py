@@ -288,3 +288,20 @@ def test_a_commit_body_that_would_parse_into_gigabytes_is_refused(hub: CappedHub
     )
     _refused(answer, 413, "max_json_values")
     _still_serving(hub)
+
+
+def test_a_made_up_token_gets_no_large_commit_body(hub: CappedHub):
+    """The manifest bound is for callers the hub knows: a made-up token is a 401 before the body is read."""
+    body = b'{"manifest": {"files": [], "documents": {"a": "' + b"x" * (2 * 1024 * 1024) + b'"}}}'
+    try:
+        answer = httpx.post(
+            f"{hub.url}/api/models/Anyone/versions",
+            content=body,
+            headers={"Content-Type": "application/json", "Authorization": "Bearer made-up"},
+            timeout=60,
+        )
+    except httpx.WriteError:  # the hub answered and closed before the body was sent: that is the point
+        return
+    assert answer.status_code == 401
+    assert answer.json()["detail"].startswith("a commit needs a valid API token")
+    _still_serving(hub)

@@ -10,6 +10,21 @@ from eohub.cli.common import echo, user_errors
 from eohub.config import load_settings
 
 
+def _raise_open_files_limit() -> None:
+    """Take the hard limit of open files as the soft one: each connection holds a descriptor, and the
+    usual soft limit (1,024) lets a thousand idle connections stop the hub. (Header and body timeouts
+    against slow clients are a reverse proxy's job: docs/security.md.)"""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 1_048_576
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
@@ -25,6 +40,7 @@ def serve(
     from eohub.server import create_app
     from eohub.server.context import HubContext
 
+    _raise_open_files_limit()
     settings = load_settings()
     with user_errors():
         context = HubContext.open(settings)

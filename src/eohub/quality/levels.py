@@ -6,7 +6,12 @@ the catalog) gives notes, never reasons; which hrefs are local files is :mod:`eo
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import os
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -202,8 +207,13 @@ def _check_reasons(name: str, check: RunCheck) -> list[str]:
 
 
 def _run_reasons(docs: list[StacDocument], details: dict[str, Any], limits: Limits) -> list[str]:
+    """Run each MLM item's model once. ``limits.rating_seconds`` bounds the whole version, not each run:
+    items sharing a model and its description share one run, and once the time is spent the remaining
+    items are "not verified" (a version naming one looping model a thousand times costs one run)."""
     reasons: list[str] = []
     runs: dict[str, Any] = {}
+    done: dict[str, RunCheck] = {}
+    deadline = time.monotonic() + limits.rating_seconds
     for doc in mlm_items(docs):
         name = doc_name(doc)
         found = _onnx_model_asset(doc)
@@ -216,7 +226,19 @@ def _run_reasons(docs: list[StacDocument], details: dict[str, Any], limits: Limi
             continue
         props = doc.data.get("properties") or {}
         inputs, outputs = props.get("mlm:input") or [], props.get("mlm:output") or []
-        check = run_isolated(asset_path(doc, href), inputs, outputs, limits)
+        model = asset_path(doc, href)
+        same = json.dumps([os.path.abspath(model), inputs, outputs], sort_keys=True, default=str)
+        check = done.get(same)
+        if check is None:
+            remaining = math.ceil(deadline - time.monotonic())
+            if remaining < 1:
+                reasons.append(
+                    f"not verified: the version's rating time ({limits.rating_seconds} s, "
+                    f"EOHUB_RATING_SECONDS) is used up: {name}"
+                )
+                continue
+            check = run_isolated(model, inputs, outputs, replace(limits, rating_seconds=remaining))
+            done[same] = check
         runs[str(doc.data.get("id"))] = {"inputs": check.input_shapes, "outputs": check.output_shapes}
         reasons.extend(_check_reasons(name, check))
     details["runs"] = runs

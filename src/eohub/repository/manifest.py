@@ -17,13 +17,16 @@ from urllib.parse import unquote
 
 from eohub.config import Limits
 from eohub.core.geometry import positions
-from eohub.core.hrefs import is_link
+from eohub.core.hrefs import SCHEME, is_link
 from eohub.core.names import check_stored_path
 from eohub.core.readme import ReadmeMetadata
 from eohub.errors import IntegrityError
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 MAX_SIZE = 2**63 - 1
+MAX_HREF = 4096
+MAX_NAME = 255
+"""The longest local href and path component (Linux's PATH_MAX and NAME_MAX): longer ones name no file."""
 
 
 @dataclass(frozen=True)
@@ -182,10 +185,13 @@ class Manifest:
         it. A hub checks this before it rates a version, so its rating never opens its own files."""
         for path, doc in self.documents.items():
             for href in _local_hrefs(doc):
-                if href.startswith(("/", "file:")) or "\\" in href:
+                if SCHEME.match(href) or href.startswith("/") or "\\" in href or "\x00" in href:
                     raise IntegrityError(f"{path}: href {href[:200]!r} is not relative to the document")
-                target = posixpath.normpath(posixpath.join(posixpath.dirname(path), unquote(href)))
-                if target == ".." or target.startswith("../"):
+                decoded = unquote(href)
+                if len(decoded) > MAX_HREF or any(len(p.encode()) > MAX_NAME for p in decoded.split("/")):
+                    raise IntegrityError(f"{path}: href {href[:200]!r}... is longer than a file name may be")
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(path), decoded))
+                if target == ".." or target.startswith("../") or target.startswith("/"):
                     raise IntegrityError(f"{path}: href {href[:200]!r} leaves the version")
         return self
 

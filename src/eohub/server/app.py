@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
     )
     app.state.hub = hub
     errors.install(app, page=error_page)
-    app.add_middleware(BodyLimits, limits=hub.settings.limits)
+    app.add_middleware(BodyLimits, limits=hub.settings.limits, token_valid=hub.token_valid)
     app.add_middleware(HeadAsGet)
     for module in (account, blobs, repositories):  # fixed paths before {plural}/{name}
         app.include_router(module.router)

@@ -43,6 +43,14 @@ class HubContext:
     def close(self) -> None:
         self.database.close()
 
+    def token_valid(self, token: str) -> bool:
+        """Whether ``token`` belongs to an enabled user of this hub."""
+        try:
+            authenticate(self.database, token)
+        except AuthenticationError:
+            return False
+        return True
+
 
 def hub(request: Request) -> HubContext:
     return request.app.state.hub

@@ -1,15 +1,18 @@
 """Bounds on what a request sends, checked before any route or parser reads it.
 
-:class:`BodyLimits` is a pure ASGI middleware in front of every route. A body longer than
-``Limits.max_request_bytes`` (declared in ``Content-Length``, or counted as it streams in) is a 413
-before the app sees a byte (a commit's manifest, sent with a token, may reach
-``Limits.max_manifest_bytes``); a JSON body (no ``Content-Type``, ``application/json`` or
-``application/*+json``: what FastAPI parses as JSON) nested deeper than ``Limits.max_json_depth`` is a
-400, because ``json.loads`` recurses once per level and fails with a ``RecursionError`` on deep input,
-and one holding more than ``Limits.max_json_values`` arrays, objects and values is a 413 (``[[],[],...]``
-parses into ~28 times its size). Large bodies are measured on a worker thread.
-The checked body is then replayed to the app. The bytes of an upload (``PATCH /api/uploads/{sha256}``)
-stream through untouched: ``Upload-Length`` bounds them.
+:class:`BodyLimits` is a pure ASGI middleware in front of every route:
+
+- A body longer than ``Limits.max_request_bytes`` (declared in ``Content-Length``, or counted as it
+  streams in) is a 413 before the app sees a byte. A commit's manifest may reach
+  ``Limits.max_manifest_bytes``, and only with a token the hub accepts: without one the commit is a
+  401 before its body is read.
+- A JSON body (no ``Content-Type``, ``application/json`` or ``application/*+json``: what FastAPI parses
+  as JSON) nested deeper than ``Limits.max_json_depth`` is a 400 (``json.loads`` recurses once per level
+  and fails with a ``RecursionError`` on deep input); one holding more than ``Limits.max_json_values``
+  arrays, objects and values is a 413 (``[[],[],...]`` parses into ~28 times its size). Large bodies
+  are measured on a worker thread, so the event loop keeps serving.
+- The checked body is then replayed to the app. The bytes of an upload (``PATCH /api/uploads/{sha256}``)
+  stream through untouched: ``Upload-Length`` bounds them.
 
 :func:`whole_number` reads a number a caller sends (a version, a page, a byte offset) as bounded ASCII
 digits: ``int()`` alone takes ``١`` and ``1_000``, and fails on ``²`` and on 5,000 digits.
@@ -18,6 +21,7 @@ digits: ``int()`` alone takes ``١`` and ``1_000``, and fails on ``²`` and on 5
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import anyio
 from starlette.datastructures import Headers
@@ -63,9 +67,12 @@ def _is_json(headers: Headers) -> bool:
 class BodyLimits:
     """The ASGI middleware of the module docstring."""
 
-    def __init__(self, app: ASGIApp, limits: Limits) -> None:
+    def __init__(
+        self, app: ASGIApp, limits: Limits, token_valid: Callable[[str], bool] | None = None
+    ) -> None:
         self.app = app
         self.limits = limits
+        self.token_valid = token_valid
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope) if scope["type"] == "http" else None
@@ -76,7 +83,11 @@ class BodyLimits:
         ):
             await self.app(scope, receive, send)
             return
-        commit = scope["method"] == "POST" and _COMMIT.match(scope["path"]) and "authorization" in headers
+        commit = scope["method"] == "POST" and _COMMIT.match(scope["path"]) is not None
+        if commit and not await self._signed_in(headers):  # before a byte of a large body is read
+            detail = "a commit needs a valid API token (Authorization: Bearer <token>)"
+            await JSONResponse({"detail": detail}, 401, {"WWW-Authenticate": "Bearer"})(scope, receive, send)
+            return
         bound = "max_manifest_bytes" if commit else "max_request_bytes"
         most = getattr(self.limits, bound)
         declared = headers.get("content-length")
@@ -109,6 +120,15 @@ class BodyLimits:
                 await JSONResponse({"detail": problem[1]}, status_code=problem[0])(scope, receive, send)
                 return
         await self.app(scope, _replay(raw, receive), send)
+
+    async def _signed_in(self, headers: Headers) -> bool:
+        """Whether the request carries a token the hub accepts (checked on a worker thread)."""
+        scheme, _, token = (headers.get("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return False
+        if self.token_valid is None:
+            return True
+        return await anyio.to_thread.run_sync(self.token_valid, token)
 
     def _json_problem(self, raw: bytes) -> tuple[int, str] | None:
         """The status and message for a JSON body over a bound of its shape, else ``None``."""

@@ -145,6 +145,10 @@ class UploadArea:
         part = self._part(uploader, digest)
         with locked(part, "ab"):
             size = part.stat().st_size
+            if size == 0 < length and self.store.exists(digest):
+                # another request of the same uploader completed this very upload while this one waited
+                part.unlink(missing_ok=True)
+                return length
             if size != length:
                 raise UsageError(f"upload of {digest[:12]}... has {size} of its {length} bytes")
             actual, _ = sha256_file(part)
