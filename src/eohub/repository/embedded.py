@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from eohub.config import Limits
 from eohub.core.names import Kind, check_kind, check_name, name_key
-from eohub.core.readme import ReadmeMetadata
+from eohub.core.readme import ReadmeMetadata, parse_readme_text, stac_metadata
 from eohub.db.engine import Database
 from eohub.db.tables import DocumentRow, FileRow, RepositoryRow, UserRow, VersionRow, utcnow
 from eohub.errors import (
@@ -46,7 +46,7 @@ from eohub.repository.base import CommitResult, Repository, RepositoryInfo, Vers
 from eohub.repository.confine import open_source
 from eohub.repository.manifest import FileEntry, Manifest, diff, document_text
 from eohub.repository.progress import CountingReader, Progress
-from eohub.repository.scan import IngestPlan, PlannedFile
+from eohub.repository.scan import README, IngestPlan, PlannedFile
 from eohub.search import index as search_index
 from eohub.storage import BlobStore, LocalBlobStore
 from eohub.storage.base import sha256_stream, verify_digest
@@ -54,6 +54,7 @@ from eohub.storage.base import sha256_stream, verify_digest
 log = logging.getLogger(__name__)
 
 COMMIT_ATTEMPTS = 20
+MAX_README_BYTES = 1024 * 1024
 
 
 def local_user() -> str:
@@ -320,12 +321,16 @@ class EmbeddedRepository(Repository):
             raise AuthenticationError("ingesting needs a user (set EOHUB_TOKEN or run eohub auth login)")
         manifest.check(self.limits)
         self._check_name_free(kind, name)
+        if quality is None:  # a hub: what it can check itself, it does not take from the client
+            self._check_blobs(manifest)
+            manifest = Manifest(manifest.files, manifest.documents, self._metadata_of(name, manifest))
         unchanged = self._unchanged(kind, name, manifest, key)
         if unchanged is not None:
             return unchanged
-        self._check_blobs(manifest)
         if quality is None:
             quality = self._rate_stored(kind, manifest, allow_invalid)
+        else:
+            self._check_blobs(manifest)
         for attempt in range(COMMIT_ATTEMPTS):
             try:
                 with self.database.sessions.begin() as s:
@@ -336,6 +341,22 @@ class EmbeddedRepository(Repository):
                 log.info("version commit of %s lost a race (%s); retrying", name, type(exc).__name__)
                 time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
         raise AssertionError("unreachable")
+
+    def _metadata_of(self, name: str, manifest: Manifest) -> ReadmeMetadata:
+        """The version's metadata as ingest derives it, from the stored README (checked as the caller's
+        by :meth:`_check_blobs`) and the STAC documents: a client's claim of license or authors is not
+        taken on its word."""
+        readme = manifest.file(README)
+        metadata = ReadmeMetadata()
+        if readme is not None:
+            if readme.size > MAX_README_BYTES:
+                raise IntegrityError(f"{README} is larger than {MAX_README_BYTES} bytes")
+            text = b"".join(self.store.read(readme.sha256)).decode("utf-8", errors="replace")
+            metadata = parse_readme_text(text)
+        metadata = metadata.filled(stac_metadata(manifest.documents.values()))
+        if readme is None or not metadata.name:
+            metadata.name = name
+        return metadata
 
     def _unchanged(self, kind: Kind, name: str, manifest: Manifest, key: str | None) -> CommitResult | None:
         """The latest version when ``manifest`` is the same (or ``key`` made it): nothing to rate or store."""
