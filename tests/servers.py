@@ -35,7 +35,13 @@ class ServerUnavailable(RuntimeError):
 
 
 REQUIRE_VARIABLE = "EOHUB_REQUIRE_SERVERS"
-"""Set (CI sets it): a suite whose server or browser is missing fails instead of skipping."""
+"""Set (``.ci/run`` sets it, and ``CI=true`` counts too): a suite whose server or browser is missing
+fails instead of skipping."""
+
+
+def required() -> bool:
+    """Whether missing servers and browsers fail the tests (CI) rather than skip them."""
+    return bool(os.environ.get(REQUIRE_VARIABLE)) or os.environ.get("CI", "").lower() in ("true", "1")
 
 
 def unavailable(reason: str, module: bool = False) -> NoReturn:
@@ -43,8 +49,8 @@ def unavailable(reason: str, module: bool = False) -> NoReturn:
     (``module``: called at a test module's top level)."""
     import pytest
 
-    if os.environ.get(REQUIRE_VARIABLE):
-        pytest.fail(f"{reason} ({REQUIRE_VARIABLE} is set: this suite must run)", pytrace=False)
+    if required():
+        pytest.fail(f"{reason} (in CI this suite must run, not skip)", pytrace=False)
     pytest.skip(reason, allow_module_level=module)
 
 
