@@ -1,14 +1,46 @@
 """What quality checks return: ``QualityReport`` (a folder's level and why it is not higher) and
-``RunCheck`` (what running one model told)."""
+``RunCheck`` (what running one model told); :func:`quality_html`, a level with its reasons for notebooks."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from markupsafe import Markup
 
 Kind = Literal["model", "dataset"]
 KINDS: tuple[str, ...] = ("model", "dataset")
 TOP_LEVEL = {"model": 3, "dataset": 2}
+LEVEL_MEANING = {
+    0: "files",
+    1: "a valid STAC catalog whose assets cover the files (links to URLs and container images are fine)",
+    2: "MLM lints clean (models) or label / ml-aoi items (datasets)",
+    3: "the ONNX model runs and its outputs match mlm:output",
+}
+"""What each level says, in the words the web page and the notebook display use."""
+
+
+def quality_html(level: int, kind: str, reasons: Sequence[str], notes: Sequence[str] = ()) -> Markup:
+    """A level, what it means, why it is not higher and the notes on the metadata, as notebook HTML
+    (:mod:`eohub.core.html`: every reason escaped)."""
+    from markupsafe import Markup
+
+    from eohub.core.html import bullets, paragraph, quality_badge, text
+
+    meaning = LEVEL_MEANING.get(level, "not a known level")
+    parts = [paragraph(quality_badge(level) + text(f" {meaning}."))]
+    if reasons:
+        parts += [paragraph("Why it is not higher:"), bullets(reasons, what="reasons")]
+    elif level >= TOP_LEVEL.get(kind, 3):
+        parts.append(paragraph(f"This is the highest level a {kind} can reach."))
+    if notes:
+        parts += [
+            paragraph("Notes on the metadata (they do not lower the level):"),
+            bullets(notes, what="notes"),
+        ]
+    return Markup("").join(parts)
 
 
 @dataclass
@@ -27,6 +59,12 @@ class QualityReport:
     @property
     def label(self) -> str:
         return f"Q{self.level}"
+
+    def _repr_html_(self) -> str:
+        from eohub.core.html import code, frame, heading, text
+
+        title = heading(text(f"Quality of the {self.kind} at ") + code(self.folder))
+        return frame(title, quality_html(self.level, self.kind, self.reasons, self.notes))
 
     @property
     def top(self) -> bool:

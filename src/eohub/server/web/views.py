@@ -16,20 +16,13 @@ from fastapi import Request
 
 from eohub.core.readme import metadata_notes
 from eohub.errors import NotFoundError
-from eohub.quality import TOP_LEVEL
+from eohub.quality.report import LEVEL_MEANING, TOP_LEVEL
 from eohub.repository import Kind, Repository, VersionInfo
 from eohub.server.web import card
 from eohub.server.web.compare import compare
 from eohub.server.web.footprints import footprint_map
 from eohub.server.web.markdown import file_links, render_markdown
 from eohub.server.web.pages import PLURAL, file_url
-
-QUALITY_MEANING = {
-    0: "files",
-    1: "a valid STAC catalog whose assets cover the files (links to URLs and container images are fine)",
-    2: "MLM lints clean (models) or label / ml-aoi items (datasets)",
-    3: "the ONNX model runs and its outputs match mlm:output",
-}
 
 
 @dataclass
@@ -114,7 +107,7 @@ def repository_page(
         "items_total": len(items),
         "footprints": footprint_map(item_docs) if kind == "dataset" else None,
         "top_level": TOP_LEVEL[kind],
-        "quality_meaning": QUALITY_MEANING,
+        "quality_meaning": LEVEL_MEANING,
         "notes": metadata_notes(manifest.metadata),
         "snippets": snippets(kind, info.name, version.number, str(request.base_url).rstrip("/")),
     }
