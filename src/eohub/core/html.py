@@ -22,6 +22,7 @@ QUALITY_COLOURS = {0: "#8a5a00", 1: "#5a5f00", 2: "#1f6b2e", 3: "#0b5cad"}  # th
 FRAME = "font-family:system-ui,sans-serif;font-size:13px;line-height:1.4;max-width:60rem"
 CELL = "text-align:left;vertical-align:top;padding:2px 8px;border-bottom:1px solid #ddd"
 MUTED = "color:#666"
+TABLE = "border-collapse:collapse;margin:0.3em 0;font-size:inherit"
 
 
 def text(value: Any, limit: int = MAX_TEXT) -> Markup:
@@ -89,7 +90,7 @@ def facts(rows: Iterable[tuple[str, Any]]) -> Markup:
         for label, value in rows
         if value not in ("", None, [])
     )
-    return Markup('<table style="border-collapse:collapse;margin:0.3em 0">{}</table>').format(body)
+    return Markup('<table style="{}">{}</table>').format(TABLE, body)
 
 
 def table(
@@ -104,8 +105,8 @@ def table(
         )
         for row in rows[:limit]
     )
-    return Markup('<table style="border-collapse:collapse;margin:0.3em 0"><tr>{}</tr>{}</table>{}').format(
-        head, body, _more(len(rows), limit, what)
+    return Markup('<table style="{}"><tr>{}</tr>{}</table>{}').format(
+        TABLE, head, body, _more(len(rows), limit, what)
     )
 
 

@@ -2,7 +2,8 @@
 
 ``Predictor.from_item(ref)`` loads the item (see :mod:`eohub.inference.model_ref`), checks it against the
 graph and builds the session; ``predict(array)`` runs on an array in the model's own layout;
-``run(inputs, output)`` runs on rasters (see :mod:`eohub.inference.pipeline`).
+``run(inputs, output)`` runs on rasters (see :mod:`eohub.inference.pipeline`) and returns a
+:class:`~eohub.inference.result.Prediction` that opens in one call.
 
 Pre-processing happens in this order, on values as they come from the source bands:
 band selection and band expressions -> ``value_scaling`` -> nodata pixels set to 0 -> ``resize_type`` ->
@@ -31,6 +32,7 @@ from eohub.inference.options import RunOptions
 from eohub.inference.outputs import OutputPlan
 from eohub.inference.reading import Reading, read_output
 from eohub.inference.resize import check_resize_type, resize, restore
+from eohub.inference.result import Prediction
 from eohub.inference.scaling import Scaling, parse_scaling
 from eohub.inference.zipmap import unwrap, zipmap_outputs
 
@@ -316,16 +318,22 @@ class Predictor:
         item["assets"][self.metadata.asset.key]["href"] = str(Path(self.model_path).absolute())
         return json.dumps(item)
 
-    def run(self, inputs: Sequence[str | Path] | str | Path, output: str | Path, **options: Any) -> Path:
+    def run(
+        self, inputs: Sequence[str | Path] | str | Path, output: str | Path, **options: Any
+    ) -> Prediction:
         """Run on rasters (a multi-band file, single-band files, or a STAC item) and write ``output``.
 
         Options are those of :class:`eohub.inference.options.RunOptions` (``tile``, ``overlap``...).
+        Returns the :class:`~eohub.inference.result.Prediction`, a path that opens in one call
+        (``.open()``: rasterio; ``.to_xarray()``: xarray).
         """
         # Imported here: the raster stack loads only when a raster is run (the CLI overlaps the two).
         from eohub.inference.pipeline import run_scene
+        from eohub.inference.scenes import SceneJob
 
-        sources = [inputs] if isinstance(inputs, str | Path) else list(inputs)
-        return run_scene(self, [str(s) for s in sources], Path(output), RunOptions(**options))
+        sources = [str(s) for s in ([inputs] if isinstance(inputs, str | Path) else inputs)]
+        written = run_scene(self, sources, Path(output), RunOptions(**options))
+        return Prediction(written, SceneJob(sources, written).item_path)
 
 
 def _model_file(href: str, root: Path | None = None) -> str:

@@ -33,7 +33,7 @@ def quality_html(level: int, kind: str, reasons: Sequence[str], notes: Sequence[
     parts = [paragraph(quality_badge(level) + text(f" {meaning}."))]
     if reasons:
         parts += [paragraph("Why it is not higher:"), bullets(reasons, what="reasons")]
-    elif level >= TOP_LEVEL.get(kind, 3):
+    elif kind in TOP_LEVEL and level >= TOP_LEVEL[kind]:
         parts.append(paragraph(f"This is the highest level a {kind} can reach."))
     if notes:
         parts += [

@@ -8,17 +8,22 @@
 
 Every call opens the configured repository (:func:`eohub.repository.open_repository`: embedded under
 ``EOHUB_HOME``, or the hub at ``EOHUB_URL``) and closes it. ``download_*(path=None)`` writes under the
-current directory, like ``git clone``. Errors are typed exceptions from :mod:`eohub.errors`.
+current directory, like ``git clone``. ``retrieve_*(name)`` returns a dict that a notebook shows as the
+web page shows the repository (:class:`~eohub.repository.display.RepositoryView`). Errors are typed
+exceptions from :mod:`eohub.errors`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from eohub.repository import IngestResult, Kind, check_kind, open_repository
 from eohub.repository.progress import Progress
+
+if TYPE_CHECKING:
+    from eohub.repository.display import RepositoryView
 
 
 class KindApi:
@@ -59,10 +64,21 @@ class KindApi:
         with open_repository() as repo:
             return [info.name for info in repo.list(self.kind, name, limit)]
 
-    def retrieve(self, name: str) -> dict[str, Any]:
-        """One repository as a dict: name, owner, metadata, latest version and its quality."""
+    def retrieve(self, name: str) -> RepositoryView:
+        """One repository as a dict (name, owner, metadata, latest version and its quality) that a notebook
+        shows as its web page does, with the model cards of the latest version."""
+        # Imported here: the display and card code load only for the call that shows them.
+        from eohub.core.readme import metadata_notes
+        from eohub.mlm.card import model_cards
+        from eohub.repository.display import RepositoryView
+
         with open_repository() as repo:
-            return repo.get(self.kind, name).to_dict()
+            info = repo.get(self.kind, name)
+            if info.latest is None or self.kind != "model":
+                return RepositoryView(info)  # datasets: no cards, and their manifests can be long
+            manifest = repo.manifest(self.kind, info.name, info.latest.number)
+        cards = model_cards(manifest.documents, {f.path for f in manifest.files})
+        return RepositoryView(info, cards, metadata_notes(manifest.metadata))
 
 
 MODELS = KindApi("model")

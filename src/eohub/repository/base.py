@@ -57,6 +57,11 @@ class VersionInfo:
     def quality(self) -> str:
         return f"Q{self.quality_level}"
 
+    def _repr_html_(self) -> str:
+        from eohub.repository.display import version_html
+
+        return version_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "number": self.number,
@@ -103,6 +108,11 @@ class RepositoryInfo:
     created: datetime
     updated: datetime
     latest: VersionInfo | None = None
+
+    def _repr_html_(self) -> str:
+        from eohub.repository.display import repository_html
+
+        return repository_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -157,6 +167,11 @@ class IngestResult:
     @property
     def changed(self) -> bool:
         return self.version is not None
+
+    def _repr_html_(self) -> str:
+        from eohub.repository.display import ingest_html
+
+        return ingest_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
