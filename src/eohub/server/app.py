@@ -2,8 +2,9 @@
 
 One :class:`~eohub.server.context.HubContext` (database, blob store, upload area) lives for the app's
 lifetime; routers per resource are mounted on it, behind two ASGI middlewares: body bounds
-(:mod:`eohub.server.limits`) and HEAD on every GET route (:mod:`eohub.server.head`). ``eohub serve``
-runs it with uvicorn.
+(:mod:`eohub.server.limits`) and HEAD on every GET route (:mod:`eohub.server.head`). The API docs at
+``/docs`` are Swagger UI from files in the package (:mod:`eohub.server.web.apidocs`), never from a CDN.
+``eohub serve`` runs it with uvicorn.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from eohub.server.head import HeadAsGet
 from eohub.server.limits import BodyLimits
 from eohub.server.routes import account, blobs, repositories
 from eohub.server.stac.routes import router as stac_router
+from eohub.server.web.apidocs import docs_router
 from eohub.server.web.pages import error_page
 
 
@@ -38,6 +40,8 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
         version=__version__,
         description="An open hub for Earth-observation datasets and ML models (STAC + MLM).",
         lifespan=lifespan,
+        docs_url=None,  # served from the package below, not from a CDN
+        redoc_url=None,
     )
     app.state.hub = hub
     errors.install(app, page=error_page)
@@ -46,6 +50,7 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
     for module in (account, blobs, repositories):  # fixed paths before {plural}/{name}
         app.include_router(module.router)
     app.include_router(stac_router)
+    app.include_router(docs_router(app.openapi_url or "/openapi.json", app.title))
     app.include_router(web.router)  # the web pages: /, /models/…, /datasets/…, /signin, /static/…
 
     @app.get("/api", tags=["hub"], summary="What this hub is")

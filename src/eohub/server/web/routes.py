@@ -2,7 +2,8 @@
 
 Routes parse the request, call the repository (as the caller: private repositories of others raise
 :class:`NotFoundError`, which is a 404 page) and the page builders, and render a template. Paths are
-fixed prefixes (``/``, ``/models/…``, ``/datasets/…``, ``/signin``, ``/signout``, ``/static/…``), so
+fixed prefixes (``/``, ``/models/…``, ``/datasets/…``, ``/signin``, ``/signout``, ``/static/…``,
+``/favicon.ico`` and ``/favicon.svg``), so
 they never shadow ``/api``, ``/stac``, ``/docs`` or ``/openapi.json``.
 """
 
@@ -213,8 +214,35 @@ def static_file(request: Request, name: str) -> Response:
     return Response(entry.read_bytes(), media_type=media, headers=headers)
 
 
+# --- favicon ---------------------------------------------------------------------------------------------
+
+ICONS = {"favicon.svg": "image/svg+xml", "favicon.ico": "image/x-icon"}  # static/favicon.ico is the SVG drawn
+icons = APIRouter(include_in_schema=False)
+
+
+def _icon(name: str) -> Response:
+    headers = {
+        "Cache-Control": "public, max-age=86400",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'",  # the SVG opened as a document runs nothing
+    }
+    data = resources.files("eohub.server.web").joinpath("static", name).read_bytes()
+    return Response(data, media_type=ICONS[name], headers=headers)
+
+
+@icons.get("/favicon.ico")
+def favicon_ico() -> Response:
+    return _icon("favicon.ico")
+
+
+@icons.get("/favicon.svg")
+def favicon_svg() -> Response:
+    return _icon("favicon.svg")
+
+
 router = APIRouter()
 router.include_router(pages)
 for _kind in PLURAL:
     router.include_router(kind_pages(_kind), dependencies=[Depends(remember_caller)])  # type: ignore[arg-type]
 router.include_router(static)
+router.include_router(icons)
