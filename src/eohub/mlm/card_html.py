@@ -8,6 +8,8 @@ colour square is drawn only for a ``color_hint`` the card has checked.
 
 from __future__ import annotations
 
+from typing import Any
+
 from markupsafe import Markup
 
 from eohub.core.html import code, facts, frame, heading, muted, paragraph, swatch, table, text
@@ -20,14 +22,21 @@ def shape(tensor: Tensor) -> str:
     return " × ".join(f"{d.name} {d.size}" for d in tensor.dimensions)
 
 
-def _named(name: str, description: str) -> Markup:
-    """``**name** — description``, the line that opens an input or an output."""
+def _tensor(
+    name: str,
+    description: str,
+    rows: list[tuple[str, Any]],
+    header: tuple[str, ...],
+    entries: list,
+    what: str,
+) -> Markup:
+    """An input or an output: ``**name** — description``, its facts, then its bands or classes."""
     line = Markup("<strong>{}</strong>").format(text(name))
-    return paragraph(line + text(f" — {description}") if description else line)
+    listed = table(header, entries, what=what) if entries else Markup("")
+    return paragraph(line + text(f" — {description}") if description else line) + facts(rows) + listed
 
 
 def _input(spec: ModelInput) -> Markup:
-    head = _named(spec.name, spec.description)
     rows = [
         ("Shape", shape(spec.tensor)),
         ("Data type", spec.tensor.data_type),
@@ -40,22 +49,17 @@ def _input(spec: ModelInput) -> Markup:
         for i, b in enumerate(spec.bands, 1)
     ]
     header = ("#", "Band", "Common name", "Wavelength", "Scaling")
-    return head + facts(rows) + (table(header, bands, what="bands") if bands else Markup(""))
+    return _tensor(spec.name, spec.description, rows, header, bands, "bands")
 
 
 def _output(spec: ModelOutput) -> Markup:
-    head = _named(spec.name, spec.description)
-    rows = [
-        ("Shape", shape(spec.tensor)),
-        ("Data type", spec.tensor.data_type),
-        ("Tasks", spec.tasks),
-        ("Post-processing", spec.post_processing),
-    ]
+    rows = [("Shape", shape(spec.tensor)), ("Data type", spec.tensor.data_type), ("Tasks", spec.tasks)]
+    rows.append(("Post-processing", spec.post_processing))
     classes = [
         (k.value, k.name, swatch(k.color) if k.color else muted("none"), k.description) for k in spec.classes
     ]
     header = ("Value", "Class", "Colour", "Description")
-    return head + facts(rows) + (table(header, classes, what="classes") if classes else Markup(""))
+    return _tensor(spec.name, spec.description, rows, header, classes, "classes")
 
 
 def card_html(card: ModelCard) -> str:
