@@ -244,6 +244,8 @@ def cell_output(notebook: nbformat.NotebookNode, source: str, mime: str) -> str:
 
 def test_the_example_notebook_runs_and_shows_the_model_card(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebook's temporary folder
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "jupyter"))  # the kernel's connection file
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))  # not the user's profile
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(
         notebook, timeout=120, startup_timeout=60, kernel_name="python3",
