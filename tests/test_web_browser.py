@@ -239,7 +239,7 @@ def test_dataset_page_draws_the_footprints(web: WebHub, page: Any) -> None:
     assert page.title() == "demo-landcover-labels · dataset · eohub"
     footprints = page.get_by_test_id("footprints")
     assert footprints.locator("svg path.map-area").count() == 3
-    box = footprints.locator("svg").bounding_box()
+    box = footprints.locator("svg.footprints").bounding_box()
     assert box and box["width"] > 300 and box["height"] > 100
     assert page.get_by_test_id("items").locator("tbody tr").count() == 3
     screenshot(page, "web-dataset.png")

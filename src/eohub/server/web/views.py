@@ -18,6 +18,8 @@ from eohub.core.readme import metadata_notes
 from eohub.errors import NotFoundError
 from eohub.quality.report import LEVEL_MEANING, TOP_LEVEL
 from eohub.repository import Kind, Repository, VersionInfo
+from eohub.search.catalog import collection_id
+from eohub.server.stac.documents import Urls
 from eohub.server.web import card
 from eohub.server.web.compare import compare
 from eohub.server.web.footprints import footprint_map
@@ -87,6 +89,17 @@ def repository_page(
     )
     item_docs = [d for _, d in sorted(manifest.documents.items()) if d.get("type") == "Feature"]
     items = card.items(manifest)
+    collections = card.collections(manifest)
+    stac = Urls("")  # links on this site: /stac/...
+
+    def item_url(item_id: str) -> str:
+        """The item in the STAC API, at this version."""
+        return stac.item(collection_id(kind, info.name), item_id, version.number)
+
+    footprints = None
+    if kind == "dataset":
+        extents = [(f"Collection {c.title or c.id} (extent)", c.bbox) for c in collections if c.bbox]
+        footprints = footprint_map(item_docs, item_url, extents)
     compare_link = None
     if len(versions) > 1:
         old, new = (version.number - 1, version.number) if version.number > 1 else (1, 2)
@@ -102,10 +115,11 @@ def repository_page(
         "metadata": manifest.metadata,
         "readme": readme,
         "cards": card.model_cards(manifest),
-        "collections": card.collections(manifest),
+        "collections": collections,
         "items": items[: card.MAX_ITEMS_LISTED],
         "items_total": len(items),
-        "footprints": footprint_map(item_docs) if kind == "dataset" else None,
+        "item_url": item_url,
+        "footprints": footprints,
         "top_level": TOP_LEVEL[kind],
         "quality_meaning": LEVEL_MEANING,
         "notes": metadata_notes(manifest.metadata),
