@@ -238,14 +238,14 @@ class TestInitCli:
         assert message in result.stderr and result.stderr.count("\n") == 1
         assert not (tmp_path / "i.json").exists()
 
-    def test_existing_output_is_kept_unless_forced(self, tmp_path: Path) -> None:
+    def test_existing_output_is_kept_unless_overwrite(self, tmp_path: Path) -> None:
         model = make_classifier(tmp_path / "m.onnx")
         out = tmp_path / "item.json"
         out.write_text("previous")
         result = self.runner.invoke(app, ["mlm", "init", str(model), "-o", str(out)])
-        assert result.exit_code == 1 and "--force" in result.stderr
+        assert result.exit_code == 1 and "pass --overwrite" in result.stderr
         assert out.read_text() == "previous"
-        result = self.runner.invoke(app, ["mlm", "init", str(model), "-o", str(out), "--force"])
+        result = self.runner.invoke(app, ["mlm", "init", str(model), "-o", str(out), "--overwrite"])
         assert result.exit_code == 0
         assert json.loads(out.read_text())["type"] == "Feature"
 
@@ -284,7 +284,7 @@ class TestInitCli:
         model = make_classifier(tmp_path / "m.onnx")
         result = self.runner.invoke(app, ["mlm", "init", str(tmp_path)])
         assert (result.exit_code, result.stderr) == (2, f"error: {tmp_path}: is a folder, not an ONNX file\n")
-        result = self.runner.invoke(app, ["mlm", "init", str(model), "-o", str(tmp_path), "--force"])
+        result = self.runner.invoke(app, ["mlm", "init", str(model), "-o", str(tmp_path), "--overwrite"])
         assert result.exit_code == 2 and "is a folder" in result.stderr
 
 

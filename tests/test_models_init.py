@@ -141,7 +141,7 @@ def test_a_guessed_task_is_said_in_one_line_on_stderr(tmp_path: Path, make: Any,
     assert said.exit_code == 0 and "mlm:tasks" not in said.stderr
 
 
-def test_existing_files_are_kept_unless_forced_and_a_forced_readme_keeps_its_text(tmp_path: Path) -> None:
+def test_existing_files_are_kept_unless_overwrite_and_a_rewritten_readme_keeps_text(tmp_path: Path) -> None:
     folder = tmp_path / "out"
     model = make_classifier(tmp_path / "m.onnx", bands=3, classes=3)
     assert init(folder, "--from", str(model), "--name", "first", *ABOUT, *CLASSIFIER).exit_code == 0
@@ -150,10 +150,12 @@ def test_existing_files_are_kept_unless_forced_and_a_forced_readme_keeps_its_tex
 
     again = init(folder, "--from", str(model), "--name", "second", *ABOUT, *CLASSIFIER)
     refused = one_line_error(again)
-    assert f"{folder / 'README.md'} exists (and 4 more file(s) init writes); pass --force" in refused
+    assert f"{folder / 'README.md'} exists (and 4 more file(s) init writes); pass --overwrite" in refused
     assert files(folder) == before
 
-    forced = init(folder, "--from", str(model), "--force", "--license", "MIT", "--tasks", "classification")
+    forced = init(
+        folder, "--from", str(model), "--overwrite", "--license", "MIT", "--tasks", "classification"
+    )
     assert forced.exit_code == 0, forced.output
     assert forced.stdout.startswith("mine: wrote README.md, catalog.json")
     readme = (folder / "README.md").read_text()
@@ -166,7 +168,7 @@ def test_a_folder_as_eotdl_downloads_it_is_packaged_around_its_own_model(tmp_pat
     make_classifier(folder / "model.onnx", bands=3, classes=10, size=None)
     readme = "---\nname: EuroSAT-RGB\nauthors: [EOTDL]\nlicense: MIT\nsource: https://eotdl.com\n---\nRGB.\n"
     (folder / "README.md").write_text(readme)
-    result = init(folder, "--force", "--tasks", "classification", "--bands", "red,green,blue")
+    result = init(folder, "--overwrite", "--tasks", "classification", "--bands", "red,green,blue")
     assert result.exit_code == 0, result.output
     assert notes(result) == []
     assert sorted(files(folder)) == sorted([*LAYOUT, "model.onnx"])
@@ -262,5 +264,5 @@ def test_the_python_api_writes_the_same_folder_and_returns_its_notes(tmp_path: P
     assert [p.relative_to(done.folder).as_posix() for p in done.written] == [*LAYOUT, "seg.onnx"]
     assert done.notes[0].startswith("mlm:tasks not given: assumed semantic-segmentation")
     assert json.loads(json.dumps(done.to_dict()))["item"] == str(done.folder / "model/model/model.json")
-    with pytest.raises(AlreadyExistsError, match="pass --force"):
+    with pytest.raises(AlreadyExistsError, match="pass force=True"):
         mlm.package_model(tmp_path / "api-model", model, license="MIT")

@@ -153,7 +153,7 @@ def test_long_lists_are_cut_with_a_count_of_what_was_left_out() -> None:
 def test_a_version_and_a_repository_show_quality_reasons_and_metadata() -> None:
     version = VersionInfo(2, WHEN, 2, ["Q2: not verified: input too large"], 1_500_000, 4, ["classification"])
     text = shown(version._repr_html_())
-    assert "Version 2" in text and "Created 2026-03-01 12:00 UTC" in text and "Size 1.5 MB in 4 files" in text
+    assert "Version 2" in text and "Created 2026-03-01 12:00 UTC" in text and "Files 4 files, 1.5 MB" in text
     assert "Why it is not higher: Q2: not verified: input too large" in text
     meta = ReadmeMetadata("seg", [IMG], "MIT", "javascript:alert(1)", None, [SCRIPT], f"About {SCRIPT}")
     info = RepositoryInfo("model", "seg", "alice", True, meta, WHEN, WHEN, version)

@@ -69,12 +69,15 @@ def test_get_downloads_into_path_and_prints_it(ingested: Path, tmp_path: Path):
         app, ["models", "get", "EuroSAT-RGB", "--path", str(tmp_path / "dl"), "--version", "1"]
     )
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == str(tmp_path / "dl" / "EuroSAT-RGB" / "v1")
+    assert result.stdout.strip() == str(tmp_path / "dl" / "EuroSAT-RGB" / "v1")
+    assert result.stderr == "v1: 2 files, 1.8 kB\n"  # README.md and model.onnx, no STAC documents
     assert (tmp_path / "dl" / "EuroSAT-RGB" / "v1" / "model.onnx").is_file()
     again = runner.invoke(app, ["models", "get", "EuroSAT-RGB", "--path", str(tmp_path / "dl")])
-    assert again.exit_code == 1 and "--force" in again.output
-    forced = runner.invoke(app, ["models", "get", "EuroSAT-RGB", "--path", str(tmp_path / "dl"), "--force"])
-    assert forced.exit_code == 0
+    assert again.exit_code == 1 and "pass --overwrite to replace it" in again.stderr
+    replaced = runner.invoke(
+        app, ["models", "get", "EuroSAT-RGB", "--path", str(tmp_path / "dl"), "--overwrite"]
+    )
+    assert replaced.exit_code == 0
 
 
 @pytest.mark.parametrize(

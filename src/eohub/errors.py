@@ -2,13 +2,40 @@
 
 Every error a user can cause is an :class:`EohubError`; the CLI turns them into a one-line
 message and a non-zero exit code, the server into an HTTP 4xx with a ``detail``.
+
+A message that says which argument would change the outcome names the Python argument
+(``pass overwrite=True``) and lists it in ``arguments``; the command line shows its flag instead
+(``pass --overwrite``), so each face speaks its own language.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Argument:
+    """A Python argument an error message names: ``str()`` is how Python spells it (``overwrite=True``,
+    ``allow_outside=['/data']``, ``name=...`` for "some value"); the CLI maps ``name`` to its flag."""
+
+    name: str
+    value: object = True
+
+    def __str__(self) -> str:
+        return f"{self.name}=..." if self.value is ... else f"{self.name}={self.value!r}"
+
 
 class EohubError(Exception):
-    """Base class of every error eohub raises on purpose."""
+    """Base class of every error eohub raises on purpose; ``arguments`` are the :class:`Argument` objects
+    its message names (spelled as ``str(argument)``)."""
+
+    arguments: tuple[Argument, ...] = ()
+
+    def __init__(self, *args: object, arguments: Sequence[Argument] = ()) -> None:
+        super().__init__(*args)
+        if arguments:
+            self.arguments = tuple(arguments)
 
 
 class UsageError(EohubError):
@@ -42,8 +69,10 @@ class AlreadyExistsError(EohubError):
 class InvalidStacError(EohubError):
     """STAC metadata failed validation; ``problems`` holds the validator's messages."""
 
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, problems: list[str] | None = None, arguments: Sequence[Argument] = ()
+    ) -> None:
+        super().__init__(message, arguments=arguments)
         self.problems = problems or []
 
 
@@ -72,4 +101,4 @@ class LimitError(EohubError):
 
 
 class TransferError(EohubError):
-    """The hub could not be reached, or a transfer broke off, even after retries; run it again to resume."""
+    """No hub answers at the URL, or a transfer broke off even after retries; run it again to resume."""

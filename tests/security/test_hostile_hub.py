@@ -150,12 +150,12 @@ def test_a_repository_name_from_the_hub_never_becomes_a_path(hostile: HostileHub
     assert not Path("/tmp/eohub-absolute-escape").exists()
 
 
-def test_force_never_removes_a_folder_outside_the_target(hostile: HostileHub, tmp_path: Path):
+def test_overwrite_never_removes_a_folder_outside_the_target(hostile: HostileHub, tmp_path: Path):
     victim = tmp_path / "victim" / "v1"
     victim.mkdir(parents=True)
     (victim / "precious.txt").write_text("keep me")
     hostile.answers["repository"] = _repository("../../victim")
-    done = _get(hostile, tmp_path, "--path", "target/deep", "--force")
+    done = _get(hostile, tmp_path, "--path", "target/deep", "--overwrite")
     _one_line_error(done)
     assert (victim / "precious.txt").read_text() == "keep me"
 

@@ -120,7 +120,7 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_absolute_path_elsewhere_is_refused(hub, alice, work: Path, tmp_path: Path) -> None:
     secret = write_secret(tmp_path / "elsewhere" / "id_rsa")
     folder = write_catalog(work / "cat", {"key": {"href": str(secret)}})
-    refused(alice, folder, "x.json", repr(str(secret)), "--allow-outside", "allow_outside=")
+    refused(alice, folder, "x.json", repr(str(secret)), "allow_outside=[")
     assert_nothing_stored(hub, alice)
 
 
@@ -130,7 +130,7 @@ def test_absolute_path_elsewhere_is_refused(hub, alice, work: Path, tmp_path: Pa
 def test_file_url_outside_the_roots_is_refused(hub, alice, work: Path, tmp_path: Path, form: str) -> None:
     secret = write_secret(tmp_path / "elsewhere" / "passwd")
     href = form.format(path=str(secret).lstrip("/"))
-    refused(alice, write_catalog(work / "cat", {"a": {"href": href}}), repr(href), "--allow-outside")
+    refused(alice, write_catalog(work / "cat", {"a": {"href": href}}), repr(href), "allow_outside=[")
     assert_nothing_stored(hub, alice)
 
 
@@ -157,7 +157,7 @@ def test_dotdot_beyond_the_folder_and_outside_the_current_directory_is_refused(
 ) -> None:
     write_secret(tmp_path / "elsewhere" / "secret.txt")
     folder = write_catalog(work / "cat", {"a": {"href": "../../elsewhere/secret.txt"}})
-    refused(alice, folder, "'../../elsewhere/secret.txt'", "--allow-outside")
+    refused(alice, folder, "'../../elsewhere/secret.txt'", "allow_outside=[")
     assert_nothing_stored(hub, alice)
 
 
@@ -167,7 +167,7 @@ def test_symlink_in_the_folder_leaving_it_is_refused(hub, alice, work: Path, tmp
     folder.mkdir()
     (folder / "weights.bin").write_bytes(b"weights")
     (folder / "notes.txt").symlink_to(secret)  # met while walking the folder
-    refused(alice, folder, "notes.txt", f"a symbolic link to {secret}", "--allow-outside", name="sym-q0")
+    refused(alice, folder, "notes.txt", f"a symbolic link to {secret}", "allow_outside=[", name="sym-q0")
     assert_nothing_stored(hub, alice)
 
 
@@ -184,7 +184,7 @@ def test_asset_through_a_symlink_leaving_the_folder_is_refused(
 def test_directory_href_outside_the_folder_is_refused(hub, alice, work: Path) -> None:
     photos = write_secret(work / "photos" / "holiday.jpg").parent  # under the current directory
     folder = write_catalog(work / "cat", {"all": {"href": "../photos"}})
-    refused(alice, folder, "'../photos'", "is a folder", f"--allow-outside {photos}")
+    refused(alice, folder, "'../photos'", "is a folder", f"allow_outside={[str(photos)]!r}")
     assert_nothing_stored(hub, alice)
 
 
@@ -234,7 +234,7 @@ def test_hidden_folder_outside_the_folder_is_refused(hub, alice, tmp_path: Path,
     write_secret(home / ".ssh" / "id_ed25519")
     folder = write_catalog(home / "Downloads" / "cat", {"key": {"href": "../../.ssh/id_ed25519"}})
     monkeypatch.chdir(home)
-    refused(alice, folder, "'../../.ssh/id_ed25519'", "hidden", "(.ssh)", "--allow-outside")
+    refused(alice, folder, "'../../.ssh/id_ed25519'", "hidden", "(.ssh)", "allow_outside=[")
     assert_nothing_stored(hub, alice)
 
 
@@ -263,7 +263,7 @@ def test_link_to_a_catalog_outside_the_folder_is_refused(hub, alice, work: Path,
     catalog = json.loads((folder / "catalog.json").read_text())
     catalog["links"].append({"rel": "child", "href": "../../elsewhere/catalog.json"})
     (folder / "catalog.json").write_text(json.dumps(catalog))
-    refused(alice, folder, "catalog.json", "'../../elsewhere/catalog.json'", "--allow-outside")
+    refused(alice, folder, "catalog.json", "'../../elsewhere/catalog.json'", "allow_outside=[")
     assert_nothing_stored(hub, alice)
 
 

@@ -1,18 +1,20 @@
-"""What every CLI command shares: turning eohub errors into one-line messages and exit codes."""
+"""What every CLI command shares: eohub errors as one-line messages in CLI terms, and exit codes;
+the ``--overwrite`` option every command that writes an output has."""
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
-from eohub.errors import EohubError, UsageError
+from eohub.errors import Argument, EohubError, UsageError
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -46,17 +48,59 @@ def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
     return typer.Exit(code)
 
 
+FLAGS = {
+    "force": "--overwrite",  # the Python API keeps the tutorial's force=True
+    "overwrite": "--overwrite",
+    "allow_outside": "--allow-outside",
+    "allow_invalid": "--allow-invalid",
+    "allow_code": "--allow-code",
+    "name": "--name",
+}
+"""The flag of each Python argument that an error message may name (:class:`eohub.errors.Argument`)."""
+
+
+def flag(argument: Argument) -> str:
+    """How the command line spells ``argument``: ``--overwrite``, ``--allow-outside /data``, ``--name``."""
+    option = FLAGS.get(argument.name, "--" + argument.name.replace("_", "-"))
+    value = argument.value
+    if value is True or value is ...:
+        return option
+    if isinstance(value, list | tuple):
+        return " ".join(f"{option} {shlex.quote(str(v))}" for v in value)
+    return f"{option} {shlex.quote(str(value))}"
+
+
+def cli_message(exc: EohubError) -> str:
+    """The message of ``exc`` with each Python argument it names spelled as its flag."""
+    message = str(exc)
+    for argument in exc.arguments:
+        message = message.replace(str(argument), flag(argument))
+    return message
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn :class:`EohubError` into a one-line message: exit 2 for usage errors, 1 otherwise."""
+    """Turn :class:`EohubError` into a one-line message in CLI terms: exit 2 for usage errors, 1 otherwise."""
     try:
         yield
     except UsageError as exc:
-        raise fail(str(exc), EXIT_USAGE) from None
+        raise fail(cli_message(exc), EXIT_USAGE) from None
     except EohubError as exc:
-        raise fail(str(exc), EXIT_INVALID) from None
+        raise fail(cli_message(exc), EXIT_INVALID) from None
     except KeyboardInterrupt:
         raise fail("interrupted", 130) from None
+
+
+ForceOption = Annotated[bool, typer.Option("--force", hidden=True, help="Deprecated: --overwrite.")]
+"""``--force``, the old name of ``--overwrite`` (commands that write outputs keep them unless told, as
+``rio`` does): still accepted so scripts keep working, hidden from help."""
+
+
+def overwriting(overwrite: bool, force: bool) -> bool:
+    """``--overwrite`` or its deprecated alias ``--force`` (which says so on stderr)."""
+    if force:
+        echo("warning: --force is deprecated; use --overwrite", err=True)
+    return overwrite or force
 
 
 def print_json(data: Any) -> None:

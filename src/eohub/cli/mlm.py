@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from eohub.cli.common import EXIT_INVALID, OutputFormat, echo, print_json, user_errors
+from eohub.cli.common import (
+    EXIT_INVALID,
+    ForceOption,
+    OutputFormat,
+    echo,
+    overwriting,
+    print_json,
+    user_errors,
+)
 from eohub.cli.item_options import (
     ArchitectureOption,
     BandsOption,
@@ -137,10 +145,10 @@ def lint_cmd(
     emit(report, format, "{n} document(s) linted, no errors")
 
 
-def _write_new(path: Path, data: dict, force: bool) -> None:
-    """Write the item, refusing to replace an existing file unless ``force``."""
-    if path.exists() and not path.is_dir() and not force:
-        raise AlreadyExistsError(f"{path} exists; pass --force to overwrite it")
+def _write_new(path: Path, data: dict, overwrite: bool) -> None:
+    """Write the item, refusing to replace an existing file unless ``overwrite``."""
+    if path.exists() and not path.is_dir() and not overwrite:
+        raise AlreadyExistsError(f"{path} exists; pass --overwrite to replace it")
     from eohub.mlm.documents import write_json
 
     write_json(path, data)
@@ -162,7 +170,10 @@ def init_cmd(
     minimum: MinOption = None,
     maximum: MaxOption = None,
     item_id: Annotated[str | None, typer.Option("--id", help="The item id (default: from the name).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output file (kept by default).")
+    ] = False,
+    force: ForceOption = False,
 ) -> None:
     """Write an MLM v1.5.2 item for an ONNX model: inputs, outputs, types and sizes read from the graph.
 
@@ -191,7 +202,7 @@ def init_cmd(
         if output is None:
             print_json(data)
         else:
-            _write_new(output, data, force)
+            _write_new(output, data, overwriting(overwrite, force))
     graph = (
         f"{len(data['properties']['mlm:input'])} input(s), {len(data['properties']['mlm:output'])} output(s)"
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from eohub.cli.common import echo, user_errors
+from eohub.cli.common import ForceOption, echo, overwriting, user_errors
 from eohub.cli.item_options import (
     ArchitectureOption,
     BandsOption,
@@ -37,7 +37,7 @@ def init(
     ] = None,
     name: Annotated[
         str | None,
-        typer.Option(help="The name on the hub (default: README.md's with --force, else the folder's)."),
+        typer.Option(help="The name on the hub (default: README.md's with --overwrite, else the folder's)."),
     ] = None,
     license: Annotated[
         str | None,
@@ -59,9 +59,13 @@ def init(
     std: StdOption = None,
     minimum: MinOption = None,
     maximum: MaxOption = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Overwrite the files init writes; README.md keeps its text.")
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Replace the files init writes (kept by default); README.md keeps its text."
+        ),
     ] = False,
+    force: ForceOption = False,
 ) -> None:
     """Package an ONNX model to publish: README.md, a STAC catalog, a collection and an MLM item in FOLDER.
 
@@ -71,6 +75,7 @@ def init(
     """
     from eohub.mlm.package import package_model
 
+    force = overwriting(overwrite, force)
     with user_errors():
         try:
             result = package_model(

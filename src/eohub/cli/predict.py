@@ -1,7 +1,13 @@
-"""``eohub predict``: run an MLM-described model on rasters or STAC items, here or on a Dask cluster."""
+"""``eohub predict``: run an MLM-described model on rasters or STAC items, here or on a Dask cluster.
+
+Existing outputs are kept unless ``--overwrite`` (as ``rio`` does): a scene whose ``.tif``, scores or STAC
+item exists stops the run before any model loads.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -9,10 +15,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from eohub.cli.common import echo, user_errors
+from eohub.errors import AlreadyExistsError
 from eohub.inference.options import RunOptions, default_streams, positive, session_threads
 
 if TYPE_CHECKING:
     from eohub.inference.predictor import Predictor
+    from eohub.inference.scenes import SceneJob
 
 
 def predict(
@@ -63,18 +71,27 @@ def predict(
         bool,
         typer.Option("--allow-code", help="Run processing expressions and Python functions the item names."),
     ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Replace existing outputs: .tif, scores and STAC item (kept by default)."
+        ),
+    ] = False,
 ) -> None:
     """Predict with a model described by STAC MLM; writes a COG and a STAC item beside it."""
+    from eohub.inference.scenes import scene_jobs
+
     with user_errors():
         streams = positive(streams, "--streams") or default_streams(workers, scheduler)
         options = RunOptions(tile=tile, overlap=overlap, batch=batch, streams=streams)
         threads = positive(threads, "--threads") or session_threads(options.streams, workers, scheduler)
-        predictor = _load_while_importing_the_raster_stack(model, allow_code, threads)
-        from eohub.inference.distributed import dask_client, run_scenes
-        from eohub.inference.scenes import scene_jobs
-
         jobs = scene_jobs(inputs, output)
         try:
+            if not overwrite:
+                _refuse_existing(jobs)
+            predictor = _load_while_importing_the_raster_stack(model, allow_code, threads)
+            from eohub.inference.distributed import dask_client, run_scenes
+
             if workers or scheduler:
                 with dask_client(workers, scheduler) as client:
                     written = run_scenes(predictor, jobs, options, client, threads=threads)
@@ -86,6 +103,14 @@ def predict(
             raise
     for path in written:
         echo(str(path))
+
+
+def _refuse_existing(jobs: Sequence[SceneJob]) -> None:
+    """Stop before anything runs when a file a scene would write is there already."""
+    for job in jobs:
+        for path in (job.output, job.scores_path, job.item_path):
+            if os.path.lexists(path):
+                raise AlreadyExistsError(f"{path} exists; pass --overwrite to replace it")
 
 
 def _load_while_importing_the_raster_stack(model: str, allow_code: bool, threads: int | None) -> Predictor:

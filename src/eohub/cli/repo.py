@@ -3,7 +3,8 @@
 init FOLDER (models only, :mod:`eohub.cli.model_init`), ingest PATH, get NAME, list, versions NAME,
 info NAME. Tables are printed with rich; ``--format json`` prints the same data as JSON. Every command
 talks to :func:`eohub.repository.open_repository`, so the same commands work on the embedded repository
-and on a hub.
+and on a hub. A version's files are everything ``get`` writes, STAC documents named among them
+(:func:`eohub.repository.base.describe_files`); its changes count both.
 
 (No ``from __future__ import annotations`` here: Typer evaluates the option annotations, whose help texts
 name the group's kind, a local of :func:`make_group`.)
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from eohub.cli.common import OutputFormat, echo, print_json, printable, user_errors
+from eohub.cli.common import ForceOption, OutputFormat, echo, overwriting, print_json, printable, user_errors
 from eohub.cli.model_init import init as init_model
 from eohub.core.names import PLURALS
 from eohub.core.units import human_size
@@ -54,7 +55,9 @@ def _row(table: "Table", *cells: object) -> None:
 def _list_table(kind: Kind, infos: "list[RepositoryInfo]") -> "Table":
     from rich.table import Table
 
-    table = Table("name", "latest", "quality", "tasks", "size", "owner", title=PLURALS[kind].capitalize())
+    table = Table(title=PLURALS[kind].capitalize())
+    for column in ("name", "latest", "quality", "tasks", "files", "size", "owner"):
+        table.add_column(column, overflow="fold")  # a name cut short cannot be copied
     for info in infos:
         latest = info.latest
         _row(
@@ -63,10 +66,16 @@ def _list_table(kind: Kind, infos: "list[RepositoryInfo]") -> "Table":
             f"v{latest.number}" if latest else "-",
             latest.quality if latest else "-",
             ", ".join(latest.tasks) if latest else "",
+            str(latest.files) if latest else "-",
             human_size(latest.size) if latest else "-",
             info.owner,
         )
     return table
+
+
+def _files(version: "VersionInfo") -> str:
+    """``5 (3 STAC)``: the files a download of the version holds, and the STAC documents among them."""
+    return f"{version.files} ({version.documents} STAC)" if version.documents else str(version.files)
 
 
 def _changes(version: "VersionInfo") -> str:
@@ -78,14 +87,24 @@ def _changes(version: "VersionInfo") -> str:
 def _versions_table(name: str, versions: "list[VersionInfo]") -> "Table":
     from rich.table import Table
 
-    table = Table("version", "date", "quality", "files", "size", "changes", title=printable(name))
+    table = Table(
+        "version",
+        "date",
+        "quality",
+        "files",
+        "size",
+        "changes",
+        title=printable(name),
+        caption="files: all a download holds, STAC documents included; changes: files +added ~changed "
+        "-removed since the version before",
+    )
     for v in versions:
         _row(
             table,
             f"v{v.number}",
             v.created.strftime("%Y-%m-%d %H:%M"),
             v.quality,
-            str(v.files),
+            _files(v),
             human_size(v.size),
             _changes(v),
         )
@@ -105,7 +124,7 @@ def _print_info(info: "RepositoryInfo") -> None:
     latest = info.latest
     if latest:
         lines.append(
-            f"latest: v{latest.number} ({latest.quality}), {latest.files} files, {human_size(latest.size)}"
+            f"latest: v{latest.number} ({latest.quality}), {latest.files_text}, {human_size(latest.size)}"
         )
         lines += [f"  {reason}" for reason in latest.quality_reasons]
     if meta.description:
@@ -177,15 +196,24 @@ def make_group(kind: Kind) -> typer.Typer:
             int | None, typer.Option("--version", min=1, help="Version (default: latest).")
         ] = None,
         path: Annotated[Path, typer.Option("--path", help="Download under this folder.")] = Path("."),
-        force: Annotated[bool, typer.Option("--force", help="Replace an existing download.")] = False,
+        overwrite: Annotated[
+            bool, typer.Option("--overwrite", help="Replace an existing download (kept by default).")
+        ] = False,
+        force: ForceOption = False,
         quiet: QuietOption = False,
     ) -> None:
-        """Download a version into PATH/NAME/vN, verifying every file's SHA-256."""
+        """Download a version into PATH/NAME/vN, verifying every file's SHA-256.
+
+        Prints the folder, then (on stderr, unless --quiet) what it holds: its files, STAC documents
+        named among them."""
         from eohub.cli.progress import progress_for
 
+        replace = overwriting(overwrite, force)
         with user_errors(), open_repository() as repo:
-            target = repo.download(kind, name, path, version, force, progress_for(quiet))
-        echo(str(target))
+            done = repo.download_version(kind, name, path, version, replace, progress_for(quiet))
+        echo(str(done.path))
+        if not quiet:
+            echo(f"v{done.number}: {done.files_text}, {human_size(done.size)}", err=True)
 
     @app.command("list")
     def list_(

@@ -1,9 +1,11 @@
 """One HTTP session with a hub: the token, retries with backoff, and hub errors as eohub exceptions.
 
-Transient failures (connection refused or reset, timeouts, 502/503/504) are retried with exponential
-backoff; after the last attempt they become a :class:`~eohub.errors.TransferError` that says to run the
-command again (transfers resume). Every other answer the hub gives is mapped to the exception the
-embedded repository would raise, so callers cannot tell the two apart.
+Retries are for a hub that answered and then broke off: a connection reset or refused while it restarts,
+a timeout, a 502/503/504 from it or its proxy. They are retried with exponential backoff; after the last
+attempt they become a :class:`~eohub.errors.TransferError` that says to run the command again (transfers
+resume). Before the hub has answered anything, a refused connection or a name that does not resolve is
+"no hub answers at URL" at once: nothing was started that a retry could finish. Every other answer the hub
+gives is mapped to the exception the embedded repository would raise, so callers cannot tell the two apart.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ _ERRORS: dict[int, type[errors.EohubError]] = {
     409: errors.AlreadyExistsError,
     416: errors.UsageError,
 }
+_NO_HUB = (httpx.ConnectError, httpx.ConnectTimeout)
+"""Failures to open a connection: no hub at the URL, unless one answered this session before."""
 
 
 class _Retryable(Exception):
@@ -54,14 +58,36 @@ def hub_error(response: httpx.Response) -> errors.EohubError:
         body = {}
     detail = body.get("detail") if isinstance(body, dict) else None
     message = str(detail)[:MAX_DETAIL] if detail else f"the hub answered {response.status_code}"
+    arguments = _arguments(body.get("arguments") if isinstance(body, dict) else None, message)
     if response.status_code == 422:
         problems = body.get("problems") if isinstance(body, dict) else None
         if problems is not None:
-            return errors.InvalidStacError(message, [str(p) for p in problems])
-        return errors.IntegrityError(message)
+            return errors.InvalidStacError(message, [str(p) for p in problems], arguments)
+        return errors.IntegrityError(message, arguments=arguments)
     if response.status_code >= 500:
         return errors.TransferError(f"the hub failed ({response.status_code}): {message}")
-    return _ERRORS.get(response.status_code, errors.UsageError)(message)
+    return _ERRORS.get(response.status_code, errors.UsageError)(message, arguments=arguments)
+
+
+def _arguments(listed: object, message: str) -> list[errors.Argument]:
+    """The Python arguments a hub's message names (``[{"name", "value"}]``), kept only where the message
+    spells them, each a short name with a flag, a text or a list of texts as its value."""
+    found: list[errors.Argument] = []
+    for entry in listed[:4] if isinstance(listed, list) else []:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        value = entry.get("value", True) if isinstance(entry, dict) else None
+        if not (isinstance(name, str) and name.isidentifier() and len(name) <= 40):
+            continue
+        if isinstance(value, list) and all(isinstance(v, str) for v in value[:16]):
+            value = value[:16]
+        elif value is None:
+            value = ...
+        elif not isinstance(value, bool | str):
+            continue
+        argument = errors.Argument(name, value)
+        if str(argument) in message:
+            found.append(argument)
+    return found
 
 
 class HubSession:
@@ -74,11 +100,14 @@ class HubSession:
         attempts: int = 6,
         backoff: float = 0.5,
         timeout: float = 120.0,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.token = token
         self.attempts = max(1, attempts)
         self.backoff = backoff
+        self.answered = False
+        """Whether the hub has answered a request of this session (then a refused connection is a restart)."""
         headers = {"User-Agent": f"eohub/{__version__}"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -87,17 +116,28 @@ class HubSession:
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=10.0),
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+            transport=transport,
+            event_hooks={"response": [self._answer]},
         )
+
+    def _answer(self, response: httpx.Response) -> None:
+        self.answered = True
 
     def close(self) -> None:
         self.http.close()
 
     def retrying(self, what: str, attempt: Callable[[], T]) -> T:
-        """Run ``attempt`` until it succeeds, retrying transient failures with exponential backoff."""
+        """Run ``attempt`` until it succeeds, retrying transient failures with exponential backoff; fail at
+        once when no hub answers at the URL (see the module docstring)."""
         for number in range(1, self.attempts + 1):
             try:
                 return attempt()
             except (httpx.TransportError, _Retryable) as exc:
+                if isinstance(exc, _NO_HUB) and not self.answered:
+                    raise errors.TransferError(
+                        f"no hub answers at {self.url} ({_describe(exc)}); is it running, and is EOHUB_URL "
+                        "right?"
+                    ) from None
                 if number == self.attempts:
                     raise errors.TransferError(
                         f"{what}: the hub at {self.url} cannot be reached ({_describe(exc)}); "

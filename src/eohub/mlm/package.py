@@ -32,7 +32,14 @@ import pystac
 
 from eohub.core.names import check_name, check_stored_path
 from eohub.core.readme import ReadmeMetadata, parse_readme, render_readme
-from eohub.errors import AlreadyExistsError, IntegrityError, InvalidNameError, InvalidStacError, UsageError
+from eohub.errors import (
+    AlreadyExistsError,
+    Argument,
+    IntegrityError,
+    InvalidNameError,
+    InvalidStacError,
+    UsageError,
+)
 from eohub.mlm.build import build_item, checked_names, mlm_name
 from eohub.mlm.documents import MAX_DOCUMENT_BYTES, real_path, shown, write_json
 from eohub.mlm.lint import lint_data
@@ -188,7 +195,10 @@ def _refuse_overwrites(folder: Path, paths: list[str], force: bool) -> None:
             raise UsageError(f"{shown(folder / path)}: is a folder, where init writes a file")
     if existing and not force:
         more = f" (and {len(existing) - 1} more file(s) init writes)" if len(existing) > 1 else ""
-        raise AlreadyExistsError(f"{shown(folder / existing[0])} exists{more}; pass --force to overwrite")
+        replace = Argument("force")
+        raise AlreadyExistsError(
+            f"{shown(folder / existing[0])} exists{more}; pass {replace} to overwrite", arguments=[replace]
+        )
 
 
 def _existing_readme(path: Path) -> ReadmeMetadata:

@@ -27,7 +27,7 @@ from typing import Any
 from eohub.config import Limits
 from eohub.core.names import Kind, check_kind, check_name, check_version
 from eohub.core.readme import ReadmeMetadata, metadata_notes
-from eohub.errors import InvalidStacError, NotFoundError, UsageError
+from eohub.errors import Argument, InvalidStacError, NotFoundError, UsageError
 from eohub.quality import QualityReport
 from eohub.repository.assess import assess, stac_problems, upgrade_mlm
 from eohub.repository.download import version_folder, write_version
@@ -38,9 +38,29 @@ from eohub.repository.scan import README, IngestPlan, PlannedFile, scan_folder
 log = logging.getLogger(__name__)
 
 
+def describe_files(files: int, documents: int) -> str:
+    """The one way eohub says what a version holds: ``5 files (2 data files, 3 STAC documents)``.
+
+    **Files** are everything a download writes; the **STAC documents** among them are the catalog,
+    collections and items the hub keeps as documents (indexed, served by the STAC API); the other files
+    are **data files** (README, model weights, rasters, labels), stored as blobs by SHA-256. A version's
+    changes count files of both kinds."""
+    data = files - documents
+    text = f"{files} file{'' if files == 1 else 's'}"
+    if not documents:
+        return text
+    return (
+        f"{text} ({data} data file{'' if data == 1 else 's'}, "
+        f"{documents} STAC document{'' if documents == 1 else 's'})"
+    )
+
+
 @dataclass
 class VersionInfo:
-    """One immutable version: its number, when, its quality and a summary of its content."""
+    """One immutable version: its number, when, its quality and a summary of its content.
+
+    ``files`` counts every file a download writes, ``documents`` the STAC documents among them
+    (:func:`describe_files`); ``size`` is the bytes of the data files."""
 
     number: int
     created: datetime
@@ -52,10 +72,20 @@ class VersionInfo:
     summary: dict[str, list[str]] = field(default_factory=dict)
     changes: dict[str, Any] = field(default_factory=dict)
     author: str = ""
+    documents: int = 0
 
     @property
     def quality(self) -> str:
         return f"Q{self.quality_level}"
+
+    @property
+    def data_files(self) -> int:
+        return self.files - self.documents
+
+    @property
+    def files_text(self) -> str:
+        """``5 files (2 data files, 3 STAC documents)``: :func:`describe_files`."""
+        return describe_files(self.files, self.documents)
 
     def _repr_html_(self) -> str:
         from eohub.repository.display import version_html
@@ -71,6 +101,8 @@ class VersionInfo:
             "quality_reasons": list(self.quality_reasons),
             "size": self.size,
             "files": self.files,
+            "data_files": self.data_files,
+            "documents": self.documents,
             "tasks": list(self.tasks),
             "summary": {k: list(v) for k, v in self.summary.items()},
             "changes": dict(self.changes),
@@ -79,16 +111,21 @@ class VersionInfo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VersionInfo:
+        """A version as a hub sends it. A hub older than ``documents`` counted data files only in
+        ``files``: its versions show those, with no STAC documents."""
         number = data["number"]
         if isinstance(number, bool) or not isinstance(number, int):
             raise ValueError(f"a version number is an integer, not {str(number)[:40]!r}")
+        files = max(0, int(data.get("files") or 0))
+        documents = min(files, max(0, int(data.get("documents") or 0)))
         return cls(
             number=number,
             created=datetime.fromisoformat(data["created"]),
             quality_level=int(data["quality_level"]),
             quality_reasons=list(data.get("quality_reasons") or []),
             size=int(data.get("size") or 0),
-            files=int(data.get("files") or 0),
+            files=files,
+            documents=documents,
             tasks=list(data.get("tasks") or []),
             summary={str(k): [str(x) for x in v] for k, v in (data.get("summary") or {}).items()},
             changes=dict(data.get("changes") or {}),
@@ -148,6 +185,23 @@ class CommitResult:
     version: VersionInfo
     created: bool
     changed: bool = True
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    """A version :meth:`Repository.download_version` wrote: its folder, number and what it holds
+    (``files`` every file written, ``documents`` the STAC documents among them, ``size`` the data files'
+    bytes), counted as :class:`VersionInfo` counts them."""
+
+    path: Path
+    number: int
+    files: int
+    documents: int
+    size: int
+
+    @property
+    def files_text(self) -> str:
+        return describe_files(self.files, self.documents)
 
 
 @dataclass
@@ -317,10 +371,12 @@ class Repository(ABC):
         upgraded = upgrade_mlm(plan)
         invalid = stac_problems(plan)
         if invalid and not allow_invalid:
+            allow = Argument("allow_invalid")
             raise InvalidStacError(
-                f"{path}: invalid STAC ({len(invalid)} problem(s)); fix them, or pass --allow-invalid "
-                f"(allow_invalid=True) to store the folder as Q0",
+                f"{path}: invalid STAC ({len(invalid)} problem(s)); fix them, or pass {allow} to store the "
+                "folder as Q0",
                 invalid,
+                arguments=[allow],
             )
         manifest = plan.manifest().check(self.limits)  # what the hub would refuse, before any upload
         notes = upgraded + metadata_notes(manifest.metadata)
@@ -353,9 +409,10 @@ class Repository(ABC):
         if name is None:
             name = plan.suggested_name
         if not name:
+            given = Argument("name", ...)
             raise UsageError(
-                f"{plan.folder}: no name: pass --name (name=...) or add a README.md whose front matter "
-                "has a name"
+                f"{plan.folder}: no name: pass {given} or add a README.md whose front matter has a name",
+                arguments=[given],
             )
         return check_name(name)
 
@@ -400,6 +457,18 @@ class Repository(ABC):
         ``path`` defaults to the current directory. An existing target is an error unless ``force``,
         which replaces it completely.
         """
+        return self.download_version(kind, name, path, version, force, progress).path
+
+    def download_version(
+        self,
+        kind: Kind,
+        name: str,
+        path: str | Path | None = None,
+        version: int | None = None,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> Downloaded:
+        """:meth:`download`, answering what was written as well as where."""
         kind = check_kind(kind)
         info = self.get(kind, name)
         if info.latest is None:
@@ -407,9 +476,11 @@ class Repository(ABC):
         number = info.latest.number if version is None else check_version(version)
         manifest = self.manifest(kind, info.name, number)
         target = version_folder(Path(".") if path is None else path, info.name, number)
-        return write_version(
+        written = write_version(
             manifest, target, lambda e, start: self.fetch(kind, info.name, number, e, start), force, progress
         )
+        files = len(manifest.files) + len(manifest.documents)
+        return Downloaded(written, number, files, len(manifest.documents), manifest.size)
 
     def fetch(self, kind: Kind, name: str, version: int, entry: FileEntry, start: int = 0) -> Iterator[bytes]:
         """The bytes of one manifest entry from ``start`` (a backend may read the blob directly)."""

@@ -42,13 +42,18 @@ from typing import BinaryIO
 
 from eohub.config import load_settings
 from eohub.core.hrefs import local_path
-from eohub.errors import UsageError
+from eohub.errors import Argument, UsageError
 from eohub.mlm.documents import file_kind, real_path, shown, shown_href
 
 log = logging.getLogger(__name__)
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
-_ALLOW = "to read it on purpose, pass --allow-outside {path} (allow_outside=[...] in Python)"
+
+
+def _refused(message: str, path: str, what: str = "it") -> UsageError:
+    """``message``, then how to read ``path`` on purpose: ``allow_outside=[path]`` (the CLI's flag)."""
+    allow = Argument("allow_outside", [path])
+    return UsageError(f"{message}; to read {what} on purpose, pass {allow}", arguments=[allow])
 
 
 def _too_wide(cwd: Path) -> bool:
@@ -107,7 +112,8 @@ class Confinement:
         try:
             os.stat(real)
         except (OSError, ValueError):
-            raise UsageError(f"--allow-outside {shown(path)}: no such file or folder") from None
+            allow = Argument("allow_outside", [shown(path)])
+            raise UsageError(f"{allow}: no such file or folder", arguments=[allow]) from None
         return real
 
     def _roots(self, assets: bool) -> list[tuple[Path, str]]:
@@ -125,9 +131,9 @@ class Confinement:
                 f"ingest never reads there (copy the file elsewhere to publish it)"
             )
 
-    def _outside_message(self, what: str, path: Path, assets: bool) -> str:
+    def _outside(self, what: str, path: Path, assets: bool) -> UsageError:
         where = "the folder" + (" and the current directory" if assets and self.cwd else "")
-        return f"{what} is outside {where}; " + _ALLOW.format(path=shown(path))
+        return _refused(f"{what} is outside {where}", shown(path))
 
     def check(self, path: Path, what: str, assets: bool = True, folders: bool = False) -> LocalFile | None:
         """The checked file (or folder, when ``folders``) at ``path``; ``None`` when nothing is there.
@@ -137,20 +143,19 @@ class Confinement:
         """
         self._refuse_home(what, path)
         if self._root_of(path, assets) is None:
-            raise UsageError(self._outside_message(what, path, assets))
+            raise self._outside(what, path, assets)
         real = real_path(path)
         if real != path:
             what = f"{what} (a symbolic link to {shown(real)})"
         self._refuse_home(what, real)
         found = self._root_of(real, assets)
         if found is None:
-            raise UsageError(self._outside_message(what, real, assets))
+            raise self._outside(what, real, assets)
         root, kind = found
         hidden = _hidden_part(real, root) if kind != "folder" else None
         if hidden:
-            raise UsageError(
-                f"{what} is in a hidden file or folder ({shown(hidden)}) outside the folder; "
-                + _ALLOW.format(path=shown(real))
+            raise _refused(
+                f"{what} is in a hidden file or folder ({shown(hidden)}) outside the folder", shown(real)
             )
         try:
             st = os.lstat(real)
@@ -162,10 +167,7 @@ class Confinement:
             raise UsageError(f"{what} is a symbolic link that cannot be resolved (a loop?)")
         if stat.S_ISDIR(st.st_mode) and folders:
             if kind == "cwd":
-                raise UsageError(
-                    f"{what} is a folder outside the folder; to read its files on purpose, pass "
-                    f"--allow-outside {shown(real)} (allow_outside=[...] in Python)"
-                )
+                raise _refused(f"{what} is a folder outside the folder", shown(real), "its files")
             return LocalFile(path, real, (st.st_dev, st.st_ino), True)
         if not stat.S_ISREG(st.st_mode):
             raise UsageError(
@@ -179,11 +181,11 @@ class Confinement:
         self._refuse_home(what, real)
         found = self._root_of(real, assets=False)
         if found is None:
-            raise UsageError(f"{what} is outside the folder; " + _ALLOW.format(path=what))
+            raise _refused(f"{what} is outside the folder", what)
         root, kind = found
         hidden = _hidden_part(real, root) if kind != "folder" else None
         if hidden:
-            raise UsageError(f"{what} is in a hidden folder ({shown(hidden)}); " + _ALLOW.format(path=what))
+            raise _refused(f"{what} is in a hidden folder ({shown(hidden)})", what)
 
 
 def open_checked(file: LocalFile) -> BinaryIO:

@@ -28,13 +28,13 @@ MAX_DESCRIPTION = 600
 
 def version_section(version: VersionInfo, kind: str = "", notes: Sequence[str] = ()) -> Markup:
     """A version's facts and its quality with the reasons it is not higher."""
-    files = f"{human_size(version.size)} in {version.files} file{'s' * (version.files != 1)}"
+    files = f"{version.files_text}, {human_size(version.size)}"  # as the CLI and the web page say it
     rows = [
         (
             "Created",
             f"{version.created:%Y-%m-%d %H:%M} UTC" + (f" by {version.author}" if version.author else ""),
         ),
-        ("Size", files),
+        ("Files", files),
         ("Tasks", version.tasks),
     ]
     return (

@@ -12,7 +12,8 @@
 - Nothing is written outside the target: every stored path is checked (relative, no ``..``), every
   written path must stay inside the folder once resolved, and symlinks are never followed.
 - STAC documents are written as stored: their hrefs are relative to the documents, so the downloaded
-  catalog opens with pystac and its assets resolve to the downloaded files.
+  catalog opens with pystac and its assets resolve to the downloaded files. The folder's files are the
+  version's files, data files and STAC documents alike (:func:`eohub.repository.base.describe_files`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from eohub.core.names import check_name, check_stored_path, check_version
-from eohub.errors import AlreadyExistsError, IntegrityError, TransferError, UsageError
+from eohub.errors import AlreadyExistsError, Argument, IntegrityError, TransferError, UsageError
 from eohub.repository.manifest import FileEntry, Manifest
 from eohub.repository.progress import Progress, Silent
 from eohub.storage.base import CHUNK
@@ -235,7 +236,10 @@ def write_version(
     progress = progress or Silent()
     if target.exists() or target.is_symlink():
         if not force:
-            raise AlreadyExistsError(f"{target} already exists (use force=True or --force to replace it)")
+            replace = Argument("force")
+            raise AlreadyExistsError(
+                f"{target} already exists; pass {replace} to replace it", arguments=[replace]
+            )
         if not target.is_dir() or target.is_symlink():
             raise UsageError(f"{target} exists and is not a folder; remove it yourself")
     _check_paths(manifest)
@@ -258,7 +262,12 @@ def write_version(
         if isinstance(exc, OSError):
             raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
         raise
-    log.info("downloaded %d files to %s", len(manifest.files), target)
+    log.info(
+        "downloaded %d files (%d STAC documents) to %s",
+        len(manifest.files) + len(manifest.documents),
+        len(manifest.documents),
+        target,
+    )
     return target
 
 

@@ -33,6 +33,7 @@ from eohub.db.engine import Database
 from eohub.db.tables import DocumentRow, FileRow, RepositoryRow, UserRow, VersionRow, utcnow
 from eohub.errors import (
     AlreadyExistsError,
+    Argument,
     AuthenticationError,
     IntegrityError,
     InvalidStacError,
@@ -76,7 +77,8 @@ def _version_info(row: VersionRow, author: str = "") -> VersionInfo:
         quality_level=row.quality_level,
         quality_reasons=list(row.quality_reasons or []),
         size=row.total_size,
-        files=row.file_count,
+        files=row.file_count + row.document_count,
+        documents=row.document_count,
         tasks=list(row.tasks or []),
         summary=dict(row.summary or {}),
         changes=dict(row.changes or {}),
@@ -443,9 +445,11 @@ class EmbeddedRepository(Repository):
         )
         invalid = stac_problems(plan)
         if invalid and not allow_invalid:
+            allow = Argument("allow_invalid")
             raise InvalidStacError(
-                f"invalid STAC ({len(invalid)} problem(s)); fix them, or ingest with --allow-invalid",
+                f"invalid STAC ({len(invalid)} problem(s)); fix them, or pass {allow} to store it as Q0",
                 invalid,
+                arguments=[allow],
             )
         staging = self.store.root.parent / "staging" if isinstance(self.store, LocalBlobStore) else None
         read = lambda e: self.store.read(e.sha256)  # noqa: E731 - the blob reader of assess
@@ -512,6 +516,7 @@ class EmbeddedRepository(Repository):
             metadata_json=manifest.metadata.to_dict(),
             total_size=manifest.size,
             file_count=len(manifest.files),
+            document_count=len(manifest.documents),
             tasks=manifest.tasks(),
             summary=manifest.summary(),
             changes=diff(previous, manifest).counts(),

@@ -44,6 +44,10 @@ def _eohub_error(request: Request, exc: Exception) -> JSONResponse:
     body: dict[str, object] = {"detail": str(exc)}
     if isinstance(exc, errors.InvalidStacError):
         body["problems"] = exc.problems
+    if exc.arguments:  # the client names each as its face does (eohub.cli.common.cli_message)
+        body["arguments"] = [
+            {"name": a.name, "value": None if a.value is ... else a.value} for a in exc.arguments
+        ]
     if isinstance(exc, OffsetMismatch):
         body["offset"] = exc.offset
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.AuthenticationError) else None
