@@ -10,11 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import delete, func, select
 
+from eohub.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from eohub.db.tables import StacCollectionRow, StacItemRow, StacValueRow
 from eohub.errors import NotFoundError
 from eohub.repository import EmbeddedRepository, open_embedded
+from eohub.search import spatial
 from eohub.search.catalog import Scope, StacCatalog
 from eohub.search.cql2_parse import FilterError
 from eohub.search.query import SearchRequest
@@ -153,12 +156,18 @@ def test_delete_removes_index_rows_and_backfill_restores_them(repo: EmbeddedRepo
     assert before == 25 + 24 + 2 + 1
     repo.delete("model", "seg-s2")
     assert _count(repo, StacItemRow) == before - 1
+    with repo.database.sessions() as s:
+        assert spatial.in_step(s)
     with repo.database.sessions.begin() as s:  # a database from before the index: no rows at all
         s.execute(delete(StacValueRow))
         s.execute(delete(StacItemRow))
         s.execute(delete(StacCollectionRow))
+        if repo.database.engine.dialect.name == "sqlite":
+            s.execute(spatial.RTREE.delete())
     catalog = StacCatalog(repo.database)  # the first catalog on a database indexes what is missing
     assert _count(repo, StacItemRow) == before - 1
+    with repo.database.sessions() as s:
+        assert spatial.in_step(s)
     assert search(catalog, filter="eo:cloud_cover >= 90", collections="datasets.tiles") == tiles(0, 7, 15, 23)
 
 
@@ -178,3 +187,19 @@ def test_flattening_arrays_objects_and_instants() -> None:
         {"id": "x", "geometry": {"type": "Point", "coordinates": [1, 2]}, "properties": {"datetime": None}}
     )
     assert (record.bbox, record.rect, record.start) == ([1.0, 2.0, 1.0, 2.0], True, None)
+
+
+def test_migration_0007_indexes_the_boxes_of_items_indexed_before_it(repo: EmbeddedRepository) -> None:
+    catalog = StacCatalog(repo.database)
+    before = search(catalog, bbox="-180,-90,180,90")
+    with repo.database.engine.begin() as connection:  # back to the schema without the spatial index
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006")
+    upgrade(repo.database.engine)
+    with repo.database.sessions() as s:
+        assert spatial.in_step(s)
+        assert s.scalar(select(func.count()).select_from(StacItemRow)) > 0
+    assert search(StacCatalog(repo.database), bbox="-180,-90,180,90") == before
+    assert search(StacCatalog(repo.database), bbox="0,0,1,1") == search(catalog, bbox="0,0,1,1")
+    assert current_revision(repo.database.engine) == head_revision()

@@ -170,6 +170,20 @@ class DocumentRow(Base):
 # stac_items       1 row per STAC Item of a version: id, bbox, time range (epoch seconds), latest flag
 # stac_item_values 1 row per scalar property value, flattened ("mlm:input.bands" -> "B04"), so CQL2
 #                  filters on array and nested properties are index lookups on (key, text) or (key, num)
+# the spatial index (eohub.search.spatial), outside Base.metadata because it is not a portable table:
+#                  SQLite an R*Tree virtual table (with its shadow tables), PostgreSQL a GiST expression index
+
+SPATIAL_TABLE = "stac_item_boxes"
+SPATIAL_INDEX = "ix_stac_items_box"
+SPATIAL_NAMES = frozenset(
+    {SPATIAL_TABLE, SPATIAL_INDEX, *(f"{SPATIAL_TABLE}_{shadow}" for shadow in ("node", "parent", "rowid"))}
+)
+"""The spatial index's tables (SQLite) and index (PostgreSQL), made by migration 0007."""
+
+
+def in_metadata(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+    """Alembic's ``include_name``: compare everything but the spatial index with ``Base.metadata``."""
+    return name not in SPATIAL_NAMES
 
 
 class StacCollectionRow(Base):
@@ -193,7 +207,6 @@ class StacItemRow(Base):
     __tablename__ = "stac_items"
     __table_args__ = (
         Index("ix_stac_items_latest_time", "latest", "t_start"),
-        Index("ix_stac_items_latest_minx", "latest", "minx"),
         Index("ix_stac_items_repository_item", "repository_id", "item_id", "number"),
         Index("ix_stac_items_version", "version_id"),
     )

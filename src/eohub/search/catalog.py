@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, Select, false, func, literal, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from eohub.config import Limits
@@ -39,7 +39,7 @@ from eohub.db.tables import (
     VersionRow,
 )
 from eohub.errors import NotFoundError
-from eohub.search import index
+from eohub.search import index, plan, spatial
 from eohub.search.cql2_parse import FilterError
 from eohub.search.filters import translate
 from eohub.search.query import QueryError, SearchRequest
@@ -116,20 +116,12 @@ class Scope:
     number: int | None = None
 
 
-def _box(west: float, south: float, east: float, north: float) -> ColumnElement[bool]:
-    return and_(
-        StacItemRow.minx <= east,
-        StacItemRow.maxx >= west,
-        StacItemRow.miny <= north,
-        StacItemRow.maxy >= south,
-    )
-
-
-def _bbox_condition(bounds: list[float]) -> ColumnElement[bool]:
+def _parts(bounds: list[float]) -> list[spatial.Bounds]:
+    """A query bbox as boxes that do not cross the antimeridian."""
     west, south, east, north = bounds
-    if west > east:  # crosses the antimeridian
-        return or_(_box(west, south, 180.0, north), _box(-180.0, south, east, north))
-    return _box(west, south, east, north)
+    if west > east:
+        return [(west, south, 180.0, north), (-180.0, south, east, north)]
+    return [(west, south, east, north)]
 
 
 class _Spatial:
@@ -140,9 +132,9 @@ class _Spatial:
 
         self.shapes = []
         self.exact_by_bbox = True
-        self.conditions: list[ColumnElement[bool]] = []
+        self.boxes: list[list[spatial.Bounds]] = []  # per query geometry, its bbox in parts
         for bounds in boxes:
-            self.conditions.append(_bbox_condition(bounds))
+            self.boxes.append(_parts(bounds))
             if bounds[0] > bounds[2]:
                 self.exact_by_bbox = False
                 self.shapes.append(
@@ -165,11 +157,16 @@ class _Spatial:
             if shp.is_empty or not all(math.isfinite(v) for v in shp.bounds):
                 raise QueryError("not a valid geometry: it is empty or has a coordinate beyond any number")
             self.shapes.append(shp)
-            self.conditions.append(_bbox_condition(list(shp.bounds)))
+            self.boxes.append(_parts(list(shp.bounds)))
             if not (
                 shp.geom_type == "Point" or (shp.geom_type == "Polygon" and shp.equals(box(*shp.bounds)))
             ):
                 self.exact_by_bbox = False
+
+    @property
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The exact bbox test of each query geometry."""
+        return [or_(*(spatial.exact(part) for part in parts)) for parts in self.boxes]
 
     @property
     def active(self) -> bool:
@@ -189,6 +186,9 @@ class _Spatial:
 
 class StacCatalog:
     """Collections, items and search as one caller sees them (see the module docstring)."""
+
+    planned = True
+    """Whether searches may start from an index (:mod:`eohub.search.plan`); tests compare both ways."""
 
     def __init__(
         self, database: Database, user: str | None = None, admin: bool = False, limits: Limits | None = None
@@ -308,7 +308,7 @@ class StacCatalog:
                 StacItemRow.repository_id == repo.id, StacItemRow.item_id == item_id
             )
             query = query.where(
-                StacItemRow.latest.is_(true()) if version is None else StacItemRow.number == version
+                StacItemRow.latest == true() if version is None else StacItemRow.number == version
             )
             row = s.execute(query.limit(1)).first()
             if row is None:
@@ -409,12 +409,12 @@ class StacCatalog:
         )
         known: dict[str, str]
         if scope is None:
-            query = query.where(StacItemRow.latest.is_(true()))
+            query = query.where(StacItemRow.latest == true())  # '= true': an index key on PostgreSQL
             known = self.queryables()
         else:
             query = query.where(StacItemRow.repository_id == scope.repository_id)
             if scope.number is None:
-                query = query.where(StacItemRow.latest.is_(true()))
+                query = query.where(StacItemRow.latest == true())
             else:
                 query = query.where(StacItemRow.number == scope.number)
             known = self._scope_queryables(session, scope)
@@ -433,16 +433,40 @@ class StacCatalog:
                 query = query.where(StacItemRow.t_end >= request.datetime.start)
             query = query.where(StacItemRow.t_start.is_not(None))
         geometries = [request.intersects] if request.intersects else []
+        drivers: list[plan.Driver] = []
         if request.filter is not None:
             translation = translate(request.filter, self.dialect, lambda k: k in known)
             if translation.condition is not None:
                 query = query.where(translation.condition)
             geometries += translation.geometries
+            drivers += [plan.Driver([ids]) for ids in translation.drivers]
         boxes = [request.bbox] if request.bbox else []
-        spatial = _Spatial(boxes, geometries, self.limits.max_geometry_points)
-        for condition in spatial.conditions:
+        found = _Spatial(boxes, geometries, self.limits.max_geometry_points)
+        for condition in found.conditions:
             query = query.where(condition)
-        return query.order_by(*self._order(request, known)), spatial
+        drivers += [plan.Driver([spatial.ids(self.dialect, p) for p in parts]) for parts in found.boxes]
+        if drivers and self.planned:
+            most = plan.cap(
+                request.token + request.limit + 1, self._item_count(session, scope), not request.sortby
+            )
+            chosen = plan.choose(session, drivers, most)
+            if chosen is not None:
+                query = query.where(chosen.condition(self.dialect))
+        return query.order_by(*self._order(request, known)), found
+
+    def _item_count(self, session: Session, scope: Scope | None) -> int:
+        """How many items a search runs over (any visibility: an estimate for the plan)."""
+        query = select(func.coalesce(func.sum(StacCollectionRow.item_count), 0))
+        if scope is None:
+            query = query.where(StacCollectionRow.latest == true())
+        else:
+            query = query.where(StacCollectionRow.repository_id == scope.repository_id)
+            query = query.where(
+                StacCollectionRow.latest == true()
+                if scope.number is None
+                else StacCollectionRow.number == scope.number
+            )
+        return int(session.scalar(query) or 0)
 
     def _scope_queryables(self, session: Session, scope: Scope) -> dict[str, str]:
         query = select(StacCollectionRow.queryables).where(

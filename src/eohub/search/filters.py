@@ -3,7 +3,8 @@ SQLAlchemy conditions on ``stac_items`` and ``stac_item_values`` (see :mod:`eohu
 properties are flattened):
 
 - ``id`` and ``collection`` are columns; every other property is a key of the flattened values, with
-  or without the ``properties.`` prefix. A comparison is true when any value of the key satisfies it,
+  or without the ``properties.`` prefix, tested with correlated ``EXISTS`` probes of the values' indexes.
+  A comparison is true when any value of the key satisfies it,
   so ``"mlm:tasks" = 'segmentation'`` and ``a_contains("mlm:input.bands", ('nir', 'swir16'))`` work on
   arrays, and ``mlm:input.bands`` reaches the band names inside every input.
 - Three-valued logic as CQL2 defines it: a comparison on a property an item lacks is unknown, so both
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, literal, not_, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, literal, not_, or_, select, true
 
 from eohub.db.tables import RepositoryRow, StacItemRow, StacValueRow
 from eohub.search.cql2_parse import ARRAY_OPS, COMPARISONS, FilterError
@@ -35,10 +36,15 @@ BUILTINS = {"id", "collection", "geometry"}
 
 @dataclass
 class Translation:
-    """The SQL condition of a filter and the geometries of its top-level ``S_INTERSECTS`` terms."""
+    """The SQL condition of a filter, the geometries of its top-level ``S_INTERSECTS`` terms, and the
+    drivers: for top-level ``AND`` terms that an index answers (a comparison other than ``<>``,
+    ``BETWEEN``, ``IN``, the members of ``A_CONTAINS``/``A_EQUALS``, ``A_OVERLAPS``), the ids of the
+    ``stac_items`` rows that satisfy the term, a superset of the filter's matches that the search may
+    start from when it is small (:mod:`eohub.search.catalog`)."""
 
     condition: ColumnElement[bool] | None
     geometries: list[dict[str, Any]] = field(default_factory=list)
+    drivers: list[Select[Any]] = field(default_factory=list)
 
 
 def _property(node: Any) -> str | None:
@@ -107,11 +113,15 @@ class _Translator:
         return name
 
     @staticmethod
-    def _match(key: str, condition: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
+    def _values(key: str, condition: ColumnElement[bool] | None = None) -> Select[Any]:
+        """The item rows holding a value of ``key`` (that meets ``condition``): an index range."""
         query = select(StacValueRow.item_row_id).where(StacValueRow.key == key)
-        if condition is not None:
-            query = query.where(condition)
-        return StacItemRow.id.in_(query)
+        return query.where(condition) if condition is not None else query
+
+    def _match(self, key: str, condition: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
+        """The item has a value of ``key`` (meeting ``condition``): a correlated ``EXISTS``, one index
+        probe per item the search examines, instead of an ``IN`` list built over every match."""
+        return self._values(key, condition).where(StacValueRow.item_row_id == StacItemRow.id).exists()
 
     def _column(self, kind: str) -> Any:
         return StacValueRow.num if kind == "num" else StacValueRow.text
@@ -180,6 +190,38 @@ class _Translator:
         if op.startswith("s_"):
             raise FilterError(f"{op.upper()} is supported only as a top-level AND term on geometry")
         raise FilterError(f"CQL2 {op!r} is not supported here (see the conformance classes)")
+
+    def drivers(self, node: Any) -> list[Select[Any]]:
+        """The drivers of a top-level term already translated by :meth:`node` (see :class:`Translation`)."""
+        if not isinstance(node, dict):
+            return []
+        op, args = str(node.get("op")).lower(), list(node.get("args") or [])
+        if op == "and":
+            return [d for a in args for d in self.drivers(a)]
+        if op not in (COMPARISONS - {"<>"}) | {"between", "in", "a_contains", "a_equals", "a_overlaps"}:
+            return []
+        if op in COMPARISONS and _property(args[0]) is None:
+            args, op = [args[1], args[0]], FLIPPED[op]
+        name = _property(args[0])
+        if name is None or name in BUILTINS:
+            return []
+        key = self._key(name)
+        if op in COMPARISONS:
+            kind, value = _literal(args[1])
+            return [self._values(key, self._compare(self._column(kind), op, value))]
+        if op == "between":
+            (kind, low), (_, high) = _literal(args[1]), _literal(args[2])
+            return [self._values(key, self._column(kind).between(low, high))]
+        values = [_literal(v) for v in args[1]] if isinstance(args[1], list) else []
+        if not values:
+            return []
+        if op == "in":
+            return [self._values(key, self._column(values[0][0]).in_([v for _, v in values]))]
+        if op == "a_overlaps":
+            kinds = {k for k, _ in values}
+            members = [self._column(k).in_([v for kk, v in values if kk == k]) for k in kinds]
+            return [self._values(key, or_(*members))]
+        return [self._values(key, self._column(k) == v) for k, v in values]
 
     def _text(self, node: Any) -> str:
         kind, value = _literal(node)
@@ -290,4 +332,4 @@ def translate(expr: dict[str, Any], dialect: str, known: Callable[[str], bool]) 
     rest, geometries = _split_spatial(expr)
     conditions = [translator.node(term, False) for term in rest]
     condition = _balanced(and_, conditions) if conditions else None
-    return Translation(condition, geometries)
+    return Translation(condition, geometries, [d for term in rest for d in translator.drivers(term)])

@@ -2,9 +2,11 @@
 
 :func:`index_version` runs inside :meth:`EmbeddedRepository._commit`: it marks the repository's earlier
 versions as not latest and bulk-inserts one ``stac_items`` row per Item of the new version, its flattened
-property values (``stac_item_values``) and one ``stac_collections`` row (extent, summaries, queryables).
+property values (``stac_item_values``), their bboxes in the spatial index (:mod:`eohub.search.spatial`)
+and one ``stac_collections`` row (extent, summaries, queryables).
 A version stored with ``--allow-invalid`` indexes only the Items that validate, so the API never serves
-an invalid document. :func:`remove_repository` deletes a repository's index rows before the repository.
+an invalid document. :func:`remove_repository` deletes a repository's index rows (spatial ones too)
+before the repository.
 :func:`backfill` indexes versions committed before the index existed (run once per database by the API).
 """
 
@@ -15,7 +17,7 @@ import logging
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from eohub.db.engine import Database
@@ -27,9 +29,14 @@ from eohub.db.tables import (
     StacValueRow,
     VersionRow,
 )
+from eohub.search import spatial
 from eohub.search.records import ItemRecord, iso, json_type
 
 log = logging.getLogger(__name__)
+STATISTICS_AFTER = 1000
+"""A version with at least this many Items refreshes the planner's statistics (:func:`refresh_statistics`)."""
+ANALYSIS_ROWS = 2000
+"""Rows of each index that SQLite's ``ANALYZE`` samples (``PRAGMA analysis_limit``): bounded time."""
 
 ALLOW_INVALID_MARK = "--allow-invalid"  # in a version's quality reasons (eohub.repository.assess)
 SUMMARY_FIELDS = {"tasks": "mlm:tasks", "frameworks": "mlm:framework", "architectures": "mlm:architecture"}
@@ -115,20 +122,23 @@ def index_version(session: Session, repo: RepositoryRow, version: VersionRow) ->
             }
         ],
     )
+    if len(records) >= STATISTICS_AFTER:
+        refresh_statistics(session)
 
 
-def insert_records(
-    session: Session,
-    repository_id: int,
-    version_id: int,
-    number: int,
-    records: list[tuple[int, ItemRecord]],
-    latest: bool = True,
-) -> None:
-    """Bulk-insert items, then their values (item ids come back in parameter order)."""
-    if not records:
-        return
-    items = [
+def refresh_statistics(session: Session) -> None:
+    """Let SQLite's query planner see the index's new sizes (``PRAGMA optimize``, each table analysed
+    on a bounded sample); PostgreSQL's autovacuum analyses changed tables by itself."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text(f"PRAGMA analysis_limit={ANALYSIS_ROWS}"))
+        session.execute(text("PRAGMA optimize=0x10002"))  # 0x10000: every table, not only this connection's
+
+
+def item_rows(
+    repository_id: int, version_id: int, number: int, records: list[tuple[int, ItemRecord]], latest: bool
+) -> list[dict[str, Any]]:
+    """The ``stac_items`` rows of ``(document id, record)`` pairs, without their ids."""
+    return [
         {
             "version_id": version_id,
             "repository_id": repository_id,
@@ -146,14 +156,35 @@ def insert_records(
         }
         for doc_id, record in records
     ]
+
+
+def value_rows(row_ids: list[int], records: list[ItemRecord]) -> list[dict[str, Any]]:
+    """The ``stac_item_values`` rows of items whose ``stac_items`` ids are ``row_ids``."""
+    return [
+        {"item_row_id": row_id, "key": k, "text": t, "num": n}
+        for row_id, record in zip(row_ids, records, strict=True)
+        for k, t, n in record.values
+    ]
+
+
+def insert_records(
+    session: Session,
+    repository_id: int,
+    version_id: int,
+    number: int,
+    records: list[tuple[int, ItemRecord]],
+    latest: bool = True,
+) -> None:
+    """Bulk-insert items, then their values and boxes (item ids come back in parameter order)."""
+    if not records:
+        return
+    items = item_rows(repository_id, version_id, number, records, latest)
     statement = insert(StacItemRow).returning(StacItemRow.id, sort_by_parameter_order=True)
     for start in range(0, len(items), INSERT_BATCH):
         ids = session.scalars(statement, items[start : start + INSERT_BATCH]).all()
-        values = [
-            {"item_row_id": row_id, "key": k, "text": t, "num": n}
-            for row_id, (_, record) in zip(ids, records[start : start + INSERT_BATCH], strict=True)
-            for k, t, n in record.values
-        ]
+        batch = [record for _, record in records[start : start + INSERT_BATCH]]
+        values = value_rows(list(ids), batch)
+        spatial.insert(session, list(ids), batch)
         for first in range(0, len(values), INSERT_BATCH * 4):
             session.execute(insert(StacValueRow), values[first : first + INSERT_BATCH * 4])
 
@@ -239,6 +270,7 @@ def queryables_of(records: list[ItemRecord]) -> dict[str, str]:
 def remove_repository(session: Session, repository_id: int) -> None:
     """Delete a repository's index rows (before the repository row itself)."""
     item_ids = select(StacItemRow.id).where(StacItemRow.repository_id == repository_id)
+    spatial.delete(session, item_ids)
     session.execute(delete(StacValueRow).where(StacValueRow.item_row_id.in_(item_ids)))
     session.execute(delete(StacItemRow).where(StacItemRow.repository_id == repository_id))
     session.execute(delete(StacCollectionRow).where(StacCollectionRow.repository_id == repository_id))

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, text
 from eohub.config import load_settings
 from eohub.db.engine import make_engine
 from eohub.db.migrate import PG_LOCK_KEY
-from eohub.db.tables import Base
+from eohub.db.tables import Base, in_metadata
 
 
 def _migrate(connection: Connection) -> None:
@@ -20,6 +20,7 @@ def _migrate(connection: Connection) -> None:
         connection=connection,
         target_metadata=Base.metadata,
         compare_type=True,
+        include_name=in_metadata,  # not the spatial index (eohub.search.spatial)
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
     )
     with context.begin_transaction():

@@ -1,0 +1,83 @@
+"""Where a search starts: from its newest items, or from the smallest set that an index gives.
+
+A search returns the first page of its matches in order (newest first unless ``sortby`` says otherwise).
+There are two ways to find them:
+
+- **walk**: read the latest items in order (the ``(latest, t_start)`` index) and test each one (exact
+  bbox columns, ``EXISTS`` probes of the values' indexes); the walk stops when the page is full, so it
+  reads about ``page / selectivity`` items whatever the total;
+- **drive**: start from the ids of one indexed condition (the spatial index for a bbox or geometry, the
+  ``(key, text|num)`` index of the values for a property term), test the other conditions on those
+  items and sort them: it costs the size of that set.
+
+:func:`choose` counts each candidate driver's set, no further than :func:`cap` (about where both ways
+cost the same: ``sqrt(page * items)`` when walking in order can stop early, more when the whole match
+set is sorted anyway); the smallest set under the cap drives, otherwise the search walks. Counting
+stops at the cap, so choosing reads at most a few thousand index entries per driver.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, any_, cast, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.types import ARRAY, Integer
+
+from eohub.db.tables import StacItemRow
+
+LEAST_CAP = 100
+SORTED_CAP = 20_000
+"""The cap when the search sorts by a property: every match is sorted, a driver under it is cheaper."""
+
+
+@dataclass
+class Driver:
+    """Ids of ``stac_items`` rows that hold every match of the search (the union of ``parts``)."""
+
+    parts: list[Select[tuple[int]]]
+
+    def count(self, session: Session, most: int) -> int:
+        """The size of the set, counted no further than ``most``."""
+        total = 0
+        for part in self.parts:
+            inner = part.limit(most - total).subquery()
+            total += session.scalar(select(func.count()).select_from(inner)) or 0
+            if total >= most:
+                break
+        return total
+
+    def condition(self, dialect: str) -> ColumnElement[bool]:
+        """The search's rows restricted to the set, written so that the set drives the query:
+        SQLite looks the ids up by primary key from ``IN (…)``; PostgreSQL gets them as one array
+        (``= ANY(ARRAY(…))``), whose ids it looks up by primary key, because it cannot estimate how
+        many rows a box overlap returns and would walk instead."""
+        if dialect == "postgresql":
+            arrays = []
+            for part in self.parts:
+                inner = part.subquery()
+                column = next(iter(inner.c))
+                array = select(func.array_agg(column)).scalar_subquery()
+                # ANY (CAST((SELECT array_agg …) AS INTEGER[])): an array, not ANY's subquery form
+                arrays.append(StacItemRow.id == any_(cast(array, ARRAY(Integer))))
+            return or_(*arrays)
+        return or_(*(StacItemRow.id.in_(part) for part in self.parts))
+
+
+def cap(page_end: int, items: int, in_order: bool) -> int:
+    """The largest driver worth starting from, for a page ending at ``page_end`` over ``items``
+    searchable items (``in_order``: the search is newest first, so a walk can stop early)."""
+    if not in_order:
+        return SORTED_CAP
+    return max(LEAST_CAP, math.isqrt(max(page_end, 1) * max(items, 1)))
+
+
+def choose(session: Session, drivers: list[Driver], most: int) -> Driver | None:
+    """The driver with the smallest set under ``most``, or ``None`` (walk)."""
+    best: Driver | None = None
+    for driver in drivers:
+        size = driver.count(session, most)
+        if size < most:
+            best, most = driver, size  # a later driver must be smaller still
+    return best
