@@ -50,11 +50,12 @@ def part_task(
     predictor = _cached_predictor(item_json, allow_code, threads or session_threads(options.streams))
     with gdal_env():
         raster = open_input(sources)
-        try:
+    try:
+        with gdal_env(raster):
             plan = plan_scene(predictor, raster, options)
             return run_part(predictor, raster, plan, i0, i1, Path(output), options)
-        finally:
-            raster.close()
+    finally:
+        raster.close()
 
 
 def split(count: int, parts: int) -> list[tuple[int, int]]:

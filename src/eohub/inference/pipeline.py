@@ -218,7 +218,7 @@ def run_planned(
     predictor: SceneModel, raster: RasterInput, plan: ScenePlan, job: SceneJob, options: RunOptions
 ) -> None:
     """Predict a scene whose input is open and whose plan is made, in this process."""
-    with gdal_env():
+    with gdal_env(raster):
         log.info("%s: %d windows of %s, overlap %d, batch %d", job.output.name, plan.grid.n_windows,
                  plan.tile, plan.grid.overlap_h, plan.batch)  # fmt: skip
         part = run_part(predictor, raster, plan, 0, plan.grid.region_row_count, job.output, options)

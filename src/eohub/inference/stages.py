@@ -20,6 +20,7 @@ from eohub.inference.tiling import Grid, Region, pad_to
 if TYPE_CHECKING:
     from eohub.inference.planning import ScenePlan
     from eohub.inference.raster_input import RasterInput
+    from eohub.inference.scaling import Scaling
     from eohub.inference.scene_model import SceneModel
 
 
@@ -44,9 +45,9 @@ def prepare(
 ) -> Prepared:
     """Read a region, make the model's channels, pad, scale, blank nodata and cut it into windows.
 
-    Scaling is pointwise, so it runs channel by channel on the region's contiguous pixels (a scratch
-    plane that stays in the CPU cache) and each scaled plane is copied straight into the windows; only
-    ``processing`` expressions, which may look at more than one pixel, run on the windows as before.
+    Scaling is pointwise, so it runs on the region's contiguous pixels, a strip of one row of windows and
+    one channel at a time, copied straight into the windows (:func:`_scaled_windows`); only ``processing``
+    expressions, which may look at more than one pixel, run on the windows.
     """
     sources = plan.bands.sources
     data = raster.read(sources, region.y0, region.x0, region.extent_h, region.extent_w)
@@ -61,19 +62,40 @@ def prepare(
         mask = None if padded is None else window_view(padded, plan.grid, rows, cols)
         windows = predictor.scale(view, 2, mask)  # (rows, cols, C, th, tw), contiguous
     else:
-        dtype = predictor.work_dtype
-        windows = np.empty((rows, cols, channels.shape[0], plan.grid.tile_h, plan.grid.tile_w), dtype)
-        plane = np.empty(channels.shape[1:], dtype)
-        for c in range(channels.shape[0]):
-            if scaling is None:
-                plane[...] = channels[c]
-            else:
-                scaling.apply_band(channels[c], c, plane)
-            if padded is not None:
-                np.copyto(plane, dtype.type(0), where=padded[0])
-            windows[:, :, c] = window_view(plane[None], plan.grid, rows, cols)[:, :, 0]
+        windows = _scaled_windows(channels, padded, scaling, predictor.work_dtype, plan.grid, rows, cols)
     windows = windows.reshape(rows * cols, 1, *windows.shape[2:])
     return Prepared(region, predictor.fit(windows), invalid, replay)
+
+
+def _scaled_windows(
+    channels: np.ndarray,
+    padded: np.ndarray | None,
+    scaling: Scaling | None,
+    dtype: np.dtype,
+    grid: Grid,
+    rows: int,
+    cols: int,
+) -> np.ndarray:
+    """``(rows, cols, C, tile_h, tile_w)`` windows of ``channels`` scaled pointwise, nodata set to 0.
+
+    One row of windows and one channel at a time: the scaled strip (``tile_h`` pixels high) stays in the
+    CPU cache between scaling it and copying its windows out, and no region-sized float plane is made.
+    """
+    th, tw, sh, sw = grid.tile_h, grid.tile_w, grid.stride_h, grid.stride_w
+    windows = np.empty((rows, cols, channels.shape[0], th, tw), dtype)
+    strip = np.empty((th, channels.shape[2]), dtype)
+    cut = np.lib.stride_tricks.sliding_window_view(strip, tw, axis=1)[:, ::sw][:, :cols].transpose(1, 0, 2)
+    for r in range(rows):
+        y = r * sh
+        for c in range(channels.shape[0]):
+            if scaling is None:
+                strip[...] = channels[c, y : y + th]
+            else:
+                scaling.apply_band(channels[c, y : y + th], c, strip)
+            if padded is not None:
+                np.copyto(strip, dtype.type(0), where=padded[0, y : y + th])
+            windows[r, :, c] = cut
+    return windows
 
 
 @dataclass
