@@ -402,9 +402,12 @@ class StacCatalog:
     def _search_query(
         self, session: Session, request: SearchRequest, scope: Scope | None
     ) -> tuple[Select[Any], _Spatial]:
+        # SQLite: "+ 0" keeps the join from driving the query through the items of each repository
+        # (then sorting them all) when a walk newest first along (latest, t_start) stops after a page
+        owner = StacItemRow.repository_id + 0 if self.dialect == "sqlite" else StacItemRow.repository_id
         query = (
             select(StacItemRow.id)
-            .join(RepositoryRow, RepositoryRow.id == StacItemRow.repository_id)
+            .join(RepositoryRow, RepositoryRow.id == owner)
             .where(self._visible(session))
         )
         known: dict[str, str]

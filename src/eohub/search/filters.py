@@ -119,9 +119,15 @@ class _Translator:
         return query.where(condition) if condition is not None else query
 
     def _match(self, key: str, condition: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
-        """The item has a value of ``key`` (meeting ``condition``): a correlated ``EXISTS``, one index
-        probe per item the search examines, instead of an ``IN`` list built over every match."""
-        return self._values(key, condition).where(StacValueRow.item_row_id == StacItemRow.id).exists()
+        """The item has a value of ``key`` (meeting ``condition``): a correlated ``EXISTS``, one probe
+        of the item's own values per item the search examines, instead of an ``IN`` list built over
+        every match. On SQLite the key is compared as ``key || ''`` so that the probe can only read
+        the item's rows (``(item_row_id, key)`` index): given the key, SQLite would otherwise scan
+        the ``(key, num)`` index's range for each item, whatever its statistics say."""
+        probe = select(StacValueRow.item_row_id).where(StacValueRow.item_row_id == StacItemRow.id)
+        stored = StacValueRow.key.concat("") if self.dialect == "sqlite" else StacValueRow.key
+        probe = probe.where(stored == key)
+        return (probe.where(condition) if condition is not None else probe).exists()
 
     def _column(self, kind: str) -> Any:
         return StacValueRow.num if kind == "num" else StacValueRow.text

@@ -17,7 +17,8 @@ import logging
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from eohub.db.engine import Database
@@ -33,10 +34,9 @@ from eohub.search import spatial
 from eohub.search.records import ItemRecord, iso, json_type
 
 log = logging.getLogger(__name__)
-STATISTICS_AFTER = 1000
-"""A version with at least this many Items refreshes the planner's statistics (:func:`refresh_statistics`)."""
 ANALYSIS_ROWS = 2000
-"""Rows of each index that SQLite's ``ANALYZE`` samples (``PRAGMA analysis_limit``): bounded time."""
+"""Rows of each index that SQLite's ``ANALYZE`` samples (``PRAGMA analysis_limit``), after every commit
+that indexes Items: bounded time."""
 
 ALLOW_INVALID_MARK = "--allow-invalid"  # in a version's quality reasons (eohub.repository.assess)
 SUMMARY_FIELDS = {"tasks": "mlm:tasks", "frameworks": "mlm:framework", "architectures": "mlm:architecture"}
@@ -122,16 +122,19 @@ def index_version(session: Session, repo: RepositoryRow, version: VersionRow) ->
             }
         ],
     )
-    if len(records) >= STATISTICS_AFTER:
+    if records:
         refresh_statistics(session)
 
 
 def refresh_statistics(session: Session) -> None:
-    """Let SQLite's query planner see the index's new sizes (``PRAGMA optimize``, each table analysed
-    on a bounded sample); PostgreSQL's autovacuum analyses changed tables by itself."""
+    """Let SQLite's query planner see the index's sizes: ``ANALYZE`` of the search tables on a bounded
+    sample (a few tens of ms at any size). Without statistics SQLite probes an item's values through
+    the ``(key, num)`` range instead of the item's own rows, a hundred times slower. PostgreSQL's
+    autovacuum analyses changed tables by itself."""
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(text(f"PRAGMA analysis_limit={ANALYSIS_ROWS}"))
-        session.execute(text("PRAGMA optimize=0x10002"))  # 0x10000: every table, not only this connection's
+        session.execute(sql(f"PRAGMA analysis_limit={ANALYSIS_ROWS}"))
+        for table in (StacItemRow, StacValueRow, StacCollectionRow):
+            session.execute(sql(f"ANALYZE {table.__tablename__}"))
 
 
 def item_rows(

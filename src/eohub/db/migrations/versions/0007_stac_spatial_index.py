@@ -31,6 +31,9 @@ def upgrade() -> None:
             "INSERT INTO stac_item_boxes (id, minx, maxx, miny, maxy) "
             "SELECT id, minx, maxx, miny, maxy FROM stac_items WHERE minx IS NOT NULL"
         )
+        op.execute("PRAGMA analysis_limit=2000")  # statistics for the planner (eohub.search.index)
+        for table in ("stac_items", "stac_item_values", "stac_collections"):
+            op.execute(f"ANALYZE {table}")
     elif dialect == "postgresql":
         op.execute(
             "CREATE INDEX ix_stac_items_box ON stac_items "
