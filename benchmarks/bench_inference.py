@@ -297,6 +297,7 @@ def main() -> None:
                 rates[size, label] = throughput(model, classifier, path, tiny, work, (size // PATCH) ** 2)
                 rates[size, label]["costs"] = costs(classifier, path)
                 path.unlink()
+                write_results(rates, [], parameters, (load_before[1], os.getloadavg()[1]))  # so far
         memory = []
         if os.environ.get("EOHUB_BENCH_MEMORY", "1") != "0":
             print("memory", flush=True)
