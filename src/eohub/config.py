@@ -63,12 +63,30 @@ class Limits:
     """Files plus STAC documents of one version."""
     upload_ttl_seconds: int = 24 * 3600
     """How long a partial upload may rest untouched before ``eohub admin gc`` removes it."""
+    presign_seconds: int = 900
+    """How long a presigned S3 URL (a download's redirect, an upload's PUT) stays valid."""
+    s3_single_put_bytes: int = 5 * GiB
+    """With S3 storage, a file up to this size goes to S3 in one presigned PUT whose SHA-256 S3 checks;
+    a larger one in parts, which the hub reads back to hash (S3's largest single PUT is 5 GiB)."""
+    s3_part_bytes: int = 16 * MiB
+    """Bytes per part of an upload to S3 in parts (at least 5 MiB; raised so a file has ≤ 10,000 parts)."""
     rating_memory_bytes: int = 4 * GiB
     """Address space of the child process that runs a model for Q3."""
     rating_seconds: int = 120
     """Wall time of the child process that runs a model for Q3."""
     rating_input_bytes: int = 256 * MiB
     """The synthetic input a Q3 check may build; a larger declared input is "not verified" at Q2."""
+
+    def __post_init__(self) -> None:
+        """S3's own bounds: a presigned URL lives at most 7 days, a part is 5 MiB to 5 GiB, a PUT ≤ 5 GiB."""
+        bounds = {
+            "presign_seconds": (1, 7 * 24 * 3600),
+            "s3_part_bytes": (5 * MiB, 5 * GiB),
+            "s3_single_put_bytes": (0, 5 * GiB),
+        }
+        for name, (low, high) in bounds.items():
+            if not low <= getattr(self, name) <= high:
+                raise UsageError(f"EOHUB_{name.upper()} must be between {low} and {high}")
 
     @classmethod
     def from_environment(cls) -> Limits:

@@ -31,6 +31,15 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo/--no-demo", help="Ingest a demo model and dataset into an empty hub.")
     ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=256,
+            help="Hub processes sharing the port (each opens the database and store; uploads resume in any).",
+        ),
+    ] = 1,
 ) -> None:
     """Start the hub server on EOHUB_DATABASE_URL and EOHUB_STORAGE (SQLite and files under EOHUB_HOME)."""
     import uvicorn
@@ -50,4 +59,11 @@ def serve(
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     echo(f"eohub hub: {settings.database_url.split('://')[0]} metadata, blobs in {settings.storage}")
     echo(f"serving http://{shown}:{port}/  (API /api, OpenAPI /openapi.json, STAC /stac)")
-    uvicorn.run(create_app(context=context), host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(context=context), host=host, port=port, log_level="info")
+        return
+    context.close()  # each worker opens its own (create_app() reads the same environment)
+    echo(f"{workers} worker processes")
+    uvicorn.run(
+        "eohub.server.app:create_app", factory=True, workers=workers, host=host, port=port, log_level="info"
+    )

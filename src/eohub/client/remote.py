@@ -3,13 +3,12 @@
 The shared steps (scan, "no changes", download layout and verification) are the ones in
 :mod:`eohub.repository.base`; this class only moves bytes and JSON:
 
-- **Uploads** ask the hub which blobs it lacks and send only those, in ``PATCH`` requests that stream the
-  file from the offset the hub confirms (``GET /api/uploads/{sha256}``). A broken connection, a killed
-  client or a restarted hub loses at most the bytes in flight: the next attempt (or the next ingest)
-  continues from the hub's offset. Memory stays at one read buffer whatever the file size.
+- **Uploads** (:mod:`eohub.client.uploads`) send only the blobs the hub lacks, through the hub or
+  straight to its S3 storage, resuming from what the hub (or S3) confirms.
 - **Quality** is left to the hub, which rates the version from the stored blobs when it is committed.
 - **Downloads** stream each file with an HTTP ``Range`` from the bytes already on disk, retrying a
-  broken stream from where it stopped.
+  broken stream from where it stopped. A hub with S3 storage answers with a redirect to a presigned URL,
+  which is fetched without the hub's token (and asked for again when it expires).
 """
 
 from __future__ import annotations
@@ -17,42 +16,44 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from eohub.client.http import HubSession, _Retryable, hub_error, parse_answer, read_bounded
+from eohub.client.http import HubSession, _Retryable
+from eohub.client.uploads import HubUploads, _Batch, _short, _storage_url
 from eohub.core.names import PLURALS, Kind, check_kind, check_name, name_key
 from eohub.errors import EohubError, IntegrityError, TransferError
 from eohub.quality import QualityReport
 from eohub.repository.base import CommitResult, Repository, RepositoryInfo, VersionInfo, check_version
-from eohub.repository.confine import open_source
 from eohub.repository.manifest import FileEntry, Manifest
-from eohub.repository.progress import Progress
 from eohub.repository.scan import IngestPlan
 
 log = logging.getLogger(__name__)
 
 READ_SIZE = 1024 * 1024
-REQUEST_BYTES = 64 * 1024 * 1024
-"""The most bytes one ``PATCH`` carries; a file larger than this takes several requests."""
 DIGEST_BATCH = 10_000
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
-class RemoteRepository(Repository):
+class RemoteRepository(HubUploads, Repository):
     """A hub at ``url``, acting as the owner of ``token`` (anonymous, read-only, without one)."""
 
     def __init__(self, url: str, token: str | None = None, **session: Any) -> None:
         self.session = HubSession(url, token, **session)
         self.url = self.session.url
         self.bytes_sent = 0
+        """File bytes sent, to the hub or straight to its storage."""
         self.bytes_received = 0
         self._lock = threading.Lock()
+        self._storage: httpx.Client | None = None
+        self._batches: dict[str, _Batch] = {}
 
     def close(self) -> None:
         self.session.close()
+        if self._storage is not None:
+            self._storage.close()
 
     @staticmethod
     def _path(kind: Kind, name: str, *rest: str) -> str:
@@ -113,11 +114,20 @@ class RemoteRepository(Repository):
                 log.info("download of %s broke off at byte %d (%s); resuming", url, position, exc)
 
     def _open_range(self, url: str, start: int, end: int | None) -> Iterator[bytes]:
-        """Open the response now (so connection errors are retried) and return its chunks."""
+        """Open the response now (so connection errors are retried) and return its chunks; a redirect
+        to storage is followed without the hub's token."""
         headers = {"Range": f"bytes={start}-{'' if end is None else end - 1}"} if start or end else {}
         context = self.session.stream("GET", url, headers=headers)
         response = context.__enter__()
-        if start and response.status_code != 206:
+        if response.status_code in REDIRECTS:
+            location = response.headers.get("location", "")
+            context.__exit__(None, None, None)
+            context = self.storage().stream("GET", _storage_url(location, self.url), headers=headers)
+            response = context.__enter__()
+            if response.status_code >= 400:  # an expired URL (403) and the like: ask the hub again
+                context.__exit__(None, None, None)
+                raise _Retryable(f"the storage answered {response.status_code}")
+        if (start and response.status_code != 206) or response.status_code not in (200, 206):
             context.__exit__(None, None, None)
             raise IntegrityError(f"{url}: the hub ignored the byte range (status {response.status_code})")
         return _chunks(context, response)
@@ -140,74 +150,6 @@ class RemoteRepository(Repository):
                 raise IntegrityError("the hub sent a malformed list of missing blobs")
             missing.update(str(d) for d in listed)
         return missing & set(ordered)
-
-    def upload_offset(self, digest: str) -> tuple[int, bool]:
-        """How many bytes of ``digest`` the hub has, and whether the blob is complete."""
-        return _upload_state(self.session.json("GET", f"/api/uploads/{digest}"), self.url)
-
-    def upload_blob(self, entry: FileEntry, source: Path, progress: Progress) -> None:
-        with open_source(source) as f:
-            offset, complete = self.upload_offset(entry.sha256)
-            progress.advance(offset)
-            stalled = 0
-            while not complete:
-                if offset > entry.size:
-                    raise IntegrityError(f"{source}: the hub holds more bytes than the file has")
-                before = offset
-                offset, complete = self._send(entry, f, offset, progress)
-                stalled = stalled + 1 if offset <= before and not complete else 0
-                if stalled > self.session.attempts:
-                    raise TransferError(
-                        f"{source}: the hub keeps taking no bytes at offset {offset}; run the command again"
-                    )
-
-    def _send(self, entry: FileEntry, f: BinaryIO, offset: int, progress: Progress) -> tuple[int, bool]:
-        """One ``PATCH`` from ``offset``; after a transient failure, the hub's offset to go on from."""
-        stop = min(entry.size, offset + REQUEST_BYTES)
-
-        def body() -> Iterator[bytes]:
-            f.seek(offset)
-            position = offset
-            while position < stop:
-                chunk = f.read(min(READ_SIZE, stop - position))
-                if not chunk:
-                    raise IntegrityError(f"{entry.path}: the file shrank while it was being uploaded")
-                position += len(chunk)
-                with self._lock:
-                    self.bytes_sent += len(chunk)
-                progress.advance(len(chunk))
-                yield chunk
-
-        headers = {
-            "Upload-Offset": str(offset),
-            "Upload-Length": str(entry.size),
-            "Content-Type": "application/octet-stream",
-            "Content-Length": str(stop - offset),
-        }
-        try:
-            with self.session.http.stream(
-                "PATCH", f"/api/uploads/{entry.sha256}", content=body(), headers=headers
-            ) as streamed:
-                response = read_bounded(streamed, self.url)
-        except httpx.TransportError as exc:
-            log.info("upload of %s broke off (%s); asking the hub where to go on", entry.path, exc)
-            return self.session.retrying(entry.path, lambda: self._offset_after_failure(entry.sha256))
-        if response.status_code in (502, 503, 504):
-            return self.session.retrying(entry.path, lambda: self._offset_after_failure(entry.sha256))
-        if response.status_code == 409 and "offset" in _json(response):
-            return _upload_state({**_json(response), "complete": False}, self.url)
-        if response.status_code >= 400:
-            raise hub_error(response)
-        return _upload_state(_json(response), self.url)
-
-    def _offset_after_failure(self, digest: str) -> tuple[int, bool]:
-        with self.session.http.stream("GET", f"/api/uploads/{digest}") as streamed:
-            response = read_bounded(streamed, self.url)
-        if response.status_code in (502, 503, 504):
-            raise _Retryable(str(response.status_code))
-        if response.status_code >= 400:
-            raise hub_error(response)
-        return _upload_state(_json(response), self.url)
 
     def commit_version(
         self,
@@ -250,26 +192,14 @@ def _list(data: Any) -> list[Any]:
 
 
 def _chunks(context: Any, response: httpx.Response) -> Iterator[bytes]:
+    """The body as it arrives (no re-chunking: no large buffers made and freed per chunk)."""
     try:
-        yield from response.iter_bytes(READ_SIZE)
+        if response.headers.get("content-encoding", "identity") == "identity":
+            yield from response.iter_raw()
+        else:
+            yield from response.iter_bytes(READ_SIZE)
     finally:
         context.__exit__(None, None, None)
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = parse_answer(response.content, "", "")
-    except EohubError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _upload_state(data: Any, hub: str) -> tuple[int, bool]:
-    """``(offset, complete)`` of an upload as a hub reports it, checked."""
-    offset = data.get("offset") if isinstance(data, dict) else None
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise IntegrityError(f"the hub at {hub} sent a malformed upload state: {str(data)[:200]}")
-    return offset, data.get("complete") is True
 
 
 def _checked_repository(data: Any, kind: Kind, asked: str | None = None) -> RepositoryInfo:
@@ -297,7 +227,3 @@ def _checked_version(data: Any) -> VersionInfo:
     except (KeyError, TypeError, ValueError, AttributeError, EohubError) as exc:
         raise IntegrityError(f"the hub sent a malformed version ({_short(exc)})") from None
     return info
-
-
-def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200] or type(exc).__name__

@@ -427,13 +427,18 @@ class Repository(ABC):
         if not plan.has_readme or not plan.metadata.name:
             plan.metadata.name = name
 
-    def _upload(self, plan: IngestPlan, progress: Progress) -> None:
+    def _missing_files(self, plan: IngestPlan) -> dict[str, PlannedFile]:
+        """One file of the plan per blob the repository lacks (for this caller)."""
         pending = [f for f in plan.files if f.source is not None]
         missing = self.missing_blobs({f.entry.sha256 for f in pending})
         uploads: dict[str, PlannedFile] = {}
         for f in pending:
             if f.entry.sha256 in missing:
                 uploads.setdefault(f.entry.sha256, f)
+        return uploads
+
+    def _upload(self, plan: IngestPlan, progress: Progress) -> None:
+        uploads = self._missing_files(plan)
         progress.begin("uploading", sum(f.entry.size for f in uploads.values()), len(uploads))
         try:
             for f in uploads.values():

@@ -301,11 +301,17 @@ class EmbeddedRepository(Repository):
 
     def accept_upload(self, digest: str, size: int) -> None:
         """Record that the caller uploaded the verified bytes of ``digest`` (now in the store)."""
+        self.accept_uploads({digest: size})
+
+    def accept_uploads(self, sizes: dict[str, int]) -> None:
+        """:meth:`accept_upload` of several blobs in one transaction (a batch of small files)."""
         if self.user is None:
             raise AuthenticationError("uploading needs a user (set EOHUB_TOKEN or run eohub auth login)")
         with self.database.sessions.begin() as s:
-            ledger.record_blob(s, digest, size)
-            ledger.record_proof(s, self._user_row(s), digest)
+            user = self._user_row(s)
+            for digest, size in sizes.items():
+                ledger.record_blob(s, digest, size)
+                ledger.record_proof(s, user, digest)
 
     def commit_version(
         self,

@@ -17,18 +17,20 @@ from eohub.db.engine import Database, open_database
 from eohub.errors import AuthenticationError
 from eohub.repository import EmbeddedRepository
 from eohub.server.accounts import Account, authenticate
-from eohub.storage import BlobStore, open_store
-from eohub.storage.uploads import UploadArea
+from eohub.storage import BlobStore, open_store, open_uploads
+from eohub.storage.uploads import Uploads
 
 
 @dataclass
 class HubContext:
-    """The long-lived parts of a running hub."""
+    """The long-lived parts of a running hub, one per process (``eohub serve --workers N`` opens one in
+    each worker): everything they share lives in the database and the store, so any process may answer
+    any request, an upload's included."""
 
     settings: Settings
     database: Database
     store: BlobStore
-    uploads: UploadArea
+    uploads: Uploads
 
     @classmethod
     def open(cls, settings: Settings) -> HubContext:
@@ -38,7 +40,7 @@ class HubContext:
         database = open_database(settings.database_url)
         store = open_store(settings.storage, settings.s3_endpoint)
         clear_abandoned_writes(store)
-        return cls(settings, database, store, UploadArea(settings.home / "uploads", store))
+        return cls(settings, database, store, open_uploads(settings, database, store))
 
     def close(self) -> None:
         self.database.close()

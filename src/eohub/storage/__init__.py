@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from eohub.storage.base import BlobStore, sha256_file
 from eohub.storage.local import LocalBlobStore
 
-__all__ = ["BlobStore", "LocalBlobStore", "open_store", "sha256_file"]
+if TYPE_CHECKING:
+    from eohub.config import Settings
+    from eohub.db.engine import Database
+    from eohub.storage.uploads import Uploads
+
+__all__ = ["BlobStore", "LocalBlobStore", "open_store", "open_uploads", "sha256_file"]
 
 
 def open_store(location: str, s3_endpoint: str | None = None) -> BlobStore:
@@ -15,3 +22,11 @@ def open_store(location: str, s3_endpoint: str | None = None) -> BlobStore:
 
         return S3BlobStore.from_url(location, endpoint=s3_endpoint)
     return LocalBlobStore(location)
+
+
+def open_uploads(settings: Settings, database: Database, store: BlobStore) -> Uploads:
+    """Uploads in progress for a hub on ``store``: partial files under ``EOHUB_HOME/uploads``, shared by
+    the hub processes of one machine."""
+    from eohub.storage.uploads import UploadArea
+
+    return UploadArea(settings.home / "uploads", store)

@@ -8,6 +8,11 @@ killed process stay invisible; a bucket lifecycle rule (AbortIncompleteMultipart
 
 Credentials come from boto3's usual chain (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
 ``AWS_PROFILE``, instance roles...).
+
+**Staging.** Bytes that clients send straight to S3 (presigned URLs, :mod:`eohub.storage.s3_uploads`)
+land under ``<prefix>/uploads/<user>/<random>``, never under a blob's name: the hub checks them and
+copies them to ``<prefix>/<sha256>`` itself (:mod:`eohub.storage.s3_staging`). Presigned URLs are only
+ever made for staging keys (uploads) or for stored blobs (downloads).
 """
 
 from __future__ import annotations
@@ -40,6 +45,12 @@ PART_SIZE = 8 * 1024 * 1024
 """Bytes per uploaded part: S3 allows 10,000 parts, so one blob may be up to 80 GB at this size."""
 
 _MIN_PART_SIZE = 5 * 1024 * 1024
+MAX_PARTS = 10_000
+"""S3's most parts of one multipart upload."""
+COPY_LIMIT = 5 * 1024**3
+"""The largest object one CopyObject copies; larger ones are copied in parts."""
+STAGING = "uploads"
+"""Where bytes sent straight to S3 wait (``<prefix>/uploads/<user>/<random>``) until the hub checks them."""
 ABANDONED_AFTER = 6 * 3600
 """A multipart upload this old is abandoned: a 64 GiB blob at 4 MB/s is written in under 5 hours."""
 _ACCESS_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"}
@@ -63,8 +74,12 @@ class S3BlobStore(BlobStore):
         if parsed.scheme != "s3" or not parsed.netloc:
             raise UsageError(f"not an S3 location (expected s3://bucket/prefix): {url!r}")
         config = Config(
+            signature_version="s3v4",  # presigned URLs sign their headers (x-amz-checksum-sha256)
             retries={"mode": "standard", "max_attempts": 5},
             s3={"addressing_style": "path"} if endpoint else {},
+            request_checksum_calculation="when_required",  # no SDK checksums inside presigned URLs
+            response_checksum_validation="when_required",
+            max_pool_connections=32,
         )
         client = boto3.session.Session().client("s3", endpoint_url=endpoint, config=config)
         return cls(client, parsed.netloc, parsed.path, part_size=part_size)
@@ -72,7 +87,14 @@ class S3BlobStore(BlobStore):
     def key(self, digest: str) -> str:
         """The object key of a blob."""
         check_digest(digest)
-        return f"{self.prefix}/{digest}" if self.prefix else digest
+        return self._under(digest)
+
+    def _under(self, rest: str) -> str:
+        return f"{self.prefix}/{rest}" if self.prefix else rest
+
+    def staging_key(self, user: str, token: str) -> str:
+        """The key where ``user``'s upload ``token`` waits until the hub has checked it."""
+        return self._under(f"{STAGING}/{user}/{token}")
 
     def exists(self, digest: str) -> bool:
         try:
@@ -190,6 +212,8 @@ class S3BlobStore(BlobStore):
         try:
             for page in pages.paginate(Bucket=self.bucket, Prefix=prefix):
                 for upload in page.get("Uploads") or []:
+                    if str(upload["Key"]).startswith(self._under(f"{STAGING}/")):
+                        continue  # an upload's staging: its session decides (s3_uploads)
                     if upload["Initiated"].timestamp() < cutoff:
                         key, upload_id = str(upload["Key"]), str(upload["UploadId"])
                         found.append(
@@ -212,6 +236,16 @@ class S3BlobStore(BlobStore):
 
     def delete(self, digest: str) -> None:
         self._call(self.client.delete_object, digest, Bucket=self.bucket, Key=self.key(digest))
+
+    def presign_get(self, digest: str, seconds: int) -> str:
+        """A URL that reads the blob for ``seconds`` without credentials (``Range`` allowed)."""
+        return self._call(
+            self.client.generate_presigned_url,
+            digest,
+            ClientMethod="get_object",
+            Params={"Bucket": self.bucket, "Key": self.key(digest)},
+            ExpiresIn=seconds,
+        )
 
     def _call(self, method: Any, digest: str, **kwargs: Any) -> Any:
         try:

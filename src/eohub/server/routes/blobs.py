@@ -1,30 +1,46 @@
-"""``/api/blobs`` and ``/api/uploads``: which blobs the hub lacks, and resumable chunked uploads.
+"""``/api/blobs`` and ``/api/uploads``: which blobs the hub lacks, and resumable uploads.
 
 The client asks ``POST /api/blobs/missing`` first and uploads only those (missing for the caller: see
-:mod:`eohub.repository.ledger`). An upload is
-``PATCH /api/uploads/{sha256}`` with ``Upload-Offset`` (where these bytes start) and ``Upload-Length``
-(the blob's size); ``GET /api/uploads/{sha256}`` says how many bytes the hub has, so a broken upload
-continues from there. The last byte triggers the SHA-256 check; only then can a version reference it.
+:mod:`eohub.repository.ledger`). Then, for up to a thousand blobs at once, ``POST /api/uploads`` says how
+to send each (:class:`~eohub.storage.uploads.UploadPlan`):
+
+- ``"patch"``: through the hub, ``PATCH /api/uploads/{sha256}`` with ``Upload-Offset`` (where these
+  bytes start) and ``Upload-Length`` (the blob's size); the last byte triggers the SHA-256 check.
+  ``GET /api/uploads/{sha256}`` says how many bytes the hub has, so a broken upload continues there.
+- ``"direct"`` (S3 storage): presigned ``PUT`` requests straight to S3, then
+  ``POST /api/uploads/complete`` with the digests, where the hub checks each blob's SHA-256
+  (:mod:`eohub.storage.s3_uploads`) before it enters the store.
+
+Only a checked blob is recorded as the caller's (their proof of possession); only then can their
+versions reference it.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from eohub.errors import LimitError, UsageError
-from eohub.server.context import Hub, Repo, SignedIn
+from eohub.errors import EohubError, LimitError, UsageError
+from eohub.repository.embedded import EmbeddedRepository
+from eohub.server.context import Hub, HubContext, Repo, SignedIn
+from eohub.server.errors import status_of
 from eohub.storage.base import check_digest
+from eohub.storage.uploads import MAX_TARGETS, OffsetMismatch, UploadPlan
 
 router = APIRouter(prefix="/api", tags=["transfers"])
 
 MAX_DIGESTS = 10_000
 """Digests of one question (the client asks in batches of this many; the body stays under 1 MiB)."""
+MAX_UPLOADS = 1_000
+"""Blobs of one ``POST /api/uploads`` or ``/api/uploads/complete``."""
+THREADS = 8
+"""Blobs of one batch the hub checks at once (each is a few requests to S3)."""
 
 
 class Digests(BaseModel):
@@ -34,6 +50,20 @@ class Digests(BaseModel):
 class UploadState(BaseModel):
     offset: int
     complete: bool
+
+
+class Wanted(BaseModel):
+    sha256: str
+    length: int = Field(ge=0)
+
+
+class PlanRequest(BaseModel):
+    uploads: list[Wanted] = Field(max_length=MAX_UPLOADS)
+    parts: int | None = Field(None, ge=1, le=MAX_TARGETS, description="most part URLs per blob")
+
+
+class CompleteRequest(BaseModel):
+    digests: list[str] = Field(max_length=MAX_UPLOADS)
 
 
 @router.post("/blobs/missing", summary="Which of these SHA-256 digests the caller must upload")
@@ -53,6 +83,63 @@ def upload_state(digest: str, context: Hub, repo: Repo, caller: SignedIn) -> Upl
     return UploadState(offset=context.uploads.offset(caller.name, digest), complete=False)
 
 
+def _check_length(context: HubContext, length: int) -> None:
+    limit = context.settings.limits.max_file_bytes
+    if length > limit:
+        raise LimitError(
+            f"Upload-Length {length} is above the hub's largest file, {limit} bytes (EOHUB_MAX_FILE_BYTES)"
+        )
+
+
+@router.post("/uploads", summary="How to send each of these blobs (through the hub, or straight to S3)")
+def plan_uploads(body: PlanRequest, context: Hub, repo: Repo, caller: SignedIn) -> dict[str, list[Any]]:
+    """One answer per blob, in order: ``complete`` when the caller may already reference it; else
+    ``method`` ``"patch"`` from ``offset``, or ``"direct"`` with the ``targets`` to ``PUT`` (presigned,
+    valid ``expires_in`` seconds; ``more`` when further parts remain: ask again after sending these)."""
+    wanted = {check_digest(w.sha256): w.length for w in body.uploads}
+    for length in wanted.values():
+        _check_length(context, length)
+    ready = set(wanted) - repo.missing_blobs(set(wanted))
+
+    def plan(digest: str) -> UploadPlan:
+        if digest in ready:
+            return UploadPlan(digest, wanted[digest], wanted[digest], complete=True)
+        return context.uploads.plan(caller.name, digest, wanted[digest], body.parts)
+
+    with ThreadPoolExecutor(min(THREADS, max(1, len(wanted)))) as pool:
+        plans = list(pool.map(plan, wanted))
+    return {"uploads": [p.to_dict() for p in plans]}
+
+
+@router.post("/uploads/complete", summary="Check blobs sent straight to S3 and make them the caller's")
+def complete_uploads(
+    body: CompleteRequest, context: Hub, repo: Repo, caller: SignedIn
+) -> dict[str, list[Any]]:
+    """Each blob's bytes are checked against its SHA-256 before it enters the store; then the caller has
+    proved they hold it. One answer per digest: ``complete``, or ``error`` with its ``status`` (422: the
+    bytes are not the digest's, and are gone; 400: not every byte has arrived)."""
+    digests = list(dict.fromkeys(check_digest(d) for d in body.digests))
+    ready = set(digests) - repo.missing_blobs(set(digests))
+
+    def complete(digest: str) -> dict[str, Any]:
+        if digest in ready:
+            return {"sha256": digest, "complete": True, "size": None}
+        try:
+            size = context.uploads.complete(caller.name, digest)
+        except EohubError as exc:
+            return {"sha256": digest, "complete": False, "error": str(exc), "status": status_of(exc)}
+        return {"sha256": digest, "complete": True, "size": size}
+
+    with ThreadPoolExecutor(min(THREADS, max(1, len(digests)))) as pool:
+        answers = list(pool.map(complete, digests))
+    accepted = {a["sha256"]: a["size"] for a in answers if a["complete"] and a["size"] is not None}
+    if accepted:
+        repo.accept_uploads(accepted)
+    for answer in answers:
+        answer.pop("size", None)
+    return {"uploads": answers}
+
+
 BATCH = 4 * 1024 * 1024
 
 
@@ -67,29 +154,34 @@ async def append_upload(
     upload_length: Annotated[int, Header(ge=0)],
 ) -> UploadState:
     """Bytes are written in batches as they arrive, so a connection that breaks keeps what it sent.
-    The last byte makes the hub hash the upload; only then may the caller's versions reference it."""
+    The last byte makes the hub check the upload's SHA-256; only then may the caller's versions
+    reference it."""
     check_digest(digest)
-    limit = context.settings.limits.max_file_bytes
-    if upload_length > limit:
-        raise LimitError(
-            f"Upload-Length {upload_length} is above the hub's largest file, {limit} bytes "
-            "(EOHUB_MAX_FILE_BYTES)"
-        )
+    _check_length(context, upload_length)
     if upload_offset > upload_length:
         raise UsageError(f"Upload-Offset {upload_offset} is beyond Upload-Length {upload_length}")
     if await run_in_threadpool(repo.may_reference, digest):
         return UploadState(offset=upload_length, complete=True)
-    offset = upload_offset
-    uploads, who = context.uploads, caller.name
+    writer = await run_in_threadpool(
+        context.uploads.writer, caller.name, digest, upload_offset, upload_length
+    )
     stream = request.stream()
-    while (batch := await _next_batch(stream)) is not None:
-        offset = await run_in_threadpool(uploads.append, who, digest, offset, upload_length, [batch])
-    await run_in_threadpool(uploads.append, who, digest, offset, upload_length, [], True)  # fsync
+    try:
+        while (batch := await _next_batch(stream)) is not None:
+            await run_in_threadpool(writer.write, batch)
+    finally:
+        offset = await run_in_threadpool(writer.close)
     if offset == upload_length:
-        size = await run_in_threadpool(uploads.complete, who, digest, upload_length)
-        await run_in_threadpool(repo.accept_upload, digest, size)
-        return UploadState(offset=offset, complete=True)
+        return await run_in_threadpool(_complete, context, repo, caller.name, digest, upload_length)
     return UploadState(offset=offset, complete=False)
+
+
+def _complete(
+    context: HubContext, repo: EmbeddedRepository, who: str, digest: str, length: int
+) -> UploadState:
+    size = context.uploads.complete(who, digest, length)
+    repo.accept_upload(digest, size)
+    return UploadState(offset=length, complete=True)
 
 
 async def _next_batch(stream: AsyncIterator[bytes]) -> bytes | None:
@@ -105,3 +197,6 @@ async def _next_batch(stream: AsyncIterator[bytes]) -> bytes | None:
     except ClientDisconnect:
         pass
     return b"".join(parts) if parts else None
+
+
+__all__ = ["OffsetMismatch", "router"]

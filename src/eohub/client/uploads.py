@@ -1,0 +1,402 @@
+"""How a :class:`~eohub.client.RemoteRepository` sends blobs to a hub.
+
+The client asks which blobs the hub lacks, then how to send them, a thousand at a time
+(``POST /api/uploads``), several files at once:
+
+- ``"patch"`` (a hub on local storage): ``PATCH`` requests to the hub that stream the file from the
+  offset it confirms; a broken connection, a killed client or a restarted hub (or another process of
+  it) loses at most the bytes in flight.
+- ``"direct"`` (a hub on S3): presigned ``PUT`` requests straight to S3, one for the whole file or one
+  per part, then ``POST /api/uploads/complete`` (batched), where the hub checks every SHA-256. The parts
+  S3 holds are kept across attempts and hub processes; an expired URL is replaced by asking again.
+
+Presigned URLs are fetched by a separate HTTP client that never sends the hub's token. Memory stays at a
+few read buffers whatever the file size.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+import httpx
+
+from eohub.client.http import HubSession, _Retryable, hub_error, parse_answer, read_bounded
+from eohub.errors import EohubError, IntegrityError, NotFoundError, TransferError, UsageError
+from eohub.repository.confine import open_source
+from eohub.repository.manifest import FileEntry
+from eohub.repository.progress import Progress
+from eohub.repository.scan import IngestPlan, PlannedFile
+
+log = logging.getLogger(__name__)
+
+READ_SIZE = 1024 * 1024
+REQUEST_BYTES = 64 * 1024 * 1024
+"""The most bytes one ``PATCH`` carries; a file larger than this takes several requests."""
+UPLOAD_BATCH = 1_000
+"""Blobs of one ``POST /api/uploads`` or ``/api/uploads/complete`` (the hub's bound)."""
+UPLOAD_THREADS = 8
+"""Files sent at once (small files are round trips more than bytes)."""
+PART_THREADS = 4
+"""Parts of one file sent to S3 at once."""
+
+
+class HubUploads:
+    """The upload half of :class:`~eohub.client.RemoteRepository` (see the module docstring)."""
+
+    session: HubSession
+    url: str
+    bytes_sent: int
+    _lock: threading.Lock
+    _storage: httpx.Client | None
+    _batches: dict[str, _Batch]
+
+    def storage(self) -> httpx.Client:
+        """The HTTP client for presigned storage URLs: it never sends the hub's token or cookies."""
+        with self._lock:
+            if self._storage is None:
+                self._storage = httpx.Client(
+                    timeout=httpx.Timeout(self.session.http.timeout.read or 120.0, connect=10.0),
+                    limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+                    headers={"User-Agent": self.session.http.headers["User-Agent"]},
+                    follow_redirects=False,
+                )
+            return self._storage
+
+    def upload_offset(self, digest: str) -> tuple[int, bool]:
+        """How many bytes of ``digest`` the hub has, and whether the blob is complete."""
+        return _upload_state(self.session.json("GET", f"/api/uploads/{digest}"), self.url)
+
+    def _upload(self, plan: IngestPlan, progress: Progress) -> None:
+        """Send the blobs the hub lacks: a thousand plans per question, several files at once, the
+        checks of blobs sent straight to S3 asked for together at the end."""
+        files = self._missing_files(plan)  # type: ignore[attr-defined] - Repository's
+        progress.begin("uploading", sum(f.entry.size for f in files.values()), len(files))
+        try:
+            ordered = list(files.values())
+            for i in range(0, len(ordered), UPLOAD_BATCH):
+                self._upload_batch(ordered[i : i + UPLOAD_BATCH], progress)
+        finally:
+            progress.end()
+
+    def _upload_batch(self, files: list[PlannedFile], progress: Progress) -> None:
+        batch = _Batch(self._plans([f.entry for f in files]))
+        with self._lock:
+            for f in files:
+                self._batches[f.entry.sha256] = batch
+        try:
+
+            def send(f: PlannedFile) -> None:
+                assert f.source is not None
+                self.upload_blob(f.entry, f.source, progress)
+                progress.file_done()
+
+            _run_all(send, files, UPLOAD_THREADS)
+            self._complete(batch.sent)
+        finally:
+            with self._lock:
+                for f in files:
+                    self._batches.pop(f.entry.sha256, None)
+
+    def _plans(self, entries: list[FileEntry], parts: int | None = None) -> dict[str, dict[str, Any]]:
+        """``POST /api/uploads``: how to send each blob (``{}`` from a hub that does not plan: then each
+        is sent through it from the offset it reports)."""
+        body: dict[str, Any] = {"uploads": [{"sha256": e.sha256, "length": e.size} for e in entries]}
+        if parts is not None:
+            body["parts"] = parts
+        try:
+            answer = self.session.json("POST", "/api/uploads", json=body)
+        except (NotFoundError, UsageError) as exc:
+            if isinstance(exc, NotFoundError) or "Method Not Allowed" in str(exc):  # an older hub
+                return {}
+            raise
+        listed = answer.get("uploads") if isinstance(answer, dict) else None
+        if not isinstance(listed, list) or len(listed) != len(entries):
+            raise IntegrityError(f"the hub at {self.url} sent a malformed upload plan")
+        return {e.sha256: _checked_plan(data, e, self.url) for e, data in zip(entries, listed, strict=True)}
+
+    def _complete(self, digests: list[str]) -> None:
+        """``POST /api/uploads/complete``: the hub checks what was sent straight to S3."""
+        for i in range(0, len(digests), UPLOAD_BATCH):
+            batch = digests[i : i + UPLOAD_BATCH]
+            answer = self.session.json("POST", "/api/uploads/complete", json={"digests": batch})
+            listed = answer.get("uploads") if isinstance(answer, dict) else None
+            if not isinstance(listed, list) or len(listed) != len(batch):
+                raise IntegrityError(f"the hub at {self.url} sent a malformed answer to completing uploads")
+            for digest, item in zip(batch, listed, strict=True):
+                if not isinstance(item, dict) or item.get("sha256") != digest:
+                    raise IntegrityError(
+                        f"the hub at {self.url} sent a malformed answer to completing uploads"
+                    )
+                if item.get("complete") is not True:
+                    status = item.get("status")
+                    message = str(item.get("error") or "the upload did not complete")[:2000]
+                    raise (IntegrityError if status == 422 else TransferError)(f"{digest[:12]}...: {message}")
+
+    def upload_blob(self, entry: FileEntry, source: Path, progress: Progress) -> None:
+        with self._lock:
+            batch = self._batches.get(entry.sha256)
+        plan = batch.plans.get(entry.sha256) if batch is not None else None
+        if plan is None and batch is None:
+            plan = self._plans([entry]).get(entry.sha256)
+        if plan is not None and plan["complete"]:
+            progress.advance(entry.size)
+            return
+        if plan is not None and plan["method"] == "direct":
+            self._send_direct(entry, source, plan, progress)
+            if batch is not None:
+                with self._lock:
+                    batch.sent.append(entry.sha256)
+            else:
+                self._complete([entry.sha256])
+            return
+        with open_source(source) as f:
+            if plan is not None:
+                offset, complete = plan["offset"], False
+            else:
+                offset, complete = self.upload_offset(entry.sha256)
+            progress.advance(offset)
+            stalled = 0
+            while not complete:
+                if offset > entry.size:
+                    raise IntegrityError(f"{source}: the hub holds more bytes than the file has")
+                before = offset
+                offset, complete = self._send(entry, f, offset, progress)
+                stalled = stalled + 1 if offset <= before and not complete else 0
+                if stalled > self.session.attempts:
+                    raise TransferError(
+                        f"{source}: the hub keeps taking no bytes at offset {offset}; run the command again"
+                    )
+
+    def _send(self, entry: FileEntry, f: BinaryIO, offset: int, progress: Progress) -> tuple[int, bool]:
+        """One ``PATCH`` from ``offset``; after a transient failure, the hub's offset to go on from."""
+        stop = min(entry.size, offset + REQUEST_BYTES)
+
+        def body() -> Iterator[bytes]:
+            f.seek(offset)
+            position = offset
+            while position < stop:
+                chunk = f.read(min(READ_SIZE, stop - position))
+                if not chunk:
+                    raise IntegrityError(f"{entry.path}: the file shrank while it was being uploaded")
+                position += len(chunk)
+                with self._lock:
+                    self.bytes_sent += len(chunk)
+                progress.advance(len(chunk))
+                yield chunk
+
+        headers = {
+            "Upload-Offset": str(offset),
+            "Upload-Length": str(entry.size),
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(stop - offset),
+        }
+        try:
+            with self.session.http.stream(
+                "PATCH", f"/api/uploads/{entry.sha256}", content=body(), headers=headers
+            ) as streamed:
+                response = read_bounded(streamed, self.url)
+        except httpx.TransportError as exc:
+            log.info("upload of %s broke off (%s); asking the hub where to go on", entry.path, exc)
+            return self.session.retrying(entry.path, lambda: self._offset_after_failure(entry.sha256))
+        if response.status_code in (502, 503, 504):
+            return self.session.retrying(entry.path, lambda: self._offset_after_failure(entry.sha256))
+        if response.status_code == 409 and "offset" in _json(response):
+            return _upload_state({**_json(response), "complete": False}, self.url)
+        if response.status_code >= 400:
+            raise hub_error(response)
+        return _upload_state(_json(response), self.url)
+
+    def _send_direct(self, entry: FileEntry, source: Path, plan: dict[str, Any], progress: Progress) -> None:
+        """Send ``plan``'s targets straight to storage, asking the hub again for more parts or for new
+        URLs when some expired; the hub's offset is counted as done."""
+        progress.advance(plan["offset"])
+        done: set[int | None] = set()
+        refusals = 0
+        with open_source(source) as f:
+            while True:
+                targets = [t for t in plan["targets"] if t["part"] not in done]
+                refused = _run_all(
+                    lambda t: self._put(entry, source, f.fileno(), t, progress, done),
+                    targets,
+                    PART_THREADS if len(targets) > 1 else 1,
+                    collect=True,
+                )
+                if not refused and not plan["more"]:
+                    return
+                refusals = refusals + 1 if refused else 0
+                if refusals > self.session.attempts:
+                    raise TransferError(
+                        f"{source}: the storage keeps refusing the upload ({refused[0]}); "
+                        "run the command again"
+                    )
+                plan = self._plans([entry]).get(entry.sha256) or {}
+                if plan.get("complete") or not plan.get("targets"):
+                    return
+                progress.advance(-sum(t["length"] for t in plan["targets"] if t["part"] in done))
+                done.clear()
+
+    def _put(
+        self, entry: FileEntry, source: Path, fd: int, target: dict[str, Any], progress: Progress, done: set
+    ) -> str | None:
+        """One presigned ``PUT`` of a file's span; ``None`` when stored, else why the storage refused it
+        (an expired URL: the caller asks the hub for a new one). Transient failures are retried here."""
+        start, length = target["offset"], target["length"]
+        sent = [0]
+
+        def body() -> Iterator[bytes]:
+            position, stop = start, start + length
+            while position < stop:
+                chunk = os.pread(fd, min(READ_SIZE, stop - position), position)
+                if not chunk:
+                    raise IntegrityError(f"{entry.path}: the file shrank while it was being uploaded")
+                position += len(chunk)
+                sent[0] += len(chunk)
+                with self._lock:
+                    self.bytes_sent += len(chunk)
+                progress.advance(len(chunk))
+                yield chunk
+
+        headers = {**target["headers"], "Content-Length": str(length)}
+        for attempt in range(1, self.session.attempts + 1):
+            sent[0] = 0
+            try:
+                response = self.storage().put(target["url"], content=body(), headers=headers)
+            except httpx.TransportError as exc:
+                reason = str(exc) or type(exc).__name__
+            else:
+                if response.status_code < 300:
+                    with self._lock:
+                        done.add(target["part"])
+                    return None
+                if response.status_code == 400 and b"BadDigest" in response.content[:4096]:
+                    raise IntegrityError(
+                        f"{source}: the file changed since it was read (its bytes no longer match its "
+                        "SHA-256)"
+                    )
+                reason = f"{response.status_code} {response.text[:200]}"
+                if response.status_code in (400, 401, 403, 404):  # expired or refused: new URLs help
+                    progress.advance(-sent[0])
+                    return reason
+            progress.advance(-sent[0])
+            log.info("upload of %s to storage failed (%s); retrying", entry.path, reason)
+            time.sleep(self.session.backoff * 2 ** (attempt - 1))
+        raise TransferError(f"{source}: the storage cannot be reached ({reason}); run the command again")
+
+    def _offset_after_failure(self, digest: str) -> tuple[int, bool]:
+        with self.session.http.stream("GET", f"/api/uploads/{digest}") as streamed:
+            response = read_bounded(streamed, self.url)
+        if response.status_code in (502, 503, 504):
+            raise _Retryable(str(response.status_code))
+        if response.status_code >= 400:
+            raise hub_error(response)
+        return _upload_state(_json(response), self.url)
+
+
+@dataclass
+class _Batch:
+    """Plans of the blobs of one upload batch, and those sent straight to storage (to be completed)."""
+
+    plans: dict[str, dict[str, Any]]
+    sent: list[str] = field(default_factory=list)
+
+
+def _run_all(work: Callable[[Any], Any], items: list[Any], threads: int, collect: bool = False) -> list[Any]:
+    """``work(item)`` for every item on ``threads`` threads; the first exception stops the rest and is
+    raised. With ``collect``, the results that are not ``None``."""
+    if threads <= 1 or len(items) <= 1:
+        results = [work(item) for item in items]
+    else:
+        with ThreadPoolExecutor(min(threads, len(items)), thread_name_prefix="eohub-upload") as pool:
+            futures = [pool.submit(work, item) for item in items]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((f for f in futures if f.done() and f.exception() is not None), None)
+            if failed is not None:
+                for future in futures:
+                    future.cancel()
+                raise failed.exception()  # type: ignore[misc]
+            results = [f.result() for f in futures]
+    return [r for r in results if r is not None] if collect else []
+
+
+def _checked_plan(data: Any, entry: FileEntry, hub: str) -> dict[str, Any]:
+    """An upload plan as a hub sends it, checked: the blob asked for, whole-number offsets, targets that
+    are http(s) URLs with spans inside the file."""
+    try:
+        if not isinstance(data, dict) or data.get("sha256") != entry.sha256:
+            raise ValueError("another blob")
+        offset = data.get("offset", 0)
+        if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= entry.size:
+            raise ValueError("offset")
+        method = data.get("method", "patch")
+        if method not in ("patch", "direct"):
+            raise ValueError(f"method {str(method)[:20]!r}")
+        targets = []
+        for t in data.get("targets") or []:
+            start, length, part = t["offset"], t["length"], t.get("part")
+            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (start, length)):
+                raise ValueError("target span")
+            if start + length > entry.size or not (part is None or (isinstance(part, int) and part > 0)):
+                raise ValueError("target span")
+            headers = t.get("headers") or {}
+            if not isinstance(headers, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) and k.lower().startswith("x-amz-")
+                for k, v in headers.items()
+            ):
+                raise ValueError("target headers")
+            targets.append(
+                {
+                    "url": _storage_url(str(t["url"]), hub),
+                    "headers": headers,
+                    "offset": start,
+                    "length": length,
+                    "part": part,
+                }
+            )
+        if len(targets) > 10_000:
+            raise ValueError("too many targets")
+    except (KeyError, TypeError, ValueError, AttributeError, IntegrityError) as exc:
+        raise IntegrityError(f"the hub at {hub} sent a malformed upload plan ({_short(exc)})") from None
+    return {
+        "offset": offset,
+        "complete": data.get("complete") is True,
+        "method": method,
+        "targets": targets,
+        "more": data.get("more") is True,
+    }
+
+
+def _storage_url(location: str, hub: str) -> str:
+    """A redirect's target, which must be an absolute http(s) URL (it is fetched without credentials)."""
+    parts = urlsplit(location)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(location) > 8192:
+        raise IntegrityError(f"the hub at {hub} redirected a download to {location[:200]!r}")
+    return location
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = parse_answer(response.content, "", "")
+    except EohubError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _upload_state(data: Any, hub: str) -> tuple[int, bool]:
+    """``(offset, complete)`` of an upload as a hub reports it, checked."""
+    offset = data.get("offset") if isinstance(data, dict) else None
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise IntegrityError(f"the hub at {hub} sent a malformed upload state: {str(data)[:200]}")
+    return offset, data.get("complete") is True
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
