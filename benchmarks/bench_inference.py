@@ -354,51 +354,69 @@ def _case(size: int, label: str, by_mode: dict[str, Any]) -> tuple[list[str], di
     return lines, figures
 
 
+def _load_text(load: tuple[float, float]) -> str:
+    shared = ": the machine was shared with other work" if max(load) >= 0.5 else ""
+    return f"Load average (5 min) {load[0]:.1f} at the start of these runs, {load[1]:.1f} at the end{shared}."
+
+
 def write_results(
     rates: dict[tuple[int, str], dict[str, Any]],
     memory: list[tuple[int, int, float, int, float]],
     parameters: int,
     load: tuple[float, float],
 ) -> None:
-    lines = [
-        "# Inference benchmark",
-        "",
-        f"Machine: {CORES} cores, {platform.processor() or platform.machine()}, Python "
-        f"{platform.python_version()}, ONNX Runtime {ort.__version__} (CPU), "
-        f"rasterio {rasterio.__version__} (GDAL {rasterio.__gdal_version__}). "
-        f"Load average (5 min) {load[0]:.1f} at the start, {load[1]:.1f} at the end"
-        + (": the machine was shared with other work." if max(load) >= 0.5 else "."),
-        "",
-        "## Throughput: 13-band scenes, ResNet-18-sized classifier on 64 x 64 patches",
-        "",
-        f"Model: {parameters / 1e6:.1f} M parameters. Input: uint16 GeoTIFF tiled 512 x 512, "
-        "pixel-interleaved (GDAL's default), DEFLATE (predictor 2, level 1) or uncompressed; "
-        f"batch {BATCH}, z-score scaling of 13 bands.",
-        "",
-        f"Best of {ROUNDS} rounds of each measure; every round runs every measure once, in the opposite "
-        "order to the round before (other processes on the machine only slow runs down). Ratios are "
-        "against the best ONNX Runtime alone figure of the same input, whichever way of running the "
-        "session gave it: wall, patches per second; CPU, CPU seconds (user + system, every thread) of "
-        "ONNX Runtime alone over those of the command. `eohub predict` command: the whole process "
-        "(start-up, model load, reading, scaling, inference, COG and STAC item).",
-        "",
-    ]
-    goals = {}
-    for (size, label), by_mode in rates.items():
-        case, goals[size, label] = _case(size, label, by_mode)
-        lines += case
-    lines += ["### Goal: `eohub predict` with its defaults, end to end, against ONNX Runtime alone", ""]
-    lines += ["| scene | goal | ratio, wall | ratio, CPU | peak RSS |", "| --- | ---: | ---: | ---: | ---: |"]
-    for (size, label), g in goals.items():
-        target = 0.95 if label == "uncompressed" else 0.85
-        lines.append(
-            f"| {size} x {size}, {label} | >= {target} | **{g['wall']:.3f}** "
-            f"({'met' if g['wall'] >= target else 'missed'}) | {g['cpu']:.3f} | {g['rss'] / 2**20:.0f} MiB |"
-        )
-    lines.append("")
-    if memory:
+    """Write the sections this run measured; those it did not (``EOHUB_BENCH_SIZES=``,
+    ``EOHUB_BENCH_MEMORY=0``) and the hand-written analysis are kept from the file as it was."""
+    sections = {
+        "": [
+            "# Inference benchmark",
+            "",
+            f"Machine: {CORES} cores, {platform.processor() or platform.machine()}, Python "
+            f"{platform.python_version()}, ONNX Runtime {ort.__version__} (CPU), "
+            f"rasterio {rasterio.__version__} (GDAL {rasterio.__gdal_version__}).",
+            "",
+        ]
+    }
+    if rates:
+        lines = [
+            THROUGHPUT,
+            "",
+            _load_text(load),
+            "",
+            f"Model: {parameters / 1e6:.1f} M parameters. Input: uint16 GeoTIFF tiled 512 x 512, "
+            "pixel-interleaved (GDAL's default), DEFLATE (predictor 2, level 1) or uncompressed; "
+            f"batch {BATCH}, z-score scaling of 13 bands.",
+            "",
+            f"Best of {ROUNDS} rounds of each measure; every round runs every measure once, in the opposite "
+            "order to the round before (other processes on the machine only slow runs down). Ratios are "
+            "against the best ONNX Runtime alone figure of the same input, whichever way of running the "
+            "session gave it: wall, patches per second; CPU, CPU seconds (user + system, every thread) of "
+            "ONNX Runtime alone over those of the command. `eohub predict` command: the whole process "
+            "(start-up, model load, reading, scaling, inference, COG and STAC item).",
+            "",
+        ]
+        goals = {}
+        for (size, label), by_mode in rates.items():
+            case, goals[size, label] = _case(size, label, by_mode)
+            lines += case
+        lines += ["### Goal: `eohub predict` with its defaults, end to end, against ONNX Runtime alone", ""]
         lines += [
-            "## Peak memory (RSS of the `eohub predict` process)",
+            "| scene | goal | ratio, wall | ratio, CPU | peak RSS |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        for (size, label), g in goals.items():
+            target = 0.95 if label == "uncompressed" else 0.85
+            lines.append(
+                f"| {size} x {size}, {label} | >= {target} | **{g['wall']:.3f}** "
+                f"({'met' if g['wall'] >= target else 'missed'}) | {g['cpu']:.3f} "
+                f"| {g['rss'] / 2**20:.0f} MiB |"
+            )
+        sections[THROUGHPUT] = [*lines, ""]
+    if memory:
+        lines = [
+            MEMORY,
+            "",
+            _load_text(load),
             "",
             "| scene | classifier, 64 x 64 patches "
             "| segmenter, 256 x 256 windows, overlap 32 (per-pixel, blended) |",
@@ -409,15 +427,33 @@ def write_results(
                 f"| {size} x {size} x 13 bands ({size * size * 26 / 2**20:.0f} MiB raw) | "
                 f"{rss_cls / 2**20:.0f} MiB ({t_cls:.0f} s) | {rss_seg / 2**20:.0f} MiB ({t_seg:.0f} s) |"
             )
-        lines.append("")
-    text = "\n".join(lines)
+        sections[MEMORY] = [*lines, ""]
+    old = _sections(RESULTS.read_text()) if RESULTS.exists() else {}
+    order = ["", THROUGHPUT, MEMORY, ANALYSIS]
+    text = "\n".join(
+        "\n".join(sections.get(key) or old.get(key) or []).rstrip("\n") + "\n"
+        for key in order
+        if key in sections or key in old
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    if RESULTS.exists() and ANALYSIS in RESULTS.read_text():
-        text += "\n" + RESULTS.read_text()[RESULTS.read_text().index(ANALYSIS) :].rstrip() + "\n"
-    RESULTS.write_text(text)
+    RESULTS.write_text(text.replace("\n\n\n", "\n\n"))
     print(text)
 
 
+def _sections(text: str) -> dict[str, list[str]]:
+    """The results file's parts by their ``## `` heading (``""``: what comes before the first)."""
+    parts: dict[str, list[str]] = {"": []}
+    key = ""
+    for line in text.splitlines():
+        if line.startswith("## "):
+            key = next((k for k in (THROUGHPUT, MEMORY, ANALYSIS) if line.startswith(k)), line)
+            parts[key] = []
+        parts[key].append(line)
+    return parts
+
+
+THROUGHPUT = "## Throughput: 13-band scenes, ResNet-18-sized classifier on 64 x 64 patches"
+MEMORY = "## Peak memory (RSS of the `eohub predict` process)"
 # The hand-written part of the results file (profiles, what was tried), kept when the tables are rewritten.
 ANALYSIS = "## Where the rest of the time goes"
 
