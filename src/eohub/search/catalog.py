@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, literal, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, Select, false, func, literal, or_, select, text, true, tuple_
 from sqlalchemy.orm import Session
 
 from eohub.config import Limits
@@ -363,6 +363,7 @@ class StacCatalog:
     def search(self, request: SearchRequest, scope: Scope | None = None) -> Page:
         """One page of the items matching ``request`` (over ``scope``, else every visible collection)."""
         with self.database.sessions() as s:
+            self._short_query_settings(s)
             query, spatial = self._search_query(s, request, scope)
             hits: list[tuple[int, Hit]] = []
             resume: int | None = None
@@ -379,6 +380,14 @@ class StacCatalog:
             page = [h for _, h in hits[: request.limit]]
             self._neighbours(s, page)
             return Page(page, hits[request.limit][0] if len(hits) > request.limit else resume)
+
+    def _short_query_settings(self, session: Session) -> None:
+        """PostgreSQL: no JIT compilation and no parallel workers for this transaction. A search reads a
+        page through indexes: a plan costed over a million rows would otherwise spend tens of ms
+        compiling, or starting workers, for a query that stops after a few hundred rows."""
+        if self.dialect == "postgresql":
+            session.execute(text("SET LOCAL jit = off"))
+            session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
 
     def _rows(
         self, session: Session, query: Select[Any], request: SearchRequest, refine: bool

@@ -123,10 +123,14 @@ class _Translator:
         of the item's own values per item the search examines, instead of an ``IN`` list built over
         every match. On SQLite the key is compared as ``key || ''`` so that the probe can only read
         the item's rows (``(item_row_id, key)`` index): given the key, SQLite would otherwise scan
-        the ``(key, num)`` index's range for each item, whatever its statistics say."""
+        the ``(key, num)`` index's range for each item, whatever its statistics say. PostgreSQL would
+        turn the ``EXISTS`` into a join over every value of the key (it cannot know that a walk
+        newest first stops early): ``OFFSET 0`` keeps it a probe."""
         probe = select(StacValueRow.item_row_id).where(StacValueRow.item_row_id == StacItemRow.id)
-        stored = StacValueRow.key.concat("") if self.dialect == "sqlite" else StacValueRow.key
-        probe = probe.where(stored == key)
+        if self.dialect == "postgresql":  # OFFSET 0: kept a per-row probe, not made into a (hash) join
+            probe = probe.where(StacValueRow.key == key).offset(0)
+        else:
+            probe = probe.where(StacValueRow.key.concat("") == key)
         return (probe.where(condition) if condition is not None else probe).exists()
 
     def _column(self, kind: str) -> Any:
