@@ -288,8 +288,9 @@ class _Translator:
 
         if op == "a_overlaps":
             truth = any_of()
-        elif op == "a_contains":
-            truth = and_(present, *(self._match(key, self._column(k) == v) for k, v in values))
+        elif op == "a_contains":  # each value's probe implies that the array is there
+            members = [self._match(key, self._column(k) == v) for k, v in values]
+            truth = and_(*members) if members else present
         elif op == "a_containedby":
             truth = and_(present, not_(outside()))
         else:  # a_equals
