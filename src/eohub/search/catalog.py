@@ -394,7 +394,7 @@ class StacCatalog:
     ) -> Iterator[tuple[int, Any]]:
         """Matching rows from ``request.token`` on, in order: ids first (a narrow sort), then their
         documents, so the database never sorts JSON text."""
-        chunk = request.limit + 1 if not refine else max(2 * request.limit, 100)
+        chunk = request.limit + 1  # then, when exact geometry tests reject rows, larger chunks
         offset = request.token
         while True:
             ids = session.scalars(query.limit(chunk).offset(offset)).all()
@@ -407,6 +407,7 @@ class StacCatalog:
             if len(ids) < chunk:
                 return
             offset += len(ids)
+            chunk = chunk if not refine else max(2 * request.limit, 100)
 
     def _search_query(
         self, session: Session, request: SearchRequest, scope: Scope | None
@@ -419,17 +420,18 @@ class StacCatalog:
             .join(RepositoryRow, RepositoryRow.id == owner)
             .where(self._visible(session))
         )
-        known: dict[str, str]
+        known: dict[str, str] = {}  # the property keys a filter or sortby may name
+        needs_keys = request.filter is not None or bool(request.sortby)
         if scope is None:
             query = query.where(StacItemRow.latest == true())  # '= true': an index key on PostgreSQL
-            known = self.queryables()
+            known = self.queryables() if needs_keys else known
         else:
             query = query.where(StacItemRow.repository_id == scope.repository_id)
             if scope.number is None:
                 query = query.where(StacItemRow.latest == true())
             else:
                 query = query.where(StacItemRow.number == scope.number)
-            known = self._scope_queryables(session, scope)
+            known = self._scope_queryables(session, scope) if needs_keys else known
         if request.collections is not None:
             keys = [parse_collection_id(c) for c in request.collections]
             wanted = [(k, name_key(n)) for k, n in (p for p in keys if p is not None)]
