@@ -115,14 +115,13 @@ def gc_command(
     """Find what killed ingests, abandoned uploads and deleted repositories left in storage; with
     --delete, remove it (safe while ingests run)."""
     from eohub.repository.housekeeping import collect
-    from eohub.storage import open_store
-    from eohub.storage.uploads import UploadArea
+    from eohub.storage import open_store, open_uploads
 
     settings = load_settings()
 
     def run(database: Database):  # noqa: ANN202 - a GcReport, imported lazily
         store = open_store(settings.storage, settings.s3_endpoint)
-        uploads = UploadArea(settings.home / "uploads", store)
+        uploads = open_uploads(settings, database, store)
         return collect(database, store, uploads, settings.limits, apply=delete)
 
     report = _run(run)

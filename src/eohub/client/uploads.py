@@ -100,11 +100,15 @@ class HubUploads:
                 progress.file_done()
 
             _run_all(send, files, UPLOAD_THREADS)
-            self._complete(batch.sent)
+            failed = self._complete(batch.sent)
         finally:
             with self._lock:
                 for f in files:
                     self._batches.pop(f.entry.sha256, None)
+        for f in files:  # once more, alone: another ingest of the caller's may have completed it meanwhile
+            if f.entry.sha256 in failed:
+                assert f.source is not None
+                self.upload_blob(f.entry, f.source, progress)
 
     def _plans(self, entries: list[FileEntry], parts: int | None = None) -> dict[str, dict[str, Any]]:
         """``POST /api/uploads``: how to send each blob (``{}`` from a hub that does not plan: then each
@@ -123,8 +127,10 @@ class HubUploads:
             raise IntegrityError(f"the hub at {self.url} sent a malformed upload plan")
         return {e.sha256: _checked_plan(data, e, self.url) for e, data in zip(entries, listed, strict=True)}
 
-    def _complete(self, digests: list[str]) -> None:
-        """``POST /api/uploads/complete``: the hub checks what was sent straight to S3."""
+    def _complete(self, digests: list[str]) -> dict[str, str]:
+        """``POST /api/uploads/complete``: the hub checks what was sent straight to S3. Bytes that are not
+        their digest's raise :class:`IntegrityError`; the other refusals are returned (digest: why)."""
+        failed: dict[str, str] = {}
         for i in range(0, len(digests), UPLOAD_BATCH):
             batch = digests[i : i + UPLOAD_BATCH]
             answer = self.session.json("POST", "/api/uploads/complete", json={"digests": batch})
@@ -139,7 +145,10 @@ class HubUploads:
                 if item.get("complete") is not True:
                     status = item.get("status")
                     message = str(item.get("error") or "the upload did not complete")[:2000]
-                    raise (IntegrityError if status == 422 else TransferError)(f"{digest[:12]}...: {message}")
+                    if status == 422:
+                        raise IntegrityError(f"{digest[:12]}...: {message}")
+                    failed[digest] = message
+        return failed
 
     def upload_blob(self, entry: FileEntry, source: Path, progress: Progress) -> None:
         with self._lock:
@@ -155,8 +164,8 @@ class HubUploads:
             if batch is not None:
                 with self._lock:
                     batch.sent.append(entry.sha256)
-            else:
-                self._complete([entry.sha256])
+            elif failed := self._complete([entry.sha256]):
+                raise TransferError(f"{source}: {failed[entry.sha256]}; run the command again")
             return
         with open_source(source) as f:
             if plan is not None:

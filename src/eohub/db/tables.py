@@ -5,6 +5,7 @@ users 1--* tokens                                       (SHA-256 of an API token
 users 1--* repositories 1--* versions 1--* files        (path, size, sha256 of a stored blob)
                                        1--* documents    (a STAC document as JSON text)
 blobs (sha256, size)  1--* blob_proofs *--1 users        (who has shown they hold the bytes)
+uploads (user, sha256, length, staging token)            (uploads in progress into S3)
 ```
 
 - A repository is a model or a dataset: ``(kind, name_key)`` is unique, where ``name_key`` is the
@@ -90,6 +91,26 @@ class BlobProofRow(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class UploadRow(Base):
+    """An upload in progress straight to S3 (or relayed by the hub into S3): whose, which blob, how long,
+    and where its bytes wait (``uploads/<user>/<token>``, a multipart upload or one object). The state a
+    hub process needs to resume it lives here and in S3, never on one process's disk."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (UniqueConstraint("user_id", "sha256", name="uq_uploads_user_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    length: Mapped[int] = mapped_column(BigInteger)
+    token: Mapped[str] = mapped_column(String(32), unique=True)  # random: names the staging key
+    mode: Mapped[str] = mapped_column(String(8))  # "put" (one presigned PUT) or "parts" (multipart)
+    multipart_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    part_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    touched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class RepositoryRow(Base):

@@ -309,7 +309,7 @@ class EmbeddedRepository(Repository):
             raise AuthenticationError("uploading needs a user (set EOHUB_TOKEN or run eohub auth login)")
         with self.database.sessions.begin() as s:
             user = self._user_row(s)
-            for digest, size in sizes.items():
+            for digest, size in sorted(sizes.items()):  # one order for all: concurrent batches never deadlock
                 ledger.record_blob(s, digest, size)
                 ledger.record_proof(s, user, digest)
 

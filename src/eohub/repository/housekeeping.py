@@ -28,7 +28,7 @@ from eohub.config import Limits
 from eohub.db.engine import Database
 from eohub.db.tables import BlobProofRow, BlobRow, FileRow
 from eohub.storage import BlobStore
-from eohub.storage.uploads import UploadArea
+from eohub.storage.uploads import Uploads
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def clear_abandoned_writes(store: BlobStore, now: float | None = None) -> Found:
 def collect(
     database: Database,
     store: BlobStore,
-    uploads: UploadArea | None,
+    uploads: Uploads | None,
     limits: Limits,
     apply: bool = False,
     now: float | None = None,
@@ -109,15 +109,10 @@ def collect(
         report.abandoned_writes.add(write.name, write.size)
     cutoff = now - limits.upload_ttl_seconds
     if uploads is not None:
-        for part in uploads.parts():
-            try:
-                info = part.stat()
-            except FileNotFoundError:
-                continue
-            if info.st_mtime < cutoff:
-                if apply:
-                    part.unlink(missing_ok=True)
-                report.abandoned_uploads.add(str(part), info.st_size)
+        for upload in uploads.abandoned(cutoff):
+            if apply:
+                upload.remove()
+            report.abandoned_uploads.add(upload.name, upload.size)
     _unreferenced(database, store, datetime.fromtimestamp(cutoff, UTC), apply, report.unreferenced_blobs)
     return report
 

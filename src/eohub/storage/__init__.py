@@ -25,8 +25,14 @@ def open_store(location: str, s3_endpoint: str | None = None) -> BlobStore:
 
 
 def open_uploads(settings: Settings, database: Database, store: BlobStore) -> Uploads:
-    """Uploads in progress for a hub on ``store``: partial files under ``EOHUB_HOME/uploads``, shared by
-    the hub processes of one machine."""
+    """Uploads in progress for a hub on ``store``: into S3 (state in the database and S3), or partial
+    files under ``EOHUB_HOME/uploads`` (shared by the hub processes of one machine)."""
+    if settings.storage.startswith("s3://"):
+        from eohub.storage.s3 import S3BlobStore
+        from eohub.storage.s3_uploads import S3Uploads
+
+        if isinstance(store, S3BlobStore):
+            return S3Uploads(store, database, settings.limits)
     from eohub.storage.uploads import UploadArea
 
     return UploadArea(settings.home / "uploads", store)

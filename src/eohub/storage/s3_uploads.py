@@ -1,0 +1,385 @@
+"""Uploads into an S3 store: the bytes go straight from the client to S3, the hub checks them.
+
+An upload is a row of ``uploads`` (whose, which SHA-256, how long, a random token) plus what S3 holds
+under the staging key ``<prefix>/uploads/<user>/<token>``; any hub process resumes any upload, none
+keeps anything on its disk. Two ways in:
+
+- **one PUT** (files up to ``EOHUB_S3_SINGLE_PUT_BYTES``, 5 GiB by default, S3's largest PUT): a
+  presigned URL whose signed header ``x-amz-checksum-sha256`` is the blob's digest. S3 refuses other
+  bytes (and a request without the header fails the signature). Completing it, the hub asks S3 for the
+  object's size and the SHA-256 it checked, and (only when this S3 server was seen to verify such
+  checksums, :meth:`~eohub.storage.s3.S3BlobStore.verifies_checksums`) takes that as proof: no byte of
+  the file passes through the hub. Otherwise it reads the object back and hashes it.
+- **parts** (larger files, and bytes relayed by the hub for ``PATCH`` clients): a multipart upload whose
+  parts the client sends through presigned part URLs (or the hub, as they arrive). S3 checks no SHA-256
+  of a whole multipart object (its checksum of part checksums is not the file's SHA-256), so completing
+  it the hub reads the object back from S3 and hashes it: the file's bytes pass through the hub once,
+  from S3, never from the client.
+
+Only then does the hub copy the staging object to the blob's key, inside S3 and only while its ETag is
+the one it checked, and record the caller's proof. A staging object whose bytes do not match is deleted:
+it never becomes a blob. ``docs/security.md`` gives the argument in full.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy import exc as sa_exc
+
+from eohub.config import Limits
+from eohub.db.engine import Database
+from eohub.db.tables import UploadRow, UserRow, utcnow
+from eohub.errors import AuthenticationError, IntegrityError, UsageError
+from eohub.storage.base import AbandonedWrite, check_digest, verify_digest
+from eohub.storage.s3 import _MIN_PART_SIZE, MAX_PARTS, S3BlobStore
+from eohub.storage.s3_staging import S3Staging
+from eohub.storage.uploads import (
+    EMPTY_SHA256,
+    MAX_TARGETS,
+    OffsetMismatch,
+    Target,
+    UploadPlan,
+    Uploads,
+    UploadWriter,
+    check_uploader,
+)
+
+log = logging.getLogger(__name__)
+
+PUT, PARTS = "put", "parts"
+_MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class _Session:
+    """A snapshot of an ``uploads`` row."""
+
+    id: int
+    digest: str
+    length: int
+    key: str
+    mode: str
+    multipart_id: str | None
+    part_size: int
+
+    @property
+    def count(self) -> int:
+        """How many parts the blob has (at least one)."""
+        return max(1, -(-self.length // self.part_size))
+
+    def span(self, number: int) -> tuple[int, int]:
+        """``(offset, length)`` of part ``number``."""
+        start = (number - 1) * self.part_size
+        return start, min(self.part_size, self.length - start)
+
+
+def part_size_for(length: int, wanted: int) -> int:
+    """``wanted`` bytes per part, at least S3's 5 MiB and enough that ``length`` needs ≤ 10,000 parts."""
+    size = max(wanted, _MIN_PART_SIZE, -(-length // MAX_PARTS))
+    return -(-size // _MiB) * _MiB
+
+
+class S3Uploads(Uploads):
+    """Uploads into ``store`` with their state in ``database`` (see the module docstring)."""
+
+    def __init__(self, store: S3BlobStore, database: Database, limits: Limits) -> None:
+        self.store = store
+        self.staging = S3Staging(store)
+        self.database = database
+        self.limits = limits
+
+    # --- sessions ---------------------------------------------------------------------------------
+
+    def _snapshot(self, row: UploadRow, uploader: str) -> _Session:
+        return _Session(
+            row.id,
+            row.sha256,
+            row.length,
+            self.staging.key(uploader, row.token),
+            row.mode,
+            row.multipart_id,
+            row.part_size,
+        )
+
+    def _find(self, uploader: str, digest: str) -> _Session | None:
+        with self.database.sessions() as s:
+            row = s.scalar(
+                select(UploadRow)
+                .join(UserRow, UserRow.id == UploadRow.user_id)
+                .where(UserRow.name == check_uploader(uploader), UploadRow.sha256 == check_digest(digest))
+            )
+            return self._snapshot(row, uploader) if row is not None else None
+
+    def _open(self, uploader: str, digest: str, length: int, mode: str | None) -> tuple[_Session, bool]:
+        """The caller's session for ``digest``, made (or made again) when it does not fit: another length,
+        or not ``mode`` (``None``: any mode fits; a new one is a PUT up to the single-PUT size); and
+        whether it is new (nothing can have been sent to it yet)."""
+        found = self._find(uploader, digest)
+        if found is not None and found.length == length and mode in (None, found.mode):
+            with self.database.sessions.begin() as s:
+                s.execute(update(UploadRow).where(UploadRow.id == found.id).values(touched_at=utcnow()))
+            return found, False
+        if found is not None:
+            self._forget(found)
+        if mode is None:
+            mode = PUT if length <= self.limits.s3_single_put_bytes else PARTS
+        token = secrets.token_hex(16)
+        key = self.staging.key(uploader, token)
+        part_size = part_size_for(length, self.limits.s3_part_bytes)
+        multipart_id = self.staging.start_parts(key) if mode == PARTS and length else None
+        try:
+            with self.database.sessions.begin() as s:
+                user_id = s.scalar(select(UserRow.id).where(UserRow.name == uploader))
+                if user_id is None:
+                    raise AuthenticationError(f"no user {uploader!r} on this hub")
+                row = UploadRow(
+                    user_id=user_id,
+                    sha256=digest,
+                    length=length,
+                    token=token,
+                    mode=mode,
+                    multipart_id=multipart_id,
+                    part_size=part_size,
+                )
+                s.add(row)
+                s.flush()
+                session = self._snapshot(row, uploader)
+        except sa_exc.IntegrityError:  # another request of the same uploader made it first: use that one
+            if multipart_id:
+                self.staging.abort_parts(key, multipart_id)
+            again = self._find(uploader, digest)
+            if again is None:
+                raise
+            return again, False
+        except BaseException:
+            if multipart_id:
+                self.staging.abort_parts(key, multipart_id)
+            raise
+        return session, True
+
+    def _forget(self, session: _Session) -> None:
+        """Remove a session's row, then what it left in S3."""
+        with self.database.sessions.begin() as s:
+            s.execute(delete(UploadRow).where(UploadRow.id == session.id))
+        if session.multipart_id:
+            self.staging.abort_parts(session.key, session.multipart_id)
+        self.staging.delete_keys([session.key])
+
+    # --- state --------------------------------------------------------------------------------------
+
+    def _uploaded(self, session: _Session) -> dict[int, str] | None:
+        """The parts of a session that are complete and of the right size, ``{number: etag}``; ``None``
+        when its multipart upload is gone."""
+        assert session.multipart_id is not None
+        parts = self.staging.parts(session.key, session.multipart_id)
+        if parts is None:
+            return None
+        return {
+            number: etag
+            for number, (size, etag) in parts.items()
+            if 1 <= number <= session.count and size == session.span(number)[1]
+        }
+
+    def _confirmed(self, session: _Session, uploaded: dict[int, str] | None) -> int:
+        if session.mode == PUT or uploaded is None:
+            head = self.staging.head_key(session.key)
+            return session.length if head is not None and head["size"] == session.length else 0
+        offset = 0
+        for number in range(1, session.count + 1):
+            if number not in uploaded:
+                break
+            offset += session.span(number)[1]
+        return offset
+
+    def offset(self, uploader: str, digest: str) -> int:
+        session = self._find(uploader, digest)
+        if session is None or session.length == 0:
+            return 0
+        return self._confirmed(session, self._uploaded(session) if session.mode == PARTS else None)
+
+    def plan(self, uploader: str, digest: str, length: int, parts: int | None = None) -> UploadPlan:
+        check_digest(digest)
+        seconds = self.limits.presign_seconds
+        plan = UploadPlan(digest, length, method="direct", expires_in=seconds)
+        if length == 0:
+            return plan  # the empty blob: nothing to send, completing it stores it
+        session, fresh = self._open(uploader, digest, length, None)
+        if session.mode == PUT:
+            plan.offset = 0 if fresh else self._confirmed(session, None)
+            if plan.offset < length:
+                url, headers = self.staging.presign_put(session.key, digest, seconds)
+                plan.targets = [Target(url, headers, 0, length)]
+            return plan
+        uploaded = self._uploaded(session)
+        if uploaded is None:  # the multipart upload was completed or abandoned: start again
+            self._forget(session)
+            session, _ = self._open(uploader, digest, length, PARTS)
+            uploaded = {}
+        plan.offset = self._confirmed(session, uploaded)
+        missing = [n for n in range(1, session.count + 1) if n not in uploaded]
+        limit = max(1, min(parts or MAX_TARGETS, MAX_TARGETS))
+        assert session.multipart_id is not None
+        for number in missing[:limit]:
+            start, size = session.span(number)
+            url = self.staging.presign_part(session.key, session.multipart_id, number, seconds)
+            plan.targets.append(Target(url, {}, start, size, number))
+        plan.more = len(missing) > limit
+        return plan
+
+    # --- bytes through the hub -------------------------------------------------------------------------
+
+    def writer(self, uploader: str, digest: str, offset: int, length: int) -> UploadWriter:
+        if length < 0 or offset < 0:
+            raise UsageError("upload offsets and lengths are not negative")
+        session, _ = self._open(uploader, digest, length, PARTS if length else None)
+        confirmed = 0 if length == 0 else self._confirmed(session, self._uploaded(session))
+        if confirmed != offset:
+            raise OffsetMismatch(digest, confirmed, offset)
+        return _RelayWriter(self.staging, session, offset)
+
+    # --- completion -------------------------------------------------------------------------------------
+
+    def complete(self, uploader: str, digest: str, length: int | None = None) -> int:
+        check_digest(digest)
+        session = self._find(uploader, digest)
+        if digest == EMPTY_SHA256 or length == 0 or (session is not None and session.length == 0):
+            verify_digest(digest, EMPTY_SHA256)  # everyone holds the empty file: nothing to send
+            self.store.write(digest, _Empty())
+            if session is not None:
+                self._forget(session)
+            return 0
+        if session is None:
+            raise UsageError(f"no upload of {digest[:12]}... is in progress: start it first")
+        if length is not None and length != session.length:
+            raise UsageError(f"upload of {digest[:12]}... is of {session.length} bytes, not {length}")
+        head = self._finished_object(session)
+        reported = head["sha256"]
+        try:
+            if reported not in (None, digest):
+                verify_digest(digest, reported)  # S3 checked other bytes: no need to read them
+            if not (session.mode == PUT and reported == digest and self.staging.verifies_checksums()):
+                actual, size = self.staging.sha256_of(session.key, head["etag"])  # the bytes, read back
+                verify_digest(digest, actual)
+                if size != session.length:
+                    raise IntegrityError(f"upload of {digest[:12]}... has {size} bytes, not {session.length}")
+        except IntegrityError:
+            self._forget(session)
+            raise
+        self.staging.adopt(digest, session.key, head["etag"], head["size"])
+        self._forget(session)
+        log.info("blob %s received from %s in S3 (%d bytes)", digest, uploader, session.length)
+        return session.length
+
+    def _finished_object(self, session: _Session) -> dict:
+        """The staging object holding every byte of ``session`` (its parts joined first)."""
+        if session.mode == PARTS:
+            uploaded = self._uploaded(session)
+            if uploaded is not None:
+                offset = self._confirmed(session, uploaded)
+                if len(uploaded) < session.count:
+                    raise UsageError(
+                        f"upload of {session.digest[:12]}... has {offset} of its {session.length} bytes"
+                    )
+                assert session.multipart_id is not None
+                self.staging.complete_parts(session.key, session.multipart_id, uploaded)
+        head = self.staging.head_key(session.key)
+        if head is None or head["size"] != session.length:
+            raise UsageError(
+                f"upload of {session.digest[:12]}... has {0 if head is None else head['size']} of its "
+                f"{session.length} bytes: send them first"
+            )
+        return head
+
+    def discard(self, uploader: str, digest: str) -> None:
+        session = self._find(uploader, digest)
+        if session is not None:
+            self._forget(session)
+
+    # --- housekeeping -------------------------------------------------------------------------------------
+
+    def abandoned(self, older_than: float) -> list[AbandonedWrite]:
+        """Sessions untouched since ``older_than``, and staging objects or multipart uploads older than
+        that which no session owns (a process that died between two steps)."""
+        cutoff = datetime.fromtimestamp(older_than, UTC)
+        found: list[AbandonedWrite] = []
+        with self.database.sessions() as s:
+            rows = s.execute(
+                select(UploadRow, UserRow.name).join(UserRow, UserRow.id == UploadRow.user_id)
+            ).all()
+        live: set[str] = set()
+        for row, user in rows:
+            session = self._snapshot(row, user)
+            live.add(session.key)
+            touched = row.touched_at if row.touched_at.tzinfo else row.touched_at.replace(tzinfo=UTC)
+            if touched < cutoff:
+                found.append(
+                    AbandonedWrite(
+                        f"s3://{self.store.bucket}/{session.key} ({row.sha256[:12]}..., {user})",
+                        0,
+                        lambda sess=session: self._forget(sess),
+                    )
+                )
+        for key, size, modified in self.staging.staged_objects():
+            if key not in live and modified < older_than:
+                found.append(
+                    AbandonedWrite(
+                        f"s3://{self.store.bucket}/{key}", size, lambda k=key: self.staging.delete_keys([k])
+                    )
+                )
+        for key, upload_id, started in self.staging.staged_parts():
+            if key not in live and started < older_than:
+                found.append(
+                    AbandonedWrite(
+                        f"s3://{self.store.bucket}/{key} (parts)",
+                        0,
+                        lambda k=key, u=upload_id: self.staging.abort_parts(k, u),
+                    )
+                )
+        return found
+
+
+class _Empty:
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+
+class _RelayWriter(UploadWriter):
+    """Bytes of a ``PATCH`` relayed into S3 parts: each full part is uploaded as soon as it is received;
+    a tail shorter than a part, unless it ends the blob, is dropped (the client sends it again from the
+    confirmed offset, which is always at a part boundary)."""
+
+    def __init__(self, staging: S3Staging, session: _Session, offset: int) -> None:
+        self.staging = staging
+        self.session = session
+        self.offset = offset
+        self.buffer = bytearray()
+
+    def write(self, data: bytes) -> int:
+        if self.offset + len(self.buffer) + len(data) > self.session.length:
+            raise UsageError(
+                f"upload of {self.session.digest[:12]}... sends more than its {self.session.length} bytes"
+            )
+        self.buffer += data
+        size = self.session.part_size
+        while len(self.buffer) >= size:
+            self._send(size)
+        return self.offset
+
+    def _send(self, size: int) -> None:
+        number = self.offset // self.session.part_size + 1
+        assert self.session.multipart_id is not None
+        with memoryview(self.buffer) as view:
+            self.staging.put_part(self.session.key, self.session.multipart_id, number, view[:size])
+        del self.buffer[:size]
+        self.offset += size
+
+    def close(self) -> int:
+        if self.buffer and self.offset + len(self.buffer) == self.session.length:
+            self._send(len(self.buffer))
+        self.buffer = bytearray()
+        return self.offset
