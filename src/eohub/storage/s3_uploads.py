@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
@@ -34,9 +34,10 @@ from sqlalchemy import exc as sa_exc
 from eohub.config import Limits
 from eohub.db.engine import Database
 from eohub.db.tables import UploadRow, UserRow, utcnow
-from eohub.errors import AuthenticationError, IntegrityError, UsageError
+from eohub.errors import AuthenticationError, EohubError, IntegrityError, UsageError
 from eohub.storage.base import AbandonedWrite, check_digest, verify_digest
-from eohub.storage.s3 import _MIN_PART_SIZE, MAX_PARTS, S3BlobStore
+from eohub.storage.s3 import S3BlobStore
+from eohub.storage.s3_parts import PARTS, PUT, RelayWriter, Session, part_size_for
 from eohub.storage.s3_staging import S3Staging
 from eohub.storage.uploads import (
     EMPTY_SHA256,
@@ -46,42 +47,11 @@ from eohub.storage.uploads import (
     UploadPlan,
     Uploads,
     UploadWriter,
+    _each,
     check_uploader,
 )
 
 log = logging.getLogger(__name__)
-
-PUT, PARTS = "put", "parts"
-_MiB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class _Session:
-    """A snapshot of an ``uploads`` row."""
-
-    id: int
-    digest: str
-    length: int
-    key: str
-    mode: str
-    multipart_id: str | None
-    part_size: int
-
-    @property
-    def count(self) -> int:
-        """How many parts the blob has (at least one)."""
-        return max(1, -(-self.length // self.part_size))
-
-    def span(self, number: int) -> tuple[int, int]:
-        """``(offset, length)`` of part ``number``."""
-        start = (number - 1) * self.part_size
-        return start, min(self.part_size, self.length - start)
-
-
-def part_size_for(length: int, wanted: int) -> int:
-    """``wanted`` bytes per part, at least S3's 5 MiB and enough that ``length`` needs ≤ 10,000 parts."""
-    size = max(wanted, _MIN_PART_SIZE, -(-length // MAX_PARTS))
-    return -(-size // _MiB) * _MiB
 
 
 class S3Uploads(Uploads):
@@ -95,8 +65,8 @@ class S3Uploads(Uploads):
 
     # --- sessions ---------------------------------------------------------------------------------
 
-    def _snapshot(self, row: UploadRow, uploader: str) -> _Session:
-        return _Session(
+    def _snapshot(self, row: UploadRow, uploader: str) -> Session:
+        return Session(
             row.id,
             row.sha256,
             row.length,
@@ -106,7 +76,7 @@ class S3Uploads(Uploads):
             row.part_size,
         )
 
-    def _find(self, uploader: str, digest: str) -> _Session | None:
+    def _find(self, uploader: str, digest: str) -> Session | None:
         with self.database.sessions() as s:
             row = s.scalar(
                 select(UploadRow)
@@ -115,7 +85,43 @@ class S3Uploads(Uploads):
             )
             return self._snapshot(row, uploader) if row is not None else None
 
-    def _open(self, uploader: str, digest: str, length: int, mode: str | None) -> tuple[_Session, bool]:
+    def _find_many(self, uploader: str, digests: list[str]) -> dict[str, Session]:
+        with self.database.sessions() as s:
+            rows = s.scalars(
+                select(UploadRow)
+                .join(UserRow, UserRow.id == UploadRow.user_id)
+                .where(UserRow.name == check_uploader(uploader), UploadRow.sha256.in_(digests))
+            ).all()
+            return {row.sha256: self._snapshot(row, uploader) for row in rows}
+
+    def _open_puts(self, uploader: str, wanted: dict[str, int]) -> dict[str, Session]:
+        """New single-PUT sessions for blobs with none, made in one transaction (``{}`` if another
+        request made one of them first: then each is opened on its own)."""
+        user = check_uploader(uploader)
+        tokens = {digest: secrets.token_hex(16) for digest in wanted}
+        try:
+            with self.database.sessions.begin() as s:
+                user_id = s.scalar(select(UserRow.id).where(UserRow.name == user))
+                if user_id is None:
+                    raise AuthenticationError(f"no user {uploader!r} on this hub")
+                rows = [
+                    UploadRow(
+                        user_id=user_id,
+                        sha256=d,
+                        length=n,
+                        token=tokens[d],
+                        mode=PUT,
+                        part_size=part_size_for(n, self.limits.s3_part_bytes),
+                    )
+                    for d, n in wanted.items()
+                ]
+                s.add_all(rows)
+                s.flush()
+                return {row.sha256: self._snapshot(row, user) for row in rows}
+        except sa_exc.IntegrityError:
+            return {}
+
+    def _open(self, uploader: str, digest: str, length: int, mode: str | None) -> tuple[Session, bool]:
         """The caller's session for ``digest``, made (or made again) when it does not fit: another length,
         or not ``mode`` (``None``: any mode fits; a new one is a PUT up to the single-PUT size); and
         whether it is new (nothing can have been sent to it yet)."""
@@ -162,17 +168,23 @@ class S3Uploads(Uploads):
             raise
         return session, True
 
-    def _forget(self, session: _Session) -> None:
+    def _forget(self, session: Session) -> None:
         """Remove a session's row, then what it left in S3."""
+        self._forget_many([session])
+
+    def _forget_many(self, sessions: list[Session]) -> None:
+        if not sessions:
+            return
         with self.database.sessions.begin() as s:
-            s.execute(delete(UploadRow).where(UploadRow.id == session.id))
-        if session.multipart_id:
-            self.staging.abort_parts(session.key, session.multipart_id)
-        self.staging.delete_keys([session.key])
+            s.execute(delete(UploadRow).where(UploadRow.id.in_([x.id for x in sessions])))
+        for session in sessions:
+            if session.multipart_id:
+                self.staging.abort_parts(session.key, session.multipart_id)
+        self.staging.delete_keys([x.key for x in sessions])
 
     # --- state --------------------------------------------------------------------------------------
 
-    def _uploaded(self, session: _Session) -> dict[int, str] | None:
+    def _uploaded(self, session: Session) -> dict[int, str] | None:
         """The parts of a session that are complete and of the right size, ``{number: etag}``; ``None``
         when its multipart upload is gone."""
         assert session.multipart_id is not None
@@ -185,7 +197,7 @@ class S3Uploads(Uploads):
             if 1 <= number <= session.count and size == session.span(number)[1]
         }
 
-    def _confirmed(self, session: _Session, uploaded: dict[int, str] | None) -> int:
+    def _confirmed(self, session: Session, uploaded: dict[int, str] | None) -> int:
         if session.mode == PUT or uploaded is None:
             head = self.staging.head_key(session.key)
             return session.length if head is not None and head["size"] == session.length else 0
@@ -231,6 +243,26 @@ class S3Uploads(Uploads):
         plan.more = len(missing) > limit
         return plan
 
+    def plan_many(self, uploader: str, wanted: dict[str, int], parts: int | None = None) -> list[UploadPlan]:
+        """Blobs new to the caller that fit one PUT get their sessions in one transaction; the rest are
+        planned one by one."""
+        existing = self._find_many(uploader, list(wanted))
+        small = {
+            d: n for d, n in wanted.items() if d not in existing and 0 < n <= self.limits.s3_single_put_bytes
+        }
+        made = self._open_puts(uploader, small) if small else {}
+        seconds = self.limits.presign_seconds
+
+        def one(digest: str) -> UploadPlan:
+            session = made.get(digest)
+            if session is None:
+                return self.plan(uploader, digest, wanted[digest], parts)
+            url, headers = self.staging.presign_put(session.key, digest, seconds)
+            target = Target(url, headers, 0, session.length)
+            return UploadPlan(digest, session.length, method="direct", targets=[target], expires_in=seconds)
+
+        return _each(one, list(wanted))
+
     # --- bytes through the hub -------------------------------------------------------------------------
 
     def writer(self, uploader: str, digest: str, offset: int, length: int) -> UploadWriter:
@@ -240,7 +272,7 @@ class S3Uploads(Uploads):
         confirmed = 0 if length == 0 else self._confirmed(session, self._uploaded(session))
         if confirmed != offset:
             raise OffsetMismatch(digest, confirmed, offset)
-        return _RelayWriter(self.staging, session, offset)
+        return RelayWriter(self.staging, session, offset)
 
     # --- completion -------------------------------------------------------------------------------------
 
@@ -257,25 +289,51 @@ class S3Uploads(Uploads):
             raise UsageError(f"no upload of {digest[:12]}... is in progress: start it first")
         if length is not None and length != session.length:
             raise UsageError(f"upload of {digest[:12]}... is of {session.length} bytes, not {length}")
-        head = self._finished_object(session)
-        reported = head["sha256"]
         try:
-            if reported not in (None, digest):
-                verify_digest(digest, reported)  # S3 checked other bytes: no need to read them
-            if not (session.mode == PUT and reported == digest and self.staging.verifies_checksums()):
-                actual, size = self.staging.sha256_of(session.key, head["etag"])  # the bytes, read back
-                verify_digest(digest, actual)
-                if size != session.length:
-                    raise IntegrityError(f"upload of {digest[:12]}... has {size} bytes, not {session.length}")
+            size = self._check_and_adopt(session, uploader)
         except IntegrityError:
             self._forget(session)
             raise
-        self.staging.adopt(digest, session.key, head["etag"], head["size"])
         self._forget(session)
+        return size
+
+    def complete_many(self, uploader: str, digests: list[str]) -> list[int | EohubError]:
+        """Sessions found in one query, checked several at once, forgotten in one transaction."""
+        if EMPTY_SHA256 in digests:
+            return super().complete_many(uploader, digests)
+        sessions = self._find_many(uploader, digests)
+        done: list[Session] = []
+
+        def one(digest: str) -> int | EohubError:
+            session = sessions.get(digest)
+            if session is None or session.length == 0:
+                return _outcome(lambda: self.complete(uploader, digest))
+            outcome = _outcome(lambda: self._check_and_adopt(session, uploader))
+            if not isinstance(outcome, EohubError) or isinstance(outcome, IntegrityError):
+                done.append(session)  # list.append is atomic: threads share it safely
+            return outcome
+
+        outcomes = _each(one, digests)
+        self._forget_many(done)
+        return outcomes
+
+    def _check_and_adopt(self, session: Session, uploader: str) -> int:
+        """Check the staged bytes of ``session`` against its SHA-256 and store them as the blob."""
+        digest = session.digest
+        head = self._finished_object(session)
+        reported = head["sha256"]
+        if reported not in (None, digest):
+            verify_digest(digest, reported)  # S3 checked other bytes: no need to read them
+        if not (session.mode == PUT and reported == digest and self.staging.verifies_checksums()):
+            actual, size = self.staging.sha256_of(session.key, head["etag"])  # the bytes, read back
+            verify_digest(digest, actual)
+            if size != session.length:
+                raise IntegrityError(f"upload of {digest[:12]}... has {size} bytes, not {session.length}")
+        self.staging.adopt(digest, session.key, head["etag"], head["size"])
         log.info("blob %s received from %s in S3 (%d bytes)", digest, uploader, session.length)
         return session.length
 
-    def _finished_object(self, session: _Session) -> dict:
+    def _finished_object(self, session: Session) -> dict:
         """The staging object holding every byte of ``session`` (its parts joined first)."""
         if session.mode == PARTS:
             uploaded = self._uploaded(session)
@@ -343,43 +401,13 @@ class S3Uploads(Uploads):
         return found
 
 
+def _outcome(work: Callable[[], int]) -> int | EohubError:
+    try:
+        return work()
+    except EohubError as exc:
+        return exc
+
+
 class _Empty:
     def read(self, size: int = -1) -> bytes:
         return b""
-
-
-class _RelayWriter(UploadWriter):
-    """Bytes of a ``PATCH`` relayed into S3 parts: each full part is uploaded as soon as it is received;
-    a tail shorter than a part, unless it ends the blob, is dropped (the client sends it again from the
-    confirmed offset, which is always at a part boundary)."""
-
-    def __init__(self, staging: S3Staging, session: _Session, offset: int) -> None:
-        self.staging = staging
-        self.session = session
-        self.offset = offset
-        self.buffer = bytearray()
-
-    def write(self, data: bytes) -> int:
-        if self.offset + len(self.buffer) + len(data) > self.session.length:
-            raise UsageError(
-                f"upload of {self.session.digest[:12]}... sends more than its {self.session.length} bytes"
-            )
-        self.buffer += data
-        size = self.session.part_size
-        while len(self.buffer) >= size:
-            self._send(size)
-        return self.offset
-
-    def _send(self, size: int) -> None:
-        number = self.offset // self.session.part_size + 1
-        assert self.session.multipart_id is not None
-        with memoryview(self.buffer) as view:
-            self.staging.put_part(self.session.key, self.session.multipart_id, number, view[:size])
-        del self.buffer[:size]
-        self.offset += size
-
-    def close(self) -> int:
-        if self.buffer and self.offset + len(self.buffer) == self.session.length:
-            self._send(len(self.buffer))
-        self.buffer = bytearray()
-        return self.offset

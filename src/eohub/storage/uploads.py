@@ -35,16 +35,18 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
-from eohub.errors import AlreadyExistsError, BusyError, IntegrityError, UsageError
+from eohub.errors import AlreadyExistsError, BusyError, EohubError, IntegrityError, UsageError
 from eohub.storage.base import AbandonedWrite, BlobStore, check_digest, sha256_file, verify_digest
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LOCK_WAIT_SECONDS = 30.0
 _UPLOADER = re.compile(r"[A-Za-z0-9-]{1,64}")
@@ -158,6 +160,21 @@ class Uploads(ABC):
         takes bytes straight from clients. ``parts`` bounds how many targets the answer lists."""
         return UploadPlan(digest, length, self.offset(uploader, digest))
 
+    def plan_many(self, uploader: str, wanted: dict[str, int], parts: int | None = None) -> list[UploadPlan]:
+        """:meth:`plan` of every blob of ``wanted`` (digest: length), in order."""
+        return _each(lambda d: self.plan(uploader, d, wanted[d], parts), list(wanted))
+
+    def complete_many(self, uploader: str, digests: list[str]) -> list[int | EohubError]:
+        """:meth:`complete` of every blob (length as received), in order: its size, or why not."""
+
+        def one(digest: str) -> int | EohubError:
+            try:
+                return self.complete(uploader, digest)
+            except EohubError as exc:
+                return exc
+
+        return _each(one, digests)
+
     @abstractmethod
     def discard(self, uploader: str, digest: str) -> None:
         """Forget a partial upload."""
@@ -165,6 +182,17 @@ class Uploads(ABC):
     @abstractmethod
     def abandoned(self, older_than: float) -> list[AbandonedWrite]:
         """Uploads untouched since ``older_than`` (epoch seconds), for housekeeping."""
+
+
+THREADS = 8
+"""Blobs of one batch handled at once (each costs a few requests to the store or the disk)."""
+
+
+def _each(work: Callable[[str], T], digests: list[str]) -> list[T]:
+    if len(digests) <= 1:
+        return [work(d) for d in digests]
+    with ThreadPoolExecutor(min(THREADS, len(digests))) as pool:
+        return list(pool.map(work, digests))
 
 
 @contextmanager

@@ -18,7 +18,6 @@ versions reference it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
@@ -39,8 +38,6 @@ MAX_DIGESTS = 10_000
 """Digests of one question (the client asks in batches of this many; the body stays under 1 MiB)."""
 MAX_UPLOADS = 1_000
 """Blobs of one ``POST /api/uploads`` or ``/api/uploads/complete``."""
-THREADS = 8
-"""Blobs of one batch the hub checks at once (each is a few requests to S3)."""
 
 
 class Digests(BaseModel):
@@ -100,14 +97,9 @@ def plan_uploads(body: PlanRequest, context: Hub, repo: Repo, caller: SignedIn) 
     for length in wanted.values():
         _check_length(context, length)
     ready = set(wanted) - repo.missing_blobs(set(wanted))
-
-    def plan(digest: str) -> UploadPlan:
-        if digest in ready:
-            return UploadPlan(digest, wanted[digest], wanted[digest], complete=True)
-        return context.uploads.plan(caller.name, digest, wanted[digest], body.parts)
-
-    with ThreadPoolExecutor(min(THREADS, max(1, len(wanted)))) as pool:
-        plans = list(pool.map(plan, wanted))
+    todo = {d: n for d, n in wanted.items() if d not in ready}
+    planned = {p.digest: p for p in context.uploads.plan_many(caller.name, todo, body.parts)}
+    plans = [planned.get(d) or UploadPlan(d, n, n, complete=True) for d, n in wanted.items()]
     return {"uploads": [p.to_dict() for p in plans]}
 
 
@@ -120,26 +112,25 @@ def complete_uploads(
     bytes are not the digest's, and are gone; 400: not every byte has arrived)."""
     digests = list(dict.fromkeys(check_digest(d) for d in body.digests))
     ready = set(digests) - repo.missing_blobs(set(digests))
-
-    def complete(digest: str) -> dict[str, Any]:
-        if digest in ready:
-            return {"sha256": digest, "complete": True, "size": None}
-        try:
-            size = context.uploads.complete(caller.name, digest)
-        except EohubError as exc:
-            if repo.may_reference(digest):  # another request of the caller's completed it meanwhile
-                return {"sha256": digest, "complete": True, "size": None}
-            return {"sha256": digest, "complete": False, "error": str(exc), "status": status_of(exc)}
-        return {"sha256": digest, "complete": True, "size": size}
-
-    with ThreadPoolExecutor(min(THREADS, max(1, len(digests)))) as pool:
-        answers = list(pool.map(complete, digests))
+    todo = [d for d in digests if d not in ready]
+    outcomes = dict(zip(todo, context.uploads.complete_many(caller.name, todo), strict=True))
+    answers = [_completed(d, outcomes.get(d), repo) for d in digests]
     accepted = {a["sha256"]: a["size"] for a in answers if a["complete"] and a["size"] is not None}
     if accepted:
         repo.accept_uploads(accepted)
     for answer in answers:
         answer.pop("size", None)
     return {"uploads": answers}
+
+
+def _completed(digest: str, outcome: int | EohubError | None, repo: EmbeddedRepository) -> dict[str, Any]:
+    if outcome is None:  # the caller could reference it already
+        return {"sha256": digest, "complete": True, "size": None}
+    if isinstance(outcome, EohubError):
+        if repo.may_reference(digest):  # another request of the caller's completed it meanwhile
+            return {"sha256": digest, "complete": True, "size": None}
+        return {"sha256": digest, "complete": False, "error": str(outcome), "status": status_of(outcome)}
+    return {"sha256": digest, "complete": True, "size": outcome}
 
 
 BATCH = 4 * 1024 * 1024
