@@ -52,7 +52,11 @@ def _item(rng: random.Random, dataset: int, number: int) -> dict[str, Any]:
             "datetime": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "eo:cloud_cover": round(rng.uniform(0, 100), 1),
             "platform": platform,
-            "instruments": ["msi", "tir"] if rng.random() < 0.1 else ["msi"],
+            # an array may repeat a value: the walk along 'tir' must still meet the item once
+            "instruments": rng.choice([["msi", "tir"], ["msi", "tir", "tir"]])
+            if rng.random() < 0.1
+            else ["msi"],
+            "daylight": rng.random() < 0.7,
             "gsd": rng.choice([10, 20, 60]),
         },
         "links": [
@@ -155,6 +159,8 @@ def _filter(rng: random.Random) -> str:
         f"gsd >= {rng.choice([10, 20, 60])}",
         "a_overlaps(instruments, ('tir', 'sar'))",
         f"eo:cloud_cover > {rng.choice([90, 99])} OR platform = 'rare-sat'",
+        f"daylight = {rng.choice(['true', 'false'])}",
+        f"platform IN ('{rng.choice(PLATFORMS)}')",
     ]
     return " AND ".join(rng.sample(terms, rng.choice([1, 2, 3])))
 
@@ -204,19 +210,29 @@ def test_planned_searches_return_the_pages_of_the_plain_walk(
     hubs: dict[str, EmbeddedRepository], kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     chosen: list[bool] = []
-    original = plan.choose
+    walked_along: list[str] = []
+    choose, along = plan.choose, plan.along
 
     def counting(*args: Any) -> Any:
-        driver = original(*args)
+        driver = choose(*args)
         chosen.append(driver is not None)
         return driver
 
+    def counting_along(*args: Any) -> Any:
+        driver = along(*args)
+        if driver is not None:
+            walked_along.append(driver.text[1])
+        return driver
+
     monkeypatch.setattr(plan, "choose", counting)
+    monkeypatch.setattr(plan, "along", counting_along)
     planned = _pages(hubs[kind], planned=True)
     walked = _pages(hubs[kind], planned=False)
     assert planned == walked
     assert sum(map(len, planned)) > SEARCHES  # the searches find items
     assert any(chosen) and not all(chosen)  # some searches started from an index, some walked
+    # some walked along a text value: a platform, an array member, a boolean
+    assert {"tir", "true"} & set(walked_along) and set(PLATFORMS) & set(walked_along)
 
 
 def test_sqlite_and_postgresql_return_the_same_pages(hubs: dict[str, EmbeddedRepository]) -> None:
@@ -252,3 +268,25 @@ def test_a_commit_on_sqlite_gives_the_planner_statistics_of_the_search_tables(
     with hubs["sqlite"].database.sessions() as s:
         analysed = set(s.execute(text("SELECT tbl FROM sqlite_stat1")).scalars())
     assert {"stac_items", "stac_item_values", "stac_collections"} <= analysed
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_walk_along_a_repeated_array_value_meets_each_item_once(
+    hubs: dict[str, EmbeddedRepository], kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    walked_along: list[Any] = []
+    along = plan.along
+    monkeypatch.setattr(plan, "along", lambda *a: walked_along.append(along(*a)) or walked_along[-1])
+    monkeypatch.setattr(plan, "cap", lambda *a, **k: 1)  # no driver is small enough: walk along 'tir'
+    catalog = StacCatalog(hubs[kind].database)
+    body = {
+        "filter": "a_contains(instruments, ('tir')) AND gsd >= 10",
+        "filter-lang": "cql2-text",
+        "limit": 100,
+    }
+    pages = [_page(catalog, {**body, "token": token}) for token in (0, 100)]
+    assert walked_along and walked_along[0].text == ("instruments", "tir")
+    catalog.planned = False
+    assert pages == [_page(catalog, {**body, "token": token}) for token in (0, 100)]
+    found = pages[0] + pages[1]
+    assert len(found) == len(set(found)) > 100  # every item once, over two pages

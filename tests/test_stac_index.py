@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from eohub.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from eohub.db.tables import StacCollectionRow, StacItemRow, StacValueRow
@@ -202,4 +202,35 @@ def test_migration_0007_indexes_the_boxes_of_items_indexed_before_it(repo: Embed
         assert s.scalar(select(func.count()).select_from(StacItemRow)) > 0
     assert search(StacCatalog(repo.database), bbox="-180,-90,180,90") == before
     assert search(StacCatalog(repo.database), bbox="0,0,1,1") == search(catalog, bbox="0,0,1,1")
+    assert current_revision(repo.database.engine) == head_revision()
+
+
+def test_migration_0009_gives_values_their_item_time_and_keeps_each_value_once(
+    repo: EmbeddedRepository,
+) -> None:
+    catalog = StacCatalog(repo.database)
+    before = search(catalog, filter="mission = 'Sentinel-2b'")
+    with repo.database.engine.begin() as connection:  # back to the values without time, one repeated
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0008")
+        connection.execute(
+            text(
+                "INSERT INTO stac_item_values (item_row_id, key, text, num) "
+                "SELECT item_row_id, key, text, num FROM stac_item_values WHERE key = 'mission'"
+            )
+        )
+    upgrade(repo.database.engine)
+    with repo.database.sessions() as s:
+        values = s.execute(
+            select(StacValueRow.item_row_id, StacValueRow.key, StacValueRow.text, StacValueRow.num)
+        ).all()
+        assert len(values) == len(set(values)) > 0
+        times = (
+            select(func.count())
+            .select_from(StacValueRow)
+            .join(StacItemRow, StacItemRow.id == StacValueRow.item_row_id)
+        )
+        assert s.scalar(times.where(StacValueRow.t_start == StacItemRow.t_start)) == s.scalar(times)
+    assert before and search(StacCatalog(repo.database), filter="mission = 'Sentinel-2b'") == before
     assert current_revision(repo.database.engine) == head_revision()

@@ -227,7 +227,8 @@ class StacCollectionRow(Base):
 class StacItemRow(Base):
     __tablename__ = "stac_items"
     __table_args__ = (
-        Index("ix_stac_items_latest_time", "latest", "t_start"),
+        # newest first with the bbox and owner beside each entry: a walk tests a box on the index alone
+        Index("ix_stac_items_walk", "latest", "t_start", "minx", "maxx", "miny", "maxy", "repository_id"),
         Index("ix_stac_items_repository_item", "repository_id", "item_id", "number"),
         Index("ix_stac_items_version", "version_id"),
     )
@@ -251,9 +252,11 @@ class StacItemRow(Base):
 class StacValueRow(Base):
     __tablename__ = "stac_item_values"
     __table_args__ = (
-        Index("ix_stac_item_values_key_text", "key", "text", "item_row_id"),
+        # a text value's items newest first (eohub.search.plan: a walk along one text condition)
+        Index("ix_stac_item_values_text_time", "key", "text", "t_start", "item_row_id"),
         Index("ix_stac_item_values_key_num", "key", "num", "item_row_id"),
-        Index("ix_stac_item_values_item", "item_row_id", "key"),
+        # an item's values, covering: a probe reads the index only
+        Index("ix_stac_item_values_probe", "item_row_id", "key", "num", "text"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -261,3 +264,4 @@ class StacValueRow(Base):
     key: Mapped[str] = mapped_column(String(256))
     text: Mapped[str | None] = mapped_column(String(512), nullable=True)
     num: Mapped[float | None] = mapped_column(Float, nullable=True)
+    t_start: Mapped[float | None] = mapped_column(Float, nullable=True)  # the item's, for the order

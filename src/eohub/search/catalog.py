@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, literal, or_, select, text, true, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, text, true, tuple_
+from sqlalchemy.orm import Session, aliased
 
 from eohub.config import Limits
 from eohub.core.geometry import positions
@@ -453,20 +453,26 @@ class StacCatalog:
             if translation.condition is not None:
                 query = query.where(translation.condition)
             geometries += translation.geometries
-            drivers += [plan.Driver([ids]) for ids in translation.drivers]
+            drivers += translation.drivers
         boxes = [request.bbox] if request.bbox else []
         found = _Spatial(boxes, geometries, self.limits.max_geometry_points)
         for condition in found.conditions:
             query = query.where(condition)
         drivers += [plan.Driver([spatial.ids(self.dialect, p) for p in parts]) for parts in found.boxes]
+        newest: Any = StacItemRow.t_start  # the time the walk is ordered by
         if drivers and self.planned:
             most = plan.cap(
-                request.token + request.limit + 1, self._item_count(session, scope), not request.sortby
+                request.token + request.limit + 1,
+                self._item_count(session, scope),
+                not request.sortby,
+                probes=request.filter is not None,
             )
             chosen = plan.choose(session, drivers, most)
             if chosen is not None:
                 query = query.where(chosen.condition(self.dialect))
-        return query.order_by(*self._order(request, known)), found
+            elif not request.sortby and (along := plan.along(session, drivers, most)) is not None:
+                query, newest = _walk_along(query, along, request)
+        return query.order_by(*self._order(request, known, newest)), found
 
     def _item_count(self, session: Session, scope: Scope | None) -> int:
         """How many items a search runs over (any visibility: an estimate for the plan)."""
@@ -494,7 +500,7 @@ class StacCatalog:
         return dict(session.scalar(query) or {})
 
     @staticmethod
-    def _order(request: SearchRequest, known: dict[str, str]) -> list[Any]:
+    def _order(request: SearchRequest, known: dict[str, str], newest: Any = StacItemRow.t_start) -> list[Any]:
         order: list[Any] = []
         for name, descending in request.sortby:
             key = name[len("properties.") :] if name.startswith("properties.") else name
@@ -520,6 +526,19 @@ class StacCatalog:
                 )
             order.extend((c.desc() if descending else c.asc()).nulls_last() for c in columns)
         if not request.sortby:
-            order.append(StacItemRow.t_start.desc())  # as the index is ordered (every valid item has a time)
+            order.append(newest.desc())  # as the index is ordered (every valid item has a time)
         order.extend([StacItemRow.repository_id, StacItemRow.item_id, StacItemRow.id])
         return order
+
+
+def _walk_along(query: Select[Any], driver: plan.Driver, request: SearchRequest) -> tuple[Select[Any], Any]:
+    """``query`` read along the values of ``driver``'s text, newest first, and the time column that
+    orders it: the value's own copy of its item's ``t_start`` (one row per item and value)."""
+    assert driver.text is not None
+    key, value = driver.text
+    along = aliased(StacValueRow, name="along")
+    on = and_(along.item_row_id == StacItemRow.id, along.key == key, along.text == value)
+    query = query.join(along, on)
+    if request.datetime is not None and request.datetime.end is not None:
+        query = query.where(along.t_start <= request.datetime.end)
+    return query, along.t_start

@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, literal, not_, or_, s
 
 from eohub.db.tables import RepositoryRow, StacItemRow, StacValueRow
 from eohub.search.cql2_parse import ARRAY_OPS, COMPARISONS, FilterError
+from eohub.search.plan import Driver
 from eohub.search.records import box_geometry, epoch, parse_instant
 
 FLIPPED = {"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -44,7 +45,7 @@ class Translation:
 
     condition: ColumnElement[bool] | None
     geometries: list[dict[str, Any]] = field(default_factory=list)
-    drivers: list[Select[Any]] = field(default_factory=list)
+    drivers: list[Driver] = field(default_factory=list)
 
 
 def _property(node: Any) -> str | None:
@@ -201,7 +202,7 @@ class _Translator:
             raise FilterError(f"{op.upper()} is supported only as a top-level AND term on geometry")
         raise FilterError(f"CQL2 {op!r} is not supported here (see the conformance classes)")
 
-    def drivers(self, node: Any) -> list[Select[Any]]:
+    def drivers(self, node: Any) -> list[Driver]:
         """The drivers of a top-level term already translated by :meth:`node` (see :class:`Translation`)."""
         if not isinstance(node, dict):
             return []
@@ -218,20 +219,27 @@ class _Translator:
         key = self._key(name)
         if op in COMPARISONS:
             kind, value = _literal(args[1])
-            return [self._values(key, self._compare(self._column(kind), op, value))]
+            return [self._driver(key, self._compare(self._column(kind), op, value), kind, value, op == "=")]
         if op == "between":
             (kind, low), (_, high) = _literal(args[1]), _literal(args[2])
-            return [self._values(key, self._column(kind).between(low, high))]
+            return [Driver([self._values(key, self._column(kind).between(low, high))])]
         values = [_literal(v) for v in args[1]] if isinstance(args[1], list) else []
         if not values:
             return []
         if op == "in":
-            return [self._values(key, self._column(values[0][0]).in_([v for _, v in values]))]
+            (kind, value), single = values[0], len(values) == 1
+            condition = self._column(kind).in_([v for _, v in values])
+            return [self._driver(key, condition, kind, value, single)]
         if op == "a_overlaps":
             kinds = {k for k, _ in values}
             members = [self._column(k).in_([v for kk, v in values if kk == k]) for k in kinds]
-            return [self._values(key, or_(*members))]
-        return [self._values(key, self._column(k) == v) for k, v in values]
+            return [Driver([self._values(key, or_(*members))])]
+        return [self._driver(key, self._column(k) == v, k, v, True) for k, v in values]
+
+    def _driver(self, key: str, condition: ColumnElement[bool], kind: str, value: Any, equal: bool) -> Driver:
+        """The driver of one term on ``key``; one text value (``equal``) can also be walked along."""
+        text_value = (key, value) if equal and kind in ("text", "bool") and isinstance(value, str) else None
+        return Driver([self._values(key, condition)], text_value)
 
     def _text(self, node: Any) -> str:
         kind, value = _literal(node)

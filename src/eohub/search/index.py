@@ -164,7 +164,7 @@ def item_rows(
 def value_rows(row_ids: list[int], records: list[ItemRecord]) -> list[dict[str, Any]]:
     """The ``stac_item_values`` rows of items whose ``stac_items`` ids are ``row_ids``."""
     return [
-        {"item_row_id": row_id, "key": k, "text": t, "num": n}
+        {"item_row_id": row_id, "key": k, "text": t, "num": n, "t_start": record.start}
         for row_id, record in zip(row_ids, records, strict=True)
         for k, t, n in record.values
     ]

@@ -78,14 +78,15 @@ Value = tuple[str, str | None, float | None]
 
 
 def flatten(properties: dict[str, Any]) -> list[Value]:
-    """The ``(key, text, num)`` pairs of an Item's properties (see the module docstring)."""
-    out: list[Value] = []
+    """The distinct ``(key, text, num)`` values of an Item's properties, in order (see the module
+    docstring): an item is in a value's index once, however often an array repeats the value."""
+    out: dict[Value, None] = {}
     for key, value in properties.items():
         for pair in _visit(str(key), value, 0):
-            out.append(pair)
+            out[pair] = None
             if len(out) >= MAX_VALUES:
-                return out
-    return out
+                return list(out)
+    return list(out)
 
 
 def _visit(key: str, value: Any, depth: int) -> Iterator[Value]:
