@@ -79,7 +79,7 @@ def list_(
     state: Annotated[State | None, typer.Option("--state", help="Only jobs in this state.")] = None,
     format: FormatOption = OutputFormat.text,
 ) -> None:
-    """List your jobs (an admin: everyone's), newest first as the hub orders them."""
+    """List your jobs, newest first."""
     from eohub.client.job_api import list_jobs
 
     with user_errors():

@@ -93,7 +93,7 @@ def get_job(job_id: str) -> Job:
 
 
 def list_jobs(state: str | None = None) -> list[Job]:
-    """The caller's jobs (an admin's: everyone's), optionally only those in ``state``."""
+    """The caller's jobs, newest first, optionally only those in ``state``."""
     with open_hub() as (_, jobs):
         return jobs.list(state)
 

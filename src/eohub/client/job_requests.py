@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from eohub.repository.progress import Progress
 
 _DATASET = re.compile(r"datasets/([^@:/]+)(?:@v?([0-9]{1,10}))?(?::(.+))?", re.S)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 FORMS = "datasets/NAME[@vN][:ITEM_ID], stac:COLLECTION/ITEM or a local file"
 READ_SIZE = 1024 * 1024
 
@@ -103,7 +104,7 @@ def upload_files(remote: RemoteRepository, files: Sequence[Path], progress: Prog
     goes on where it stopped) and return their ``upload`` inputs."""
     from eohub.repository.manifest import FileEntry
 
-    entries = [FileEntry(check_text(f.name, "a file name"), *_size_and_digest(f)) for f in files]
+    entries = [FileEntry(upload_name(f), *_size_and_digest(f)) for f in files]
     missing = remote.missing_blobs({e.sha256 for e in entries}) if entries else set()
     sending = {e.sha256: (e, f) for e, f in zip(entries, files, strict=True) if e.sha256 in missing}
     progress.begin("uploading", sum(e.size for e, _ in sending.values()), len(sending))
@@ -114,6 +115,15 @@ def upload_files(remote: RemoteRepository, files: Sequence[Path], progress: Prog
     finally:
         progress.end()
     return [{"upload": {"sha256": e.sha256, "name": e.path}} for e in entries]
+
+
+def upload_name(path: Path) -> str:
+    """The name a scene is sent under: its file name with anything but letters, digits, ``.``, ``_`` and
+    ``-`` as ``_`` (the hub's rule); it must be a GeoTIFF's."""
+    name = _UNSAFE.sub("_", path.name)[-128:].lstrip("._-")
+    if not name.lower().endswith((".tif", ".tiff")):
+        raise UsageError(f"{str(path)[:200]}: a scene to upload is a GeoTIFF or COG (.tif, .tiff)")
+    return name
 
 
 def _size_and_digest(path: Path) -> tuple[int, str]:

@@ -214,7 +214,7 @@ class JobsClient:
         return self._same(job_id, self.session.json("GET", f"/api/jobs/{check_job_id(job_id)}"))
 
     def list(self, state: str | None = None) -> list[Job]:
-        """``GET /api/jobs``: the caller's jobs (every job, for an admin), optionally in one state."""
+        """``GET /api/jobs``: the caller's jobs, newest first, optionally in one state."""
         if state is not None and state not in STATES:
             raise UsageError(f"a job's state is one of {', '.join(STATES)}, not {str(state)[:20]!r}")
         data = self.session.json("GET", "/api/jobs", params={"state": state} if state else None)
@@ -273,7 +273,7 @@ def _job_id(value: Any) -> str:
 
 def _count(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
-        raise ValueError(f"{what} {str(value)[:40]!r}")
+        raise ValueError(f"{what} {repr(value)[:40]}")
     return value
 
 
@@ -281,7 +281,7 @@ def _seconds(value: Any, what: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_SECONDS:
-        raise ValueError(f"{what} {str(value)[:40]!r}")
+        raise ValueError(f"{what} {repr(value)[:40]}")
     if math.isnan(value):
         raise ValueError(f"{what} NaN")
     return float(value)
@@ -291,7 +291,7 @@ def _moment(value: Any, what: str, optional: bool = False) -> datetime | None:
     if value is None and optional:
         return None
     if not isinstance(value, str) or len(value) > 40:
-        raise ValueError(f"{what} {str(value)[:40]!r}")
+        raise ValueError(f"{what} {repr(value)[:40]}")
     try:
         return datetime.fromisoformat(value)
     except ValueError:
@@ -318,7 +318,9 @@ def _inputs(listed: Any) -> list[dict[str, Any]]:
                 }
             )
         elif "stac_item" in entry:
-            checked.append({"stac_item": check_text(entry["stac_item"], "a STAC item")})
+            version = entry.get("version")
+            reference = {"stac_item": check_text(entry["stac_item"], "a STAC item")}
+            checked.append(reference if version is None else {**reference, "version": check_version(version)})
         elif "upload" in entry:
             upload = _object(entry["upload"], "an upload input")
             digest = upload.get("sha256")
@@ -340,6 +342,6 @@ def _options(options: Any) -> dict[str, int | None]:
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**31
         ):
-            raise ValueError(f"option {key} {str(value)[:40]!r}")
+            raise ValueError(f"option {key} {repr(value)[:40]}")
         checked[key] = value
     return checked

@@ -96,7 +96,7 @@ async def run(request: Request, name: str, context: Hub) -> Response:
     caller = form_caller(request, context)
     request.state.caller = caller
     body = job_request(await _form(request))
-    job = _service().submit(context, caller, {**body, "model": name})
+    job = _service().submit(context, caller.name, body, model=name, base_url=str(request.base_url))
     return RedirectResponse(f"/jobs/{job['id']}", status_code=303)
 
 
@@ -105,7 +105,7 @@ def _job(context: HubContext, caller: Account | None, job_id: str) -> dict[str, 
         raise AuthenticationError("sign in to see your jobs")
     if not JOB_ID.fullmatch(job_id):
         raise NotFoundError("there is no such job")
-    return _service().get(context, caller, job_id)
+    return _service().get(context, caller.name, job_id)
 
 
 def page_state(job: dict[str, Any]) -> dict[str, Any]:
