@@ -69,7 +69,10 @@ def run_on_cluster(
         for n, (job, raster, plan) in enumerate(planned):
             pending = set(futures[n])
             while pending:
-                finished, pending = wait(pending, timeout=WAIT_SECONDS, return_when="FIRST_COMPLETED")
+                try:
+                    finished, pending = wait(pending, timeout=WAIT_SECONDS, return_when="FIRST_COMPLETED")
+                except TimeoutError:  # nothing finished yet
+                    finished = set()
                 for f in finished:
                     f.result()  # a worker's error, raised here as it was raised there
                     done += windows[f.key]

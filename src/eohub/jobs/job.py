@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from eohub.db.tables import JobRow
-from eohub.errors import EohubError
+from eohub.errors import EohubError, InvalidStacError
 from eohub.jobs import queue, staging
 from eohub.jobs.execute import run_on_cluster
 from eohub.jobs.inputs import resolve
@@ -39,7 +39,10 @@ def failure_reason(exc: BaseException) -> str:
     if isinstance(exc, EohubError):
         from eohub.cli.common import cli_message
 
-        return " ".join(cli_message(exc).split())[:2000]
+        message = cli_message(exc)
+        if isinstance(exc, InvalidStacError) and exc.problems:  # the result's STAC: say what is wrong
+            message = f"{message}: {exc.problems[0]}"
+        return " ".join(message.split())[:2000]
     return f"the job failed unexpectedly ({type(exc).__name__}); the hub's log has the details"
 
 

@@ -71,6 +71,7 @@ def lineage_item(
         props["label:classes"] = [{"name": None, "classes": classes}]
     item["stac_extensions"] = [*item.get("stac_extensions", []), LABEL]
     item["links"] = links
+    item["collection"] = COLLECTION
     return item
 
 
