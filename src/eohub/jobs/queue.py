@@ -128,16 +128,16 @@ def committed_version(database: Database, row: JobRow) -> int | None:
         )
 
 
-def recover(database: Database, limits: Limits) -> int:
+def recover(database: Database, limits: Limits) -> list[str]:
     """End the running jobs whose process is gone or that ran far too long (see the module docstring);
-    returns how many were ended."""
+    returns their ids."""
     now = utcnow()
     stale = now - timedelta(seconds=limits.job_lease_seconds)
     overdue = now - timedelta(seconds=limits.max_job_seconds + limits.job_lease_seconds)
     with database.sessions() as s:
         rows = list(s.scalars(select(JobRow).where(JobRow.state == RUNNING)))
         s.expunge_all()
-    ended = 0
+    ended: list[str] = []
     for row in rows:
         beat = aware(row.heartbeat_at)
         dead = _gone(row.worker) or beat is None or beat < stale
@@ -163,7 +163,7 @@ def recover(database: Database, limits: Limits) -> int:
                 .values(finished_at=now, publishing=False, **values)
             )
         if changed.rowcount == 1:
-            ended += 1
+            ended.append(row.id)
             log.warning("job %s of %s: %s (%s)", row.id, row.worker, values["state"], values.get("error"))
     return ended
 

@@ -17,7 +17,7 @@ import weakref
 from contextlib import ExitStack
 from typing import Any
 
-from eohub.jobs import queue
+from eohub.jobs import queue, staging
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,8 @@ class JobRunner:
         lease = self.hub.settings.limits.job_lease_seconds
         if time.monotonic() - self._last_recovery >= lease / 3:
             self._last_recovery = time.monotonic()
-            queue.recover(self.hub.database, self.hub.settings.limits)
+            for job_id in queue.recover(self.hub.database, self.hub.settings.limits):
+                staging.remove(staging.job_folder(job_id))  # what a process of this machine left
 
     def _loop(self) -> None:
         from eohub.jobs.job import run_job
