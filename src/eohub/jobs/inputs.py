@@ -71,7 +71,8 @@ def _item_scene(
     files = []
     folder = posixpath.dirname(path)
     item_id = str(item.get("id") or "")
-    for key, asset in (item.get("assets") or {}).items():
+    assets = item.get("assets") if isinstance(item.get("assets"), dict) else {}
+    for key, asset in assets.items():
         if not isinstance(asset, dict) or not isinstance(asset.get("href"), str) or not _is_raster(asset):
             continue
         href = asset["href"]

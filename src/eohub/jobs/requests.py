@@ -22,7 +22,7 @@ MAX_VERSION = 2**31 - 1
 OPTION_BOUNDS = {"tile": (1, 8192), "overlap": (0, 8191), "batch": (1, 1 << 20)}
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 RASTER_NAME = re.compile(r"\.(tif|tiff)\Z", re.IGNORECASE)
-ITEM_ID = re.compile(r"^[^\x00-\x1f\x7f/\\]{1,256}\Z")
+ITEM_ID = re.compile(r"^[^\x00-\x1f\x7f/\\\ud800-\udfff]{1,256}\Z")
 DIGEST = re.compile(r"^[0-9a-fA-F]{64}\Z")
 COLLECTION = re.compile(r"^(datasets|models)\.([A-Za-z0-9-]{3,64})\Z")
 
@@ -61,7 +61,7 @@ class JobRequest:
 def _object(value: Any, where: str, keys: set[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise UsageError(f"{where} must be a JSON object")
-    unknown = sorted(str(k)[:40] for k in value if k not in keys)
+    unknown = sorted(repr(str(k)[:40]) for k in value if k not in keys)
     if unknown:
         raise UsageError(f"{where}: unknown field(s) {', '.join(unknown)} (known: {', '.join(sorted(keys))})")
     return value
