@@ -272,7 +272,7 @@ def test_submit_waits_for_the_job_and_publishes_the_result(alice: HubServer):
 
     listed = json.loads(runner.invoke(app, ["jobs", "list", "--state", "done", "--format", "json"]).stdout)
     assert job_id in [j["id"] for j in listed]
-    table = runner.invoke(app, ["jobs", "list"])
+    table = runner.invoke(app, ["jobs", "list"], env={"COLUMNS": "200"})
     assert table.exit_code == 0 and job_id in table.stdout and "cli-run v1" in table.stdout
 
     result = runner.invoke(app, ["datasets", "versions", "cli-run", "--format", "json"])

@@ -97,8 +97,9 @@ def test_run_the_model_on_a_dataset_and_follow_the_job_to_its_result(hub: HubSer
     assert first_state in ("queued", "running", "done")
     assert page.get_by_role("link", name=f"{MODEL} v1").is_visible()
 
-    page.get_by_test_id("job-result").wait_for(timeout=JOB_TIMEOUT)  # the script reloads it when done
-    assert page.get_by_test_id("job-state").inner_text() == "done"
+    ended = page.locator("[data-job][data-ended='true']")
+    ended.wait_for(timeout=JOB_TIMEOUT)  # the script reloads the page when the job ends
+    assert page.get_by_test_id("job-state").inner_text() == "done", page.get_by_role("main").inner_text()
     assert re.fullmatch(r"(\d+) of \1 windows \(100%\)", page.get_by_test_id("job-progress").inner_text())
     if first_state != "done":
         assert polls and all(p == f"{hub.url}/jobs/{job_id}/state" for p in polls)

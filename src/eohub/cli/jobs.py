@@ -69,8 +69,10 @@ def submit(
             remote, jobs, model, inputs, version, output, tile, overlap, batch, progress_for(quiet)
         )
         if wait:
-            echo(f"job {job.id} queued: model {job.model} v{job.model_version}", err=True)
-            job = _follow(jobs, job, quiet or format is OutputFormat.json)
+            silent = quiet or format is OutputFormat.json
+            if not silent:
+                echo(f"job {job.id} queued: model {job.model} v{job.model_version}", err=True)
+            job = _follow(jobs, job, silent)
     _report(job, format, waited=wait)
 
 

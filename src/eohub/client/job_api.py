@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from eohub.client.job_requests import Input, job_request, parse_input, upload_files
+from eohub.client.job_requests import FORMS, Input, job_request, parse_input, upload_files
 from eohub.client.jobs import Job, JobsClient
 from eohub.config import Settings, load_settings
 from eohub.errors import UsageError
@@ -58,6 +58,8 @@ def submit(
     if isinstance(inputs, str | bytes) or not isinstance(inputs, Sequence):
         inputs = [inputs]  # type: ignore[list-item] - one input given alone
     parsed = [parse_input(i) for i in inputs]
+    if not parsed:
+        raise UsageError(f"a job needs at least one input: {FORMS}")
     request = job_request([p for p in parsed if isinstance(p, dict)], version, output, tile, overlap, batch)
     files = [p for p in parsed if not isinstance(p, dict)]
     if files:

@@ -145,11 +145,10 @@ def job_request(
     overlap: int | None = None,
     batch: int | None = None,
 ) -> dict[str, Any]:
-    """The body of ``POST /api/models/{name}/jobs``; options are checked as ``eohub predict`` checks them."""
+    """The body of ``POST /api/models/{name}/jobs`` (uploads are added once sent); options are checked as
+    ``eohub predict`` checks them."""
     from eohub.inference.options import positive
 
-    if not inputs:
-        raise UsageError(f"a job needs at least one input: {FORMS}")
     return {
         "version": None if version is None else check_version(version),
         "inputs": merged(inputs),
