@@ -119,6 +119,8 @@ def test_the_result_links_its_inputs_and_model_and_the_stac_api_finds_it_by_them
     ):
         found = api(hub, None, "POST", "/stac/search", json=query).json()["features"]
         assert [(f["collection"], f["id"]) for f in found] == [(f"datasets.{OUTPUT}", "scene-1")], query
+    queryables = api(hub, None, "GET", f"/stac/collections/datasets.{OUTPUT}/queryables").json()
+    assert queryables["properties"]["eohub:derived_from"]["type"] == "string"
     by_model = {"filter": {"op": "=", "args": [{"property": "eohub:derived_from"}, model["href"]]}}
     found = api(hub, None, "POST", "/stac/search", json=by_model).json()["features"]
     assert sorted(f["id"] for f in found) == ["scene-0", "scene-1"]
@@ -160,3 +162,20 @@ def test_jobs_are_listed_newest_first_for_their_owner_only(hub, finished) -> Non
     assert api(hub, "bob", "GET", "/api/jobs").json() == []
     assert api(hub, "bob", "GET", f"/api/jobs/{finished['id']}").status_code == 404
     assert api(hub, None, "GET", "/api/jobs").status_code == 401
+
+
+def test_a_failed_job_gives_the_reason_eohub_predict_prints(hub, tmp_path) -> None:
+    bad = {"tile": 64, "overlap": 100}
+    job = submit(hub, "alice", MODEL, {"inputs": [{"dataset": SCENES, "items": ["scene-1"]}], "options": bad})
+    failed = wait(hub, "alice", job.json()["id"])
+    assert failed["state"] == "failed" and failed["result"] is None
+    with RemoteRepository(hub.url, hub.token("alice")) as repo:
+        scenes = repo.download("dataset", SCENES, tmp_path / "scenes")
+        model = repo.download("model", MODEL, tmp_path / "model")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EOHUB_")} | {"EOHUB_HOME": str(tmp_path)}
+    args = [sys.executable, "-m", "eohub", "predict", str(model), str(scenes / "scene-1.json"), "-o"]
+    local = subprocess.run([*args, str(tmp_path / "x.tif"), "--tile=64", "--overlap=100"], env=env,
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert local.returncode != 0 and local.stderr.startswith("error: ")
+    assert failed["error"] == local.stderr.strip().removeprefix("error: ")
+    assert "overlap" in failed["error"]
