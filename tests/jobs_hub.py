@@ -139,6 +139,21 @@ def children(pid: int) -> list[int]:
         return []
 
 
+def dask_workers(pid: int) -> list[int]:
+    """The descendants of ``pid`` that multiprocessing spawned: a local Dask cluster's workers (the Q3
+    sandbox's children come from a forkserver)."""
+    import psutil
+
+    found = []
+    for child in children(pid):
+        try:
+            if "multiprocessing.spawn" in " ".join(psutil.Process(child).cmdline()):
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
 def alive(pids: list[int]) -> list[int]:
     import psutil
 

@@ -7,6 +7,7 @@ from tests.jobs_hub import (
     alive,
     api,
     children,
+    dask_workers,
     ingest,
     job_folder,
     jobs_hub,
@@ -25,7 +26,7 @@ def test_a_hub_killed_mid_job_leaves_no_job_running_after_restart(tmp_path) -> N
         ingest(hub, "alice", "dataset", write_dataset(tmp_path / "data", "big-scenes", [(768, 768)] * 3))
         queued = submit(hub, "alice", "slow-model", {"inputs": [{"dataset": "big-scenes"}]}).json()
         wait(hub, "alice", queued["id"], lambda j: j["state"] == "running" and j["progress"]["total"] > 0)
-        workers = children(hub.process.pid)
+        workers = dask_workers(hub.process.pid)
         assert workers, "the hub runs its jobs on a local cluster of worker processes"
         hub.kill()
         assert no_leftovers(workers) == [], "the Dask workers of a killed hub must not outlive it"
