@@ -71,10 +71,19 @@ def test_a_signed_out_user_sees_no_form(hub: HubServer, page: Any):
     assert page.get_by_test_id("repo-name").inner_text() == MODEL
     assert page.get_by_test_id("run-form").count() == 0
     assert page.locator("#run").count() == 0
-    answer = httpx.post(
-        f"{hub.url}/models/{MODEL}/run", data={"dataset": DATASET}, headers={"Origin": hub.url}
+    form = {"dataset": DATASET}
+    answer = httpx.post(f"{hub.url}/models/{MODEL}/run", data=form, headers={"Origin": hub.url})
+    assert (answer.status_code, answer.headers["location"]) == (303, f"/signin?next=/models/{MODEL}")
+    stale = httpx.post(
+        f"{hub.url}/models/{MODEL}/run",
+        data=form,
+        headers={"Origin": hub.url},
+        cookies={"eohub_token": "eoh_x"},
     )
-    assert answer.status_code == 401 and "Sign in" in answer.text  # the sign-in form, nothing run
+    assert stale.status_code == 401 and "Sign in again" in stale.text
+    job_id = "0" * 32
+    assert page.goto(f"{hub.url}/jobs/{job_id}").url == f"{hub.url}/signin?next=/jobs/{job_id}"
+    assert httpx.get(f"{hub.url}/jobs/{job_id}/state").status_code == 404
 
 
 def test_run_the_model_on_a_dataset_and_follow_the_job_to_its_result(hub: HubServer, page: Any):
@@ -155,6 +164,17 @@ def test_a_form_posted_from_another_origin_runs_nothing(hub: HubServer, page: An
             f"{hub.url}/models/{MODEL}/run", data={"dataset": DATASET}, headers=origin, cookies=cookies
         )
         assert forged.status_code == 403, (origin, forged.status_code)
+    for field, value, said in (
+        ("tile", "0", "the tile size must be"),
+        ("dataset_version", "x", "version must be a whole number"),
+    ):
+        bad = httpx.post(
+            f"{hub.url}/models/{MODEL}/run",
+            data={"dataset": DATASET, field: value},
+            headers={"Origin": hub.url},
+            cookies=cookies,
+        )
+        assert bad.status_code == 400 and said in bad.text
     assert len(jobs_of(hub, "bob")) == before
 
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from eohub.errors import AuthenticationError, NotFoundError, PermissionDeniedError, UsageError
+from eohub.errors import NotFoundError, PermissionDeniedError, UsageError
 from eohub.server.accounts import Account, authenticate
 from eohub.server.context import SESSION_COOKIE, Caller, Hub, HubContext
 from eohub.server.limits import MAX_VERSION, whole_number
@@ -44,16 +45,18 @@ def _service() -> Any:
     return service
 
 
-def form_caller(request: Request, context: HubContext) -> Account:
+def form_caller(request: Request, context: HubContext) -> Account | None:
     """Who posts the form: only from this hub's pages (``Origin`` present and the hub's own), signed in with
-    the cookie the sign-in form set (see the module docstring)."""
+    the cookie the sign-in form set (see the module docstring); ``None`` without one."""
     if request.headers.get("origin") is None:
         raise PermissionDeniedError("this form can only be sent from the hub's own pages")
     _same_origin(request)
     token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        raise AuthenticationError("sign in to run a model")
-    return authenticate(context.database, token)
+    return authenticate(context.database, token) if token else None
+
+
+def _signin(target: str) -> Response:
+    return RedirectResponse(f"/signin?next={quote(target)}", status_code=303)
 
 
 def _number(form: dict[str, str], field: str, minimum: int, maximum: int, what: str) -> int | None:
@@ -94,15 +97,15 @@ def job_request(form: dict[str, str]) -> dict[str, Any]:
 @router.post("/models/{name}/run")
 async def run(request: Request, name: str, context: Hub) -> Response:
     caller = form_caller(request, context)
+    if caller is None:
+        return _signin(repository_url("model", name))
     request.state.caller = caller
     body = job_request(await _form(request))
     job = _service().submit(context, caller.name, body, model=name, base_url=str(request.base_url))
     return RedirectResponse(f"/jobs/{job['id']}", status_code=303)
 
 
-def _job(context: HubContext, caller: Account | None, job_id: str) -> dict[str, Any]:
-    if caller is None:
-        raise AuthenticationError("sign in to see your jobs")
+def _job(context: HubContext, caller: Account, job_id: str) -> dict[str, Any]:
     if not JOB_ID.fullmatch(job_id):
         raise NotFoundError("there is no such job")
     return _service().get(context, caller.name, job_id)
@@ -126,6 +129,8 @@ def page_state(job: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/jobs/{job_id}")
 def job_page(request: Request, job_id: str, context: Hub, caller: Caller) -> Response:
+    if caller is None:
+        return _signin(request.url.path)
     job = _job(context, caller, job_id)
     response = render(request, "job.html", job=job, live=page_state(job))
     response.headers["Content-Security-Policy"] = JOB_PAGE_POLICY
@@ -135,7 +140,9 @@ def job_page(request: Request, job_id: str, context: Hub, caller: Caller) -> Res
 @state_router.get("/jobs/{job_id}/state")
 def job_state(job_id: str, context: Hub, caller: Caller) -> Response:
     try:
+        if caller is None:
+            raise NotFoundError("sign in")
         job = _job(context, caller, job_id)
-    except (AuthenticationError, NotFoundError):
+    except NotFoundError:
         return JSONResponse({"detail": "there is no such job"}, 404, headers=STATE_HEADERS)
     return JSONResponse(page_state(job), headers=STATE_HEADERS)
