@@ -16,6 +16,14 @@ def content(tmp_path_factory):
     return write_model(root / "model", "seg-model"), write_dataset(root / "data", "some-scenes", [(90, 120)])
 
 
+def one_job(hub, content) -> dict:
+    """The ended job of the model over the dataset, both ingested into ``hub`` first."""
+    ingest(hub, "alice", "model", content[0])
+    ingest(hub, "alice", "dataset", content[1])
+    job = submit(hub, "alice", "seg-model", {"inputs": [{"dataset": "some-scenes"}]}).json()
+    return wait(hub, "alice", job["id"])
+
+
 def test_jobs_run_on_the_cluster_the_hub_is_given(tmp_path, content) -> None:
     with (
         distributed.LocalCluster(
@@ -27,13 +35,7 @@ def test_jobs_run_on_the_cluster_the_hub_is_given(tmp_path, content) -> None:
     ):  # fmt: skip
         hub = jobs_hub(tmp_path / "hub", EOHUB_DASK_SCHEDULER=cluster.scheduler_address)
         try:
-            ingest(hub, "alice", "model", content[0])
-            ingest(hub, "alice", "dataset", content[1])
-            job = wait(
-                hub,
-                "alice",
-                submit(hub, "alice", "seg-model", {"inputs": [{"dataset": "some-scenes"}]}).json()["id"],
-            )
+            job = one_job(hub, content)
             assert job["state"] == "done", job
             assert dask_workers(hub.process.pid) == []  # no local cluster of its own
             assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.clients)) >= 2
@@ -44,15 +46,8 @@ def test_jobs_run_on_the_cluster_the_hub_is_given(tmp_path, content) -> None:
 def test_a_scheduler_that_does_not_answer_fails_the_job_with_predicts_reason(tmp_path, content) -> None:
     hub = jobs_hub(tmp_path / "hub", EOHUB_DASK_SCHEDULER="tcp://127.0.0.1:9")
     try:
-        ingest(hub, "alice", "model", content[0])
-        ingest(hub, "alice", "dataset", content[1])
-        job = wait(
-            hub,
-            "alice",
-            submit(hub, "alice", "seg-model", {"inputs": [{"dataset": "some-scenes"}]}).json()["id"],
-        )
-        assert job["state"] == "failed" and job["error"].startswith(
-            "cannot reach the Dask scheduler at tcp://127.0.0.1:9"
-        )
+        job = one_job(hub, content)
+        assert job["state"] == "failed"
+        assert job["error"].startswith("cannot reach the Dask scheduler at tcp://127.0.0.1:9"), job
     finally:
         hub.stop()
