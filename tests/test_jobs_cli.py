@@ -160,6 +160,17 @@ def test_control_characters_of_a_reason_are_shown_escaped(on_hostile: HostileHub
     assert "\x1b" not in shown.output and "error: \\x1b]52;c;cGF5bG9hZA==\\x07 no bands" in shown.output
 
 
+def test_a_job_shows_in_a_notebook_with_every_value_escaped(on_hostile: HostileHub):
+    from eohub.models import get_job
+
+    on_hostile.answer = good_job(
+        state="failed", result=None, error='<script>alert(1)</script><img src=x onerror="x">'
+    )
+    html = get_job(JOB_ID)._repr_html_()
+    assert "<script" not in html and "<img" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert f"Job {JOB_ID}" in html and "failed" in html and f"datasets/{DATASET}@v1" in html
+
+
 def test_a_list_is_bounded_and_in_the_state_asked_for(on_hostile: HostileHub):
     on_hostile.answer = [good_job()] * 10_001
     one_line_error(runner.invoke(app, ["jobs", "list"]), "malformed list of jobs")

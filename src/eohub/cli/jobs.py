@@ -19,7 +19,7 @@ from eohub.cli.common import OutputFormat, echo, fail, print_json, printable, us
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from eohub.client.jobs import Job
+    from eohub.client.jobs import Job, JobsClient
 
 app = typer.Typer(
     help="Run a model on the hub (EOHUB_URL); the result becomes a dataset.", no_args_is_help=True
@@ -139,13 +139,13 @@ def _print(job: Job, format: OutputFormat, text: Callable[[Job], str]) -> None:
         echo(text(job))
 
 
-def _follow(jobs: object, job: Job, quiet: bool) -> Job:
+def _follow(jobs: JobsClient, job: Job, quiet: bool) -> Job:
     """Wait for ``job`` with a bar of windows done; Ctrl-C stops waiting, not the job."""
     import sys
 
     bar = None if quiet or not sys.stdout.isatty() else _JobBar()
     try:
-        return jobs.wait(job, bar.show if bar else None)  # type: ignore[attr-defined]
+        return jobs.wait(job, bar.show if bar else None)
     except KeyboardInterrupt:
         raise fail(
             f"stopped waiting; job {job.id} goes on (eohub jobs show {job.id}, eohub jobs cancel {job.id})",
