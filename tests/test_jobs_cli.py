@@ -4,6 +4,7 @@ every malformed answer is a one-line error, never a traceback."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -17,6 +18,7 @@ from fastapi import FastAPI, Request, Response
 from typer.testing import CliRunner
 
 from eohub.cli.main import app
+from eohub.client import RemoteRepository
 from eohub.client.jobs import Job
 from eohub.errors import AlreadyExistsError, UsageError
 from tests.hub_server import HubServer, start_hub
@@ -321,6 +323,14 @@ def test_a_local_scene_is_uploaded_once_and_run(alice: HubServer, tmp_path: Path
     assert queued.state in ("queued", "running", "done")
     assert get_job(queued.id).id == queued.id
     assert queued.id in [j.id for j in list_jobs()]
+
+
+def test_an_unknown_model_is_said_before_a_file_is_uploaded(alice: HubServer, tmp_path: Path):
+    scene = write_scene(tmp_path / "unsent.tif", seed=9)
+    done = runner.invoke(app, ["jobs", "submit", "no-such-model", str(scene), "-q"])
+    one_line_error(done, "no model named 'no-such-model'")
+    with RemoteRepository(alice.url, alice.token("alice")) as repo:
+        assert repo.missing_blobs({hashlib.sha256(scene.read_bytes()).hexdigest()})  # never sent
 
 
 def test_cancel_stops_a_job_and_publishes_nothing(alice: HubServer, tmp_path: Path):

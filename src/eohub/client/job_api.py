@@ -63,6 +63,7 @@ def submit(
     request = job_request([p for p in parsed if isinstance(p, dict)], version, output, tile, overlap, batch)
     files = [p for p in parsed if not isinstance(p, dict)]
     if files:
+        remote.get("model", name)  # an unknown model is said before any byte is sent
         request["inputs"] += upload_files(remote, files, progress or Silent())
     return jobs.submit(name, request)
 
