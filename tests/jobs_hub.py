@@ -124,6 +124,21 @@ def wait(hub: HubServer, user: str, job_id: str, until: Any = None, timeout: flo
         time.sleep(0.2)
 
 
+def row_counts(hub: HubServer) -> dict[str, int]:
+    """Rows of the hub's content tables (what a job that publishes nothing must leave as it was)."""
+    from sqlalchemy import text
+
+    from eohub.db.engine import open_database
+
+    database = open_database(f"sqlite:///{hub.home / 'eohub.sqlite'}")
+    try:
+        with database.engine.connect() as connection:
+            tables = ("repositories", "versions", "files", "documents", "blobs", "blob_proofs", "stac_items")
+            return {t: connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
+    finally:
+        database.close()
+
+
 def job_folder(job_id: str) -> Path:
     """Where the hub stages a job's files (removed when the job ends)."""
     return Path(tempfile.gettempdir()) / "eohub-jobs" / job_id

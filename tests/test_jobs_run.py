@@ -22,6 +22,7 @@ from tests.jobs_hub import (
     job_folder,
     jobs_hub,
     no_leftovers,
+    row_counts,
     submit,
     wait,
     write_dataset,
@@ -141,6 +142,7 @@ def test_a_private_input_gives_a_private_result(hub, finished) -> None:
 
 def test_cancelling_a_running_job_stops_it_and_publishes_nothing(hub) -> None:
     body = {"inputs": [{"dataset": SLOW_SCENES}], "output": {"dataset": "never-published"}}
+    before = row_counts(hub)
     job = submit(hub, "alice", SLOW, body).json()
     running = wait(hub, "alice", job["id"], lambda j: j["state"] == "running" and 0 < j["progress"]["done"])
     assert running["progress"]["done"] < running["progress"]["total"]  # progress while it runs
@@ -151,6 +153,7 @@ def test_cancelling_a_running_job_stops_it_and_publishes_nothing(hub) -> None:
     assert again.status_code == 409 and "cancelled" in again.json()["detail"]
     assert api(hub, "alice", "GET", "/api/datasets/never-published").status_code == 404
     wait(hub, "alice", job["id"], lambda j: not job_folder(j["id"]).exists(), timeout=30)
+    assert row_counts(hub) == before  # no version, no file, document, blob or index row
 
 
 def test_jobs_are_listed_newest_first_for_their_owner_only(hub, finished) -> None:

@@ -58,6 +58,14 @@ def stac_item_url(base: str, kind: str, name: str, item_id: str, version: int) -
     return f"{base}/stac/collections/{quote(cid, safe='')}/items/{quote(item_id, safe='')}?version={version}"
 
 
+def model_item(manifest: Any) -> tuple[str, dict[str, Any]] | None:
+    """The first STAC item with ``mlm:input`` of a model version (its path and document)."""
+    for path, doc in sorted(manifest.documents.items()):
+        if doc.get("type") == "Feature" and "mlm:input" in (doc.get("properties") or {}):
+            return path, doc
+    return None
+
+
 def _is_raster(asset: dict[str, Any]) -> bool:
     from eohub.inference.raster_input import _is_raster_asset  # the pipeline's own rule
 

@@ -38,7 +38,7 @@ from eohub.errors import (
     UsageError,
 )
 from eohub.jobs import records
-from eohub.jobs.inputs import count_pixels, resolve
+from eohub.jobs.inputs import count_pixels, model_item, resolve
 from eohub.jobs.requests import JobRequest, parse_request
 from eohub.repository.embedded import EmbeddedRepository
 from eohub.storage import BlobStore
@@ -69,14 +69,6 @@ def _caller(hub: Hub, user: str | None) -> tuple[str, bool]:
 def repository_as(hub: Hub, user: str, admin: bool) -> EmbeddedRepository:
     """The repository as ``user`` sees it, on the hub's database and store."""
     return EmbeddedRepository(hub.database, hub.store, user, admin, hub.settings.limits)
-
-
-def model_item(manifest: Any) -> tuple[str, dict[str, Any]] | None:
-    """The first STAC item with ``mlm:input`` of a model version (its path and document)."""
-    for path, doc in sorted(manifest.documents.items()):
-        if doc.get("type") == "Feature" and "mlm:input" in (doc.get("properties") or {}):
-            return path, doc
-    return None
 
 
 def _output_name(request: JobRequest, model: str) -> str:

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from eohub.errors import InferenceError
-from eohub.jobs.inputs import Scene
-from eohub.jobs.service import model_item
+from eohub.jobs.inputs import Scene, model_item
 from eohub.repository.embedded import EmbeddedRepository
 from eohub.storage import BlobStore
 
