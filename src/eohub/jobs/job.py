@@ -102,6 +102,7 @@ def _run(
     body = {"version": job["model_version"], "inputs": job["inputs"], "options": job["options"],
             "output": {"dataset": job["output_dataset"]}}  # fmt: skip
     resolved = resolve(repo, parse_request(body, limits), base)
+    private = private or resolved.private or repo.get("model", job["model"]).private  # as things are now
     check()
     item, item_id = staging.stage_model(repo, job["model"], job["model_version"], folder)
     predictor = Predictor.from_item(item, threads=1)  # plans and assembles here; workers run the model

@@ -5,7 +5,9 @@ closes the Dask cluster. The cluster is made on first use: a client of ``EOHUB_D
 set, else a local cluster of ``EOHUB_JOB_WORKERS`` processes with ``EOHUB_JOB_THREADS`` threads each.
 The thread wakes when a job is submitted in this process (:func:`wake`) and otherwise polls the queue
 every second, so a job submitted to another process of the hub is picked up too; it runs
-:func:`eohub.jobs.queue.recover` when it starts and every third of the lease.
+:func:`eohub.jobs.queue.recover` when it starts and every third of the lease. With ``eohub serve
+--workers N`` every process has its runner, and makes its own local cluster when it runs a job; an
+``EOHUB_DASK_SCHEDULER`` gives them one cluster to share.
 """
 
 from __future__ import annotations
