@@ -9,6 +9,7 @@
 | ``EOHUB_STORAGE`` | blob store: a local folder or ``s3://bucket/prefix`` | ``EOHUB_HOME/blobs`` |
 | ``EOHUB_S3_ENDPOINT`` | S3 endpoint URL for an S3-compatible server | AWS default |
 | ``EOHUB_RETRIES`` | how often a transient network failure is retried (with backoff) | ``5`` |
+| ``EOHUB_DASK_SCHEDULER`` | the Dask cluster (``tcp://host:port``) the hub runs jobs on | a local one |
 
 The hub's bounds on what one request may cost (:class:`Limits`) are read from ``EOHUB_MAX_*`` and
 ``EOHUB_RATING_*`` variables; ``docs/security.md`` lists each with its default.
@@ -76,6 +77,21 @@ class Limits:
     """Wall time of the child process that runs a model for Q3."""
     rating_input_bytes: int = 256 * MiB
     """The synthetic input a Q3 check may build; a larger declared input is "not verified" at Q2."""
+    max_user_jobs: int = 2
+    """Prediction jobs one user may have queued or running at once (``POST /api/models/{name}/jobs``)."""
+    max_job_pixels: int = 400_000_000
+    """Input pixels (width x height, summed over scenes) of one prediction job, checked at submit."""
+    max_job_inputs: int = 1_000
+    """Scenes (dataset items, STAC items, uploads) of one prediction job."""
+    max_job_seconds: int = 6 * 3600
+    """Run time of one prediction job; past it the job fails, naming this limit."""
+    job_lease_seconds: int = 60
+    """A running job's heartbeat lease: a job whose hub process has not renewed it for this long (the
+    process died) is failed ("hub restarted") by any hub process."""
+    job_workers: int = 2
+    """Worker processes of the local Dask cluster a hub starts for its jobs (without a scheduler)."""
+    job_threads: int = 1
+    """Threads per worker of that local cluster."""
 
     def __post_init__(self) -> None:
         """S3's own bounds: a presigned URL lives at most 7 days, a part is 5 MiB to 5 GiB, a PUT ≤ 5 GiB."""
@@ -83,6 +99,9 @@ class Limits:
             "presign_seconds": (1, 7 * 24 * 3600),
             "s3_part_bytes": (5 * MiB, 5 * GiB),
             "s3_single_put_bytes": (0, 5 * GiB),
+            "job_lease_seconds": (2, 24 * 3600),
+            "job_workers": (1, 256),
+            "job_threads": (1, 256),
         }
         for name, (low, high) in bounds.items():
             if not low <= getattr(self, name) <= high:
@@ -109,6 +128,7 @@ class Settings:
     s3_endpoint: str | None
     retries: int = 5
     limits: Limits = field(default_factory=Limits)
+    dask_scheduler: str | None = None
 
     @property
     def remote(self) -> bool:
@@ -128,6 +148,7 @@ def load_settings() -> Settings:
         s3_endpoint=os.environ.get("EOHUB_S3_ENDPOINT") or None,
         retries=_count("EOHUB_RETRIES", 5),
         limits=Limits.from_environment(),
+        dask_scheduler=os.environ.get("EOHUB_DASK_SCHEDULER") or None,
     )
 
 

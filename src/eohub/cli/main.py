@@ -7,7 +7,7 @@ import logging
 import typer
 
 from eohub import __version__
-from eohub.cli import admin, auth, mlm
+from eohub.cli import admin, auth, jobs, mlm
 from eohub.cli import predict as predict_cli
 from eohub.cli import quality as quality_cli
 from eohub.cli import repo as repo_cli
@@ -27,6 +27,7 @@ app.add_typer(repo_cli.datasets, name="datasets")
 app.command("serve")(serve_cli.serve)
 app.add_typer(admin.app, name="admin")
 app.add_typer(auth.app, name="auth")
+app.add_typer(jobs.app, name="jobs")
 
 
 def _version(value: bool) -> None:

@@ -6,6 +6,7 @@ users 1--* repositories 1--* versions 1--* files        (path, size, sha256 of a
                                        1--* documents    (a STAC document as JSON text)
 blobs (sha256, size)  1--* blob_proofs *--1 users        (who has shown they hold the bytes)
 uploads (user, sha256, length, staging token)            (uploads in progress into S3)
+users 1--* jobs                                         (prediction jobs: eohub.jobs)
 ```
 
 - A repository is a model or a dataset: ``(kind, name_key)`` is unique, where ``name_key`` is the
@@ -111,6 +112,41 @@ class UploadRow(Base):
     part_size: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     touched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JobRow(Base):
+    """A prediction job (:mod:`eohub.jobs`): what to run, its state, and who runs it. ``worker`` and
+    ``heartbeat_at`` are the lease of the hub process running it; ``publishing`` is set once its result
+    is being committed (a cancel is refused from then on; the version's commit key is the job id)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_state_created", "state", "created_at"),
+        Index("ix_jobs_owner_created", "owner_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    model_version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # inputs and options, normalized
+    output_dataset: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    pixels: Mapped[int] = mapped_column(BigInteger, default=0)
+    base_url: Mapped[str] = mapped_column(Text, default="")
+    progress_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    progress_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    result_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    publishing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    owner: Mapped[UserRow] = relationship(lazy="joined")
 
 
 class RepositoryRow(Base):

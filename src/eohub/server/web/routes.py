@@ -23,7 +23,8 @@ from eohub.server.accounts import authenticate
 from eohub.server.context import SESSION_COOKIE, Caller, Hub, Repo
 from eohub.server.limits import MAX_VERSION, whole_number
 from eohub.server.web import views
-from eohub.server.web.pages import PLURAL, PageRoute, error_page, render, repository_url
+from eohub.server.web.pages import PLURAL, PageRoute, caller_of, error_page, render, repository_url
+from eohub.server.web.run_form import RunForm, run_form
 
 MAX_FORM = 8 * 1024
 PER_PAGE = 20
@@ -79,6 +80,11 @@ def _number(version: str) -> int:
     return number
 
 
+def _run_form(request: Request, repo: Repo, kind: Kind, page: dict) -> RunForm | None:
+    """The model page's "Run" form for the signed-in caller (:mod:`eohub.server.web.run_form`)."""
+    return run_form(repo, caller_of(request), kind, page["info"], page["version"])
+
+
 def kind_pages(kind: Kind) -> APIRouter:
     """The pages of one kind under ``/models`` or ``/datasets``."""
     router = APIRouter(prefix=f"/{PLURAL[kind]}", route_class=PageRoute, include_in_schema=False)
@@ -94,12 +100,13 @@ def kind_pages(kind: Kind) -> APIRouter:
         if version:  # the version picker (a plain GET form) lands here
             number = None if version == "latest" else _number(version)
             return RedirectResponse(repository_url(kind, name, number), status_code=303)
-        return render(request, "repository.html", **views.repository_page(request, repo, kind, name, None))
+        page = views.repository_page(request, repo, kind, name, None)
+        return render(request, "repository.html", **page, run=_run_form(request, repo, kind, page))
 
     @router.get("/{name}/versions/{version}")
     def one_version(request: Request, name: str, version: str, repo: Repo) -> Response:
         page = views.repository_page(request, repo, kind, name, _number(version))
-        return render(request, "repository.html", **page)
+        return render(request, "repository.html", **page, run=_run_form(request, repo, kind, page))
 
     @router.get("/{name}/diff")
     def compare(

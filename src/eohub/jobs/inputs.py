@@ -1,0 +1,216 @@
+"""A job's inputs resolved as its owner sees them: the scenes to predict and the files each reads.
+
+A dataset input is every STAC item of the version (or those named) with raster assets stored in the
+version; a ``stac_item`` input is one item of this hub's STAC API; an upload is one raster blob the
+caller may reference (:mod:`eohub.repository.ledger`: they uploaded it, or can read a version holding
+it). Reading rules are the repository's: another user's private dataset is "not found". The same
+resolution runs at submit (to check and count pixels) and when the job runs (versions pinned then).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from eohub.core.hrefs import is_link
+from eohub.errors import InferenceError, IntegrityError, LimitError, NotFoundError, UsageError
+from eohub.jobs.requests import DatasetInput, JobRequest, StacItemInput, UploadInput
+from eohub.repository.embedded import EmbeddedRepository
+from eohub.repository.manifest import Manifest
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class SceneFile:
+    """One raster file a scene reads: its name when staged, the blob, and the asset it is (if any)."""
+
+    name: str
+    sha256: str
+    asset: str | None = None
+
+
+@dataclass
+class Scene:
+    """One scene: its files, the stored STAC item they belong to (``None`` for an upload) and its link."""
+
+    stem: str
+    files: list[SceneFile]
+    item: dict[str, Any] | None
+    link: dict[str, Any]
+
+
+@dataclass
+class Resolved:
+    """What a request means now: inputs with versions pinned, the scenes, and whether any was private."""
+
+    inputs: list[dict[str, Any]]
+    scenes: list[Scene] = field(default_factory=list)
+    private: bool = False
+
+
+def stac_item_url(base: str, kind: str, name: str, item_id: str, version: int) -> str:
+    """The hub's STAC API URL of an item at one version (what ``derived_from`` links name)."""
+    cid = f"{kind}s.{name}"
+    return f"{base}/stac/collections/{quote(cid, safe='')}/items/{quote(item_id, safe='')}?version={version}"
+
+
+def model_item(manifest: Any) -> tuple[str, dict[str, Any]] | None:
+    """The first STAC item with ``mlm:input`` of a model version (its path and document)."""
+    for path, doc in sorted(manifest.documents.items()):
+        if doc.get("type") == "Feature" and "mlm:input" in (doc.get("properties") or {}):
+            return path, doc
+    return None
+
+
+def _is_raster(asset: dict[str, Any]) -> bool:
+    from eohub.inference.raster_input import _is_raster_asset  # the pipeline's own rule
+
+    return _is_raster_asset("", asset)
+
+
+def _item_scene(
+    manifest: Manifest, path: str, item: dict[str, Any], base: str, kind: str, name: str, version: int
+) -> Scene:
+    """The scene of a stored item: its raster assets, each a file of the version."""
+    files = []
+    folder = posixpath.dirname(path)
+    item_id = str(item.get("id") or "")
+    assets = item.get("assets") if isinstance(item.get("assets"), dict) else {}
+    for key, asset in assets.items():
+        if not isinstance(asset, dict) or not isinstance(asset.get("href"), str) or not _is_raster(asset):
+            continue
+        href = asset["href"]
+        if is_link(href) or href.startswith("/"):
+            raise UsageError(f"{kind} '{name}' item {item_id!r}: asset {key!r} is not a file of the version")
+        stored = posixpath.normpath(posixpath.join(folder, href))
+        entry = manifest.file(stored)
+        if entry is None:
+            raise NotFoundError(
+                f"{kind} '{name}' version {version} has no file {stored!r} (item {item_id!r})"
+            )
+        safe = _UNSAFE.sub("_", posixpath.basename(stored))[-100:] or "asset.tif"
+        files.append(SceneFile(f"{len(files)}-{safe}", entry.sha256, str(key)))
+    if not files:
+        raise InferenceError(f"{kind} '{name}' item {item_id!r}: the STAC item has no raster assets")
+    url = stac_item_url(base, kind, name, item_id, version)
+    link = {"rel": "derived_from", "href": url, "type": "application/geo+json", "title": f"input {item_id}"}
+    return Scene(item_id, files, item, link)
+
+
+def _dataset(repo: EmbeddedRepository, given: DatasetInput, base: str, out: Resolved, n: int) -> None:
+    info = repo.get("dataset", given.name)
+    version = given.version or (info.latest.number if info.latest else None)
+    if version is None:
+        raise NotFoundError(f"dataset '{info.name}' has no versions")
+    manifest = repo.manifest("dataset", info.name, version)
+    items = {
+        str(d.get("id")): (path, d)
+        for path, d in sorted(manifest.documents.items())
+        if d.get("type") == "Feature" and isinstance(d.get("assets"), dict)
+    }
+    if given.items is None:
+        wanted = [i for i, (_, d) in items.items() if any(_is_raster(a) for a in d["assets"].values()
+                                                          if isinstance(a, dict))]  # fmt: skip
+        if not wanted:
+            raise InferenceError(f"dataset '{info.name}' version {version} has no items with raster assets")
+    else:
+        wanted = list(dict.fromkeys(given.items))
+        for item_id in wanted:
+            if item_id not in items:
+                raise NotFoundError(f"dataset '{info.name}' version {version} has no item {item_id!r}")
+    for item_id in wanted:
+        path, item = items[item_id]
+        out.scenes.append(_item_scene(manifest, path, item, base, "dataset", info.name, version))
+    out.private = out.private or info.private
+    out.inputs.append({"dataset": info.name, "version": version, "items": given.items})
+
+
+def _stac_item(repo: EmbeddedRepository, given: StacItemInput, base: str, out: Resolved) -> None:
+    from eohub.search.catalog import StacCatalog
+
+    catalog = StacCatalog(repo.database, repo.user, repo.admin, repo.limits)
+    hit = catalog.item(given.collection, given.item, given.version)
+    manifest = repo.manifest(hit.kind, hit.name, hit.number)
+    out.scenes.append(_item_scene(manifest, hit.path, hit.item, base, hit.kind, hit.name, hit.number))
+    out.private = out.private or repo.get(hit.kind, hit.name).private
+    out.inputs.append({"stac_item": f"{hit.collection}/{given.item}", "version": hit.number})
+
+
+def _upload(repo: EmbeddedRepository, given: UploadInput, n: int, out: Resolved) -> None:
+    if not repo.may_reference(given.sha256):
+        raise IntegrityError(
+            f"inputs[{n}].upload: blob {given.sha256} was not uploaded by you and is in no version you can "
+            "read; upload the file first"
+        )
+    stem = given.name.rsplit(".", 1)[0]
+    link = {"rel": "derived_from", "href": f"urn:eohub:upload:sha256:{given.sha256}", "title": given.name}
+    out.scenes.append(Scene(stem, [SceneFile(given.name, given.sha256)], None, link))
+    out.private = True  # an upload is the caller's own data: the result stays theirs until they publish it
+    out.inputs.append({"upload": {"sha256": given.sha256, "name": given.name}})
+
+
+def resolve(repo: EmbeddedRepository, request: JobRequest, base: str) -> Resolved:
+    """The scenes of ``request`` as ``repo``'s user may read them (see the module docstring)."""
+    out = Resolved([])
+    for n, given in enumerate(request.inputs):
+        if isinstance(given, DatasetInput):
+            _dataset(repo, given, base, out, n)
+        elif isinstance(given, StacItemInput):
+            _stac_item(repo, given, base, out)
+        else:
+            _upload(repo, given, n, out)
+        if len(out.scenes) > repo.limits.max_job_inputs:
+            raise LimitError(
+                f"the inputs hold more than {repo.limits.max_job_inputs} scenes, the most one job takes "
+                "(EOHUB_MAX_JOB_INPUTS)"
+            )
+    _unique_stems(out.scenes)
+    return out
+
+
+def _unique_stems(scenes: list[Scene]) -> None:
+    """Output names: the item id or upload name made file-safe, numbered where two would collide."""
+    seen: set[str] = set()
+    for scene in scenes:
+        stem = _UNSAFE.sub("_", scene.stem).strip("._")[:100] or "scene"
+        candidate, k = stem, 1
+        while candidate.lower() in seen:
+            k += 1
+            candidate = f"{stem}-{k}"
+        seen.add(candidate.lower())
+        scene.stem = candidate
+
+
+def count_pixels(repo: EmbeddedRepository, scenes: list[Scene], limit: int) -> int:
+    """Pixels of every scene (its first file's width x height), read from the raster headers; over
+    ``limit`` a :class:`LimitError` naming ``EOHUB_MAX_JOB_PIXELS`` as soon as the sum passes it."""
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    total = 0
+    for scene in scenes:
+        first = scene.files[0]
+        path = repo.store.local_path(first.sha256)
+        presign = getattr(repo.store, "presign_get", None)
+        if path is not None:
+            where = str(path)
+        elif presign is not None:
+            where = "/vsicurl/" + presign(first.sha256, 600)
+        else:
+            raise UsageError(f"{first.name}: this hub's storage cannot be read by a job")
+        try:
+            with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(where) as src:
+                total += int(src.width) * int(src.height)
+        except RasterioError as exc:
+            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InferenceError(f"{scene.stem}: not a readable raster ({first_line})") from None
+        if total > limit:
+            raise LimitError(
+                f"the inputs hold more than {limit} pixels, the most one job may predict "
+                "(EOHUB_MAX_JOB_PIXELS)"
+            )
+    return total
