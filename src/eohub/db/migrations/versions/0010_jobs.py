@@ -5,8 +5,8 @@ output dataset, state (queued, running, done, failed, cancelled), progress, erro
 hub process running it with its heartbeat, so that several hub processes claim each job once and a dead
 process's job is failed by the others.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02 02:30:00
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | None = None
 depends_on: str | None = None
 
