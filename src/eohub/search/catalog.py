@@ -15,17 +15,15 @@ skip an item.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, text, true, tuple_
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, text, true
+from sqlalchemy.orm import Session
 
 from eohub.config import Limits
-from eohub.core.geometry import positions
 from eohub.core.names import Kind, name_key
 from eohub.core.readme import ReadmeMetadata
 from eohub.db.engine import Database
@@ -34,29 +32,26 @@ from eohub.db.tables import (
     RepositoryRow,
     StacCollectionRow,
     StacItemRow,
-    StacValueRow,
     UserRow,
     VersionRow,
 )
 from eohub.errors import NotFoundError
-from eohub.search import index, plan, spatial
-from eohub.search.cql2_parse import FilterError
-from eohub.search.filters import translate
-from eohub.search.query import QueryError, SearchRequest
+from eohub.search import index, item_query
+from eohub.search.collections import PREFIXES, collection_id, parse_collection_id
+from eohub.search.item_query import Scope
+from eohub.search.query import SearchRequest
+from eohub.search.spatial_filter import SpatialFilter
 
-PREFIXES: dict[str, Kind] = {"models.": "model", "datasets.": "dataset"}
-SORTABLE_COLUMNS = {"id", "collection", "datetime", "start_datetime", "end_datetime"}
-
-
-def collection_id(kind: str, name: str) -> str:
-    return f"{kind}s.{name}"
-
-
-def parse_collection_id(value: str) -> tuple[Kind, str] | None:
-    for prefix, kind in PREFIXES.items():
-        if value.startswith(prefix) and len(value) > len(prefix):
-            return kind, value[len(prefix) :]
-    return None
+__all__ = [
+    "PREFIXES",
+    "CollectionInfo",
+    "Hit",
+    "Page",
+    "Scope",
+    "StacCatalog",
+    "collection_id",
+    "parse_collection_id",
+]
 
 
 @dataclass
@@ -106,82 +101,6 @@ class Hit:
 class Page:
     hits: list[Hit]
     next_token: int | None
-
-
-@dataclass
-class Scope:
-    """Search inside one collection (at one version; ``None`` is the latest)."""
-
-    repository_id: int
-    number: int | None = None
-
-
-def _parts(bounds: list[float]) -> list[spatial.Bounds]:
-    """A query bbox as boxes that do not cross the antimeridian."""
-    west, south, east, north = bounds
-    if west > east:
-        return [(west, south, 180.0, north), (-180.0, south, east, north)]
-    return [(west, south, east, north)]
-
-
-class _Spatial:
-    """The query geometries of a search: SQL on bboxes, then exact tests where a bbox is not enough."""
-
-    def __init__(self, boxes: list[list[float]], geometries: list[dict[str, Any]], max_points: int) -> None:
-        from shapely.geometry import box, shape
-
-        self.shapes = []
-        self.exact_by_bbox = True
-        self.boxes: list[list[spatial.Bounds]] = []  # per query geometry, its bbox in parts
-        for bounds in boxes:
-            self.boxes.append(_parts(bounds))
-            if bounds[0] > bounds[2]:
-                self.exact_by_bbox = False
-                self.shapes.append(
-                    box(bounds[0], bounds[1], 180, bounds[3]).union(
-                        box(-180, bounds[1], bounds[2], bounds[3])
-                    )
-                )
-            else:
-                self.shapes.append(box(*bounds))
-        for geometry in geometries:
-            if positions(geometry, max_points) > max_points:
-                raise QueryError(
-                    f"a query geometry has more than {max_points} positions (max_geometry_points, set by "
-                    "EOHUB_MAX_GEOMETRY_POINTS); simplify it"
-                )
-            try:
-                shp = shape(geometry)
-            except Exception as exc:  # shapely raises several types for bad GeoJSON
-                raise QueryError(f"not a valid GeoJSON geometry: {exc}") from None
-            if shp.is_empty or not all(math.isfinite(v) for v in shp.bounds):
-                raise QueryError("not a valid geometry: it is empty or has a coordinate beyond any number")
-            self.shapes.append(shp)
-            self.boxes.append(_parts(list(shp.bounds)))
-            if not (
-                shp.geom_type == "Point" or (shp.geom_type == "Polygon" and shp.equals(box(*shp.bounds)))
-            ):
-                self.exact_by_bbox = False
-
-    @property
-    def conditions(self) -> list[ColumnElement[bool]]:
-        """The exact bbox test of each query geometry."""
-        return [or_(*(spatial.exact(part) for part in parts)) for parts in self.boxes]
-
-    @property
-    def active(self) -> bool:
-        return bool(self.shapes)
-
-    def accepts(self, rect: bool, item: dict[str, Any]) -> bool:
-        if not self.shapes or (rect and self.exact_by_bbox):
-            return True
-        from shapely.geometry import shape
-
-        try:
-            geometry = shape(item["geometry"])
-        except Exception:  # an item geometry shapely cannot read is never a match
-            return False
-        return all(geometry.intersects(s) for s in self.shapes)
 
 
 class StacCatalog:
@@ -411,134 +330,11 @@ class StacCatalog:
 
     def _search_query(
         self, session: Session, request: SearchRequest, scope: Scope | None
-    ) -> tuple[Select[Any], _Spatial]:
-        # SQLite: "+ 0" keeps the join from driving the query through the items of each repository
-        # (then sorting them all) when a walk newest first along (latest, t_start) stops after a page
-        owner = StacItemRow.repository_id + 0 if self.dialect == "sqlite" else StacItemRow.repository_id
-        query = (
-            select(StacItemRow.id)
-            .join(RepositoryRow, RepositoryRow.id == owner)
-            .where(self._visible(session))
-        )
+    ) -> tuple[Select[Any], SpatialFilter]:
         known: dict[str, str] = {}  # the property keys a filter or sortby may name
-        needs_keys = request.filter is not None or bool(request.sortby)
-        if scope is None:
-            query = query.where(StacItemRow.latest == true())  # '= true': an index key on PostgreSQL
-            known = self.queryables() if needs_keys else known
-        else:
-            query = query.where(StacItemRow.repository_id == scope.repository_id)
-            if scope.number is None:
-                query = query.where(StacItemRow.latest == true())
-            else:
-                query = query.where(StacItemRow.number == scope.number)
-            known = self._scope_queryables(session, scope) if needs_keys else known
-        if request.collections is not None:
-            keys = [parse_collection_id(c) for c in request.collections]
-            wanted = [(k, name_key(n)) for k, n in (p for p in keys if p is not None)]
-            query = query.where(
-                tuple_(RepositoryRow.kind, RepositoryRow.name_key).in_(wanted) if wanted else false()
-            )
-        if request.ids is not None:
-            query = query.where(StacItemRow.item_id.in_(request.ids) if request.ids else false())
-        if request.datetime is not None:
-            if request.datetime.end is not None:
-                query = query.where(StacItemRow.t_start <= request.datetime.end)
-            if request.datetime.start is not None:
-                query = query.where(StacItemRow.t_end >= request.datetime.start)
-            query = query.where(StacItemRow.t_start.is_not(None))
-        geometries = [request.intersects] if request.intersects else []
-        drivers: list[plan.Driver] = []
-        if request.filter is not None:
-            translation = translate(request.filter, self.dialect, lambda k: k in known)
-            if translation.condition is not None:
-                query = query.where(translation.condition)
-            geometries += translation.geometries
-            drivers += translation.drivers
-        boxes = [request.bbox] if request.bbox else []
-        found = _Spatial(boxes, geometries, self.limits.max_geometry_points)
-        for condition in found.conditions:
-            query = query.where(condition)
-        drivers += [plan.Driver([spatial.ids(self.dialect, p) for p in parts]) for parts in found.boxes]
-        newest: Any = StacItemRow.t_start  # the time the walk is ordered by
-        if drivers and self.planned:
-            most = plan.cap(
-                request.token + request.limit + 1,
-                self._item_count(session, scope),
-                not request.sortby,
-                probes=request.filter is not None,
-            )
-            chosen = plan.choose(session, drivers, most)
-            if chosen is not None:
-                query = query.where(chosen.condition(self.dialect))
-            elif not request.sortby and (along := plan.along(session, drivers, most)) is not None:
-                query, newest = _walk_along(query, along, request)
-        return query.order_by(*self._order(request, known, newest)), found
-
-    def _item_count(self, session: Session, scope: Scope | None) -> int:
-        """How many items a search runs over (any visibility: an estimate for the plan)."""
-        query = select(func.coalesce(func.sum(StacCollectionRow.item_count), 0))
-        if scope is None:
-            query = query.where(StacCollectionRow.latest == true())
-        else:
-            query = query.where(StacCollectionRow.repository_id == scope.repository_id)
-            query = query.where(
-                StacCollectionRow.latest == true()
-                if scope.number is None
-                else StacCollectionRow.number == scope.number
-            )
-        return int(session.scalar(query) or 0)
-
-    def _scope_queryables(self, session: Session, scope: Scope) -> dict[str, str]:
-        query = select(StacCollectionRow.queryables).where(
-            StacCollectionRow.repository_id == scope.repository_id
+        if request.filter is not None or request.sortby:
+            known = self.queryables() if scope is None else item_query.scope_queryables(session, scope)
+        context = item_query.Context(
+            self.dialect, self._visible(session), known, self.limits.max_geometry_points, self.planned
         )
-        query = query.where(
-            StacCollectionRow.latest.is_(true())
-            if scope.number is None
-            else StacCollectionRow.number == scope.number
-        )
-        return dict(session.scalar(query) or {})
-
-    @staticmethod
-    def _order(request: SearchRequest, known: dict[str, str], newest: Any = StacItemRow.t_start) -> list[Any]:
-        order: list[Any] = []
-        for name, descending in request.sortby:
-            key = name[len("properties.") :] if name.startswith("properties.") else name
-            columns: list[Any]
-            if key == "id":
-                columns = [StacItemRow.item_id]
-            elif key == "collection":
-                columns = [RepositoryRow.kind + literal("s.") + RepositoryRow.name]
-            elif key in ("datetime", "start_datetime"):
-                columns = [StacItemRow.t_start]
-            elif key == "end_datetime":
-                columns = [StacItemRow.t_end]
-            elif key in known:
-                columns = [
-                    select(func.min(getattr(StacValueRow, c)))
-                    .where(StacValueRow.item_row_id == StacItemRow.id, StacValueRow.key == key)
-                    .scalar_subquery()
-                    for c in ("num", "text")
-                ]
-            else:
-                raise FilterError(
-                    f"cannot sort by {name!r}: no item has it (GET /stac/queryables lists them)"
-                )
-            order.extend((c.desc() if descending else c.asc()).nulls_last() for c in columns)
-        if not request.sortby:
-            order.append(newest.desc())  # as the index is ordered (every valid item has a time)
-        order.extend([StacItemRow.repository_id, StacItemRow.item_id, StacItemRow.id])
-        return order
-
-
-def _walk_along(query: Select[Any], driver: plan.Driver, request: SearchRequest) -> tuple[Select[Any], Any]:
-    """``query`` read along the values of ``driver``'s text, newest first, and the time column that
-    orders it: the value's own copy of its item's ``t_start`` (one row per item and value)."""
-    assert driver.text is not None
-    key, value = driver.text
-    along = aliased(StacValueRow, name="along")
-    on = and_(along.item_row_id == StacItemRow.id, along.key == key, along.text == value)
-    query = query.join(along, on)
-    if request.datetime is not None and request.datetime.end is not None:
-        query = query.where(along.t_start <= request.datetime.end)
-    return query, along.t_start
+        return item_query.build(session, request, scope, context)
