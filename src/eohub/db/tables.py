@@ -152,6 +152,8 @@ class VersionRow(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # Manifest.summary()
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     commit_key: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the client's retry key
+    # a dataset's DatasetMetrics.to_dict() (eohub.quality.metrics); deferred: listings never load it
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, deferred=True)
 
     repository: Mapped[RepositoryRow] = relationship(back_populates="versions")
     files: Mapped[list[FileRow]] = relationship(cascade="all, delete-orphan", order_by="FileRow.path")

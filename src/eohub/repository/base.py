@@ -29,6 +29,7 @@ from eohub.core.names import Kind, check_kind, check_name, check_version
 from eohub.core.readme import ReadmeMetadata, metadata_notes
 from eohub.errors import Argument, InvalidStacError, NotFoundError, UsageError
 from eohub.quality import QualityReport
+from eohub.quality.metrics.shape import DatasetMetrics
 from eohub.repository.assess import assess, stac_problems, upgrade_mlm
 from eohub.repository.download import version_folder, write_version
 from eohub.repository.manifest import FileEntry, Manifest, diff
@@ -73,6 +74,9 @@ class VersionInfo:
     changes: dict[str, Any] = field(default_factory=dict)
     author: str = ""
     documents: int = 0
+    metrics: DatasetMetrics | None = None
+    """A dataset version's metrics (:mod:`eohub.quality.metrics`); ``None`` for models, versions older
+    than the metrics, and listings (which leave them out)."""
 
     @property
     def quality(self) -> str:
@@ -107,6 +111,7 @@ class VersionInfo:
             "summary": {k: list(v) for k, v in self.summary.items()},
             "changes": dict(self.changes),
             "author": self.author,
+            "metrics": self.metrics.to_dict() if self.metrics is not None else None,
         }
 
     @classmethod
@@ -130,6 +135,7 @@ class VersionInfo:
             summary={str(k): [str(x) for x in v] for k, v in (data.get("summary") or {}).items()},
             changes=dict(data.get("changes") or {}),
             author=str(data.get("author") or ""),
+            metrics=_metrics(data.get("metrics")),
         )
 
 
@@ -490,6 +496,10 @@ class Repository(ABC):
     def fetch(self, kind: Kind, name: str, version: int, entry: FileEntry, start: int = 0) -> Iterator[bytes]:
         """The bytes of one manifest entry from ``start`` (a backend may read the blob directly)."""
         return self.read_file(kind, name, version, entry.path, start)
+
+
+def _metrics(data: Any) -> DatasetMetrics | None:
+    return DatasetMetrics.from_dict(data) if isinstance(data, dict) else None
 
 
 def _number(info: RepositoryInfo | None) -> int:

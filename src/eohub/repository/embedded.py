@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from eohub.config import Limits
 from eohub.core.names import Kind, check_kind, check_name, name_key
@@ -41,6 +41,7 @@ from eohub.errors import (
     PermissionDeniedError,
 )
 from eohub.quality import QualityReport
+from eohub.quality.metrics.shape import DatasetMetrics
 from eohub.repository import ledger
 from eohub.repository.assess import assess, stac_problems
 from eohub.repository.base import CommitResult, Repository, RepositoryInfo, VersionInfo, check_version
@@ -70,7 +71,9 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _version_info(row: VersionRow, author: str = "") -> VersionInfo:
+def _version_info(row: VersionRow, author: str = "", metrics: bool = True) -> VersionInfo:
+    """A version row as :class:`VersionInfo`; ``metrics`` loads its dataset metrics (listings leave them)."""
+    stored = row.metrics if metrics else None
     return VersionInfo(
         number=row.number,
         created=_aware(row.created_at),
@@ -83,10 +86,19 @@ def _version_info(row: VersionRow, author: str = "") -> VersionInfo:
         summary=dict(row.summary or {}),
         changes=dict(row.changes or {}),
         author=author,
+        metrics=DatasetMetrics.from_dict(stored) if isinstance(stored, dict) else None,
     )
 
 
-def _repository_info(row: RepositoryRow, latest: VersionRow | None) -> RepositoryInfo:
+def _stored_metrics(kind: Kind, quality: QualityReport) -> dict[str, Any] | None:
+    """The dataset metrics a rating computed, in their stored (bounded) shape; ``None`` for models."""
+    found = quality.details.get("metrics")
+    if kind != "dataset" or not isinstance(found, dict):
+        return None
+    return DatasetMetrics.from_dict(found).to_dict()
+
+
+def _repository_info(row: RepositoryRow, latest: VersionRow | None, metrics: bool = True) -> RepositoryInfo:
     return RepositoryInfo(
         kind=row.kind,
         name=row.name,
@@ -95,7 +107,7 @@ def _repository_info(row: RepositoryRow, latest: VersionRow | None) -> Repositor
         metadata=ReadmeMetadata.from_dict(row.metadata_json or {}),
         created=_aware(row.created_at),
         updated=_aware(row.updated_at),
-        latest=_version_info(latest) if latest is not None else None,
+        latest=_version_info(latest, metrics=metrics) if latest is not None else None,
     )
 
 
@@ -210,7 +222,7 @@ class EmbeddedRepository(Repository):
         with self.database.sessions() as s:
             for repo, version in s.execute(query):
                 if self._visible(repo):
-                    out.append(_repository_info(repo, version))
+                    out.append(_repository_info(repo, version, metrics=False))
                     if limit is not None and len(out) >= limit:
                         break
         return out
@@ -233,6 +245,7 @@ class EmbeddedRepository(Repository):
                 .join(UserRow, UserRow.id == VersionRow.author_id)
                 .where(VersionRow.repository_id == repo.id)
                 .order_by(VersionRow.number)
+                .options(undefer(VersionRow.metrics))
             )
             return [_version_info(v, author) for v, author in rows]
 
@@ -527,6 +540,7 @@ class EmbeddedRepository(Repository):
             summary=manifest.summary(),
             changes=diff(previous, manifest).counts(),
             commit_key=key,
+            metrics=_stored_metrics(kind, quality),
         )
         s.add(row)
         s.flush()
