@@ -76,6 +76,20 @@ class Limits:
     """Wall time of the child process that runs a model for Q3."""
     rating_input_bytes: int = 256 * MiB
     """The synthetic input a Q3 check may build; a larger declared input is "not verified" at Q2."""
+    max_metric_items: int = 1_000_000
+    """Items of one dataset version its metrics examine (:mod:`eohub.quality.metrics`); the rest are not."""
+    max_metric_pairs: int = 10_000_000
+    """Footprint pairs the near-duplicate and leakage metrics examine; past it their counts stop."""
+    max_metric_classes: int = 1_000
+    """Distinct class values the class balance keeps, and values one item may declare."""
+    max_label_pixels: int = 64 * MiB
+    """Pixels of one label raster the metrics read; a larger raster is not read."""
+    max_label_pixels_total: int = 1_000_000_000
+    """Pixels of all label rasters of one version the metrics read; the rasters past it are not read."""
+    max_label_vector_bytes: int = 16 * MiB
+    """One GeoJSON label file the class balance reads."""
+    metrics_seconds: int = 600
+    """Wall time of one version's dataset metrics; the items left when it runs out are not examined."""
 
     def __post_init__(self) -> None:
         """S3's own bounds: a presigned URL lives at most 7 days, a part is 5 MiB to 5 GiB, a PUT ≤ 5 GiB."""

@@ -1,0 +1,114 @@
+"""Datasets for the dataset-metrics tests: STAC catalogs of label / ml-aoi items and tiny label GeoTIFFs,
+written to a folder with known class counts, duplicates, leaking splits and label values."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+LABEL = "https://stac-extensions.github.io/label/v1.0.1/schema.json"
+ML_AOI = "https://stac-extensions.github.io/ml-aoi/v0.2.0/schema.json"
+README = """---
+name: {name}
+authors: [Jane Doe]
+license: CC-BY-4.0
+source: https://example.org/{name}
+---
+A dataset for the metrics tests.
+"""
+CHIP = 0.01  # degrees
+
+
+def chip_bbox(col: int, row: int, lon: float = 10.0, lat: float = 45.0, size: float = CHIP) -> list[float]:
+    """The bbox of chip (col, row) of a grid of ``size``-degree chips starting at (lon, lat); chips of
+    neighbouring cells share an edge exactly."""
+    return [lon + col * size, lat + row * size, lon + (col + 1) * size, lat + (row + 1) * size]
+
+
+def polygon(bbox: list[float]) -> dict[str, Any]:
+    w, s, e, n = bbox
+    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+
+
+def label_item(
+    item_id: str,
+    bbox: list[float],
+    split: str | None = None,
+    classes: list[Any] | None = None,
+    raster: bool = False,
+    assets: dict[str, Any] | None = None,
+    **properties: Any,
+) -> dict[str, Any]:
+    """A label item (``label:type`` raster or vector) with ``ml-aoi:split`` when ``split`` is given."""
+    props: dict[str, Any] = {
+        "datetime": "2024-01-01T00:00:00Z",
+        "label:type": "raster" if raster else "vector",
+        "label:description": "land cover",
+        "label:properties": None if raster else ["class"],
+        "label:classes": [{"name": None if raster else "class", "classes": classes or ["water", "forest"]}],
+        **properties,
+    }
+    extensions = [LABEL] + ([ML_AOI] if split else [])
+    if split:
+        props["ml-aoi:split"] = split
+    return {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "stac_extensions": extensions,
+        "id": item_id,
+        "bbox": bbox,
+        "geometry": polygon(bbox),
+        "properties": props,
+        "links": [],
+        "assets": assets or {},
+    }
+
+
+def write_label_tif(path: Path, values: np.ndarray, nodata: float | None = None, crs: str = "EPSG:32633",
+                    resolution: float = 10.0) -> Path:
+    """A single-band GeoTIFF of ``values``."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    height, width = values.shape
+    with rasterio.open(
+        path, "w", driver="GTiff", width=width, height=height, count=1, dtype=values.dtype, crs=crs,
+        transform=from_origin(500000, 5000000, resolution, resolution), nodata=nodata,
+    ) as ds:
+        ds.write(values, 1)
+    return path
+
+
+def raster_asset(href: str) -> dict[str, Any]:
+    return {"href": href, "type": "image/tiff; application=geotiff", "roles": ["labels"]}
+
+
+def write_dataset(folder: Path, items: list[dict[str, Any]], name: str = "metrics-data") -> Path:
+    """``folder`` with a README, ``catalog.json`` and one ``items/<id>.json`` per item (links set)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "README.md").write_text(README.format(name=name))
+    links = [{"rel": "root", "href": "./catalog.json", "type": "application/json"}]
+    for item in items:
+        href = f"./items/{item['id']}.json"
+        links.append({"rel": "item", "href": href, "type": "application/geo+json"})
+        item = dict(item)
+        item["links"] = [
+            {"rel": "root", "href": "../catalog.json", "type": "application/json"},
+            {"rel": "parent", "href": "../catalog.json", "type": "application/json"},
+        ]
+        path = folder / href
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(item))
+    catalog = {
+        "type": "Catalog",
+        "stac_version": "1.0.0",
+        "id": name,
+        "description": "A dataset for the metrics tests",
+        "links": links,
+    }
+    (folder / "catalog.json").write_text(json.dumps(catalog))
+    return folder
