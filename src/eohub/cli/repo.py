@@ -127,6 +127,10 @@ def _print_info(info: "RepositoryInfo") -> None:
             f"latest: v{latest.number} ({latest.quality}), {latest.files_text}, {human_size(latest.size)}"
         )
         lines += [f"  {reason}" for reason in latest.quality_reasons]
+        if latest.metrics is not None:
+            from eohub.quality.metrics.text import metrics_lines
+
+            lines += [f"  {line}" for line in metrics_lines(latest.metrics)]
     if meta.description:
         lines += ["", meta.description]
     echo("\n".join(lines))

@@ -3,7 +3,8 @@
 :func:`index_version` runs inside :meth:`EmbeddedRepository._commit`: it marks the repository's earlier
 versions as not latest and bulk-inserts one ``stac_items`` row per Item of the new version, its flattened
 property values (``stac_item_values``), their bboxes in the spatial index (:mod:`eohub.search.spatial`)
-and one ``stac_collections`` row (extent, summaries, queryables).
+and one ``stac_collections`` row (extent, summaries, queryables; a dataset's metrics as ``eohub:*``
+summaries).
 A version stored with ``--allow-invalid`` indexes only the Items that validate, so the API never serves
 an invalid document. :func:`remove_repository` deletes a repository's index rows (spatial ones too)
 before the repository.
@@ -30,6 +31,7 @@ from eohub.db.tables import (
     StacValueRow,
     VersionRow,
 )
+from eohub.quality.metrics.shape import DatasetMetrics
 from eohub.search import spatial
 from eohub.search.records import ItemRecord, iso, json_type
 
@@ -220,6 +222,8 @@ def collection_row(
     }
     if summary.get("bands"):
         summaries["mlm:input.bands"] = list(summary["bands"])
+    if isinstance(version.metrics, dict):  # a dataset's metrics (eohub.quality.metrics) as summaries
+        summaries |= DatasetMetrics.from_dict(version.metrics).summaries()
     return {
         "version_id": version.id,
         "repository_id": repository_id,
