@@ -61,6 +61,9 @@ class Limits:
     """One STAC document of a version (its canonical JSON text)."""
     max_manifest_files: int = 1_000_000
     """Files plus STAC documents of one version."""
+    max_training_links: int = 100
+    """Training datasets one model version may name (``--trained-on`` and its items' links); the rest are
+    a note."""
     upload_ttl_seconds: int = 24 * 3600
     """How long a partial upload may rest untouched before ``eohub admin gc`` removes it."""
     presign_seconds: int = 900

@@ -17,7 +17,8 @@ import json
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,13 +40,15 @@ from eohub.errors import (
     InvalidStacError,
     NotFoundError,
     PermissionDeniedError,
+    UsageError,
 )
 from eohub.quality import QualityReport
 from eohub.quality.metrics.shape import DatasetMetrics
-from eohub.repository import ledger
+from eohub.repository import ledger, training
 from eohub.repository.assess import assess, stac_problems
 from eohub.repository.base import CommitResult, Repository, RepositoryInfo, VersionInfo, check_version
 from eohub.repository.confine import open_source
+from eohub.repository.links import TrainedModel
 from eohub.repository.manifest import FileEntry, Manifest, diff, document_text
 from eohub.repository.progress import CountingReader, Progress
 from eohub.repository.scan import README, IngestPlan, PlannedFile
@@ -153,6 +156,8 @@ class EmbeddedRepository(Repository):
         self.user = user
         self.admin = admin
         self.limits = limits or Limits()
+        self.hub_urls: tuple[str, ...] = ()
+        """This hub's URLs (the server sets them): a training link to one of them names a dataset here."""
 
     def close(self) -> None:
         self.database.close()
@@ -235,7 +240,10 @@ class EmbeddedRepository(Repository):
                 .where(VersionRow.repository_id == repo.id)
                 .order_by(VersionRow.number.desc())
             )
-            return _repository_info(repo, latest)
+            info = _repository_info(repo, latest)
+            if info.latest is not None and latest is not None:
+                info.latest.trained_on = training.links_of(s, [latest.id], self._visible).get(latest.id, [])
+            return info
 
     def versions(self, kind: Kind, name: str) -> list[VersionInfo]:
         with self.database.sessions() as s:
@@ -246,8 +254,13 @@ class EmbeddedRepository(Repository):
                 .where(VersionRow.repository_id == repo.id)
                 .order_by(VersionRow.number)
                 .options(undefer(VersionRow.metrics))
-            )
-            return [_version_info(v, author) for v, author in rows]
+            ).all()
+            links = training.links_of(s, [v.id for v, _ in rows], self._visible)
+            return [replace(_version_info(v, author), trained_on=links.get(v.id, [])) for v, author in rows]
+
+    def trained_models(self, name: str) -> list[TrainedModel]:
+        with self.database.sessions() as s:
+            return training.trained_models(s, self._row(s, "dataset", name).id, self._visible)
 
     def manifest(self, kind: Kind, name: str, version: int | None = None) -> Manifest:
         with self.database.sessions() as s:
@@ -335,9 +348,12 @@ class EmbeddedRepository(Repository):
         private: bool = False,
         allow_invalid: bool = False,
         key: str | None = None,
+        trained_on: Sequence[str] = (),
     ) -> CommitResult:
         kind = check_kind(kind)
         check_name(name)
+        if trained_on and kind != "model":
+            raise UsageError("only a model names the datasets that trained it (trained_on)")
         if self.user is None:
             raise AuthenticationError("ingesting needs a user (set EOHUB_TOKEN or run eohub auth login)")
         manifest.check(self.limits)
@@ -355,7 +371,7 @@ class EmbeddedRepository(Repository):
         for attempt in range(COMMIT_ATTEMPTS):
             try:
                 with self.database.sessions.begin() as s:
-                    return self._commit(s, kind, name, manifest, quality, private, key)
+                    return self._commit(s, kind, name, manifest, quality, private, key, trained_on)
             except (sa_exc.IntegrityError, sa_exc.OperationalError) as exc:
                 if not _retryable(exc) or attempt == COMMIT_ATTEMPTS - 1:
                     raise
@@ -497,6 +513,7 @@ class EmbeddedRepository(Repository):
         quality: QualityReport,
         private: bool,
         key: str | None,
+        trained_on: Sequence[str] = (),
     ) -> CommitResult:
         user = self._user_row(s)
         repo = s.scalar(
@@ -546,11 +563,24 @@ class EmbeddedRepository(Repository):
         s.flush()
         _insert_files(s, row.id, manifest)
         _insert_documents(s, row.id, manifest)
+        notes = []
+        if kind == "model":  # before the index: the items' eohub:trained_on values come from the links
+            notes = training.link_version(
+                s,
+                row.id,
+                manifest.documents,
+                trained_on,
+                self._visible,
+                self.hub_urls,
+                self.limits.max_training_links,
+            )
         search_index.index_version(s, repo, row)
         repo.metadata_json = manifest.metadata.to_dict()
         repo.updated_at = utcnow()
         s.flush()
-        return CommitResult(_version_info(row, user.name), created, True)
+        info = _version_info(row, user.name)
+        info.trained_on = training.links_of(s, [row.id], self._visible).get(row.id, [])
+        return CommitResult(info, created, True, notes)
 
     def set_visibility(self, kind: Kind, name: str, private: bool) -> RepositoryInfo:
         with self.database.sessions.begin() as s:

@@ -39,7 +39,7 @@ from eohub.db.tables import (
     VersionRow,
 )
 from eohub.errors import NotFoundError
-from eohub.search import index, plan, spatial
+from eohub.search import index, plan, spatial, trained_on
 from eohub.search.cql2_parse import FilterError
 from eohub.search.filters import translate
 from eohub.search.query import QueryError, SearchRequest
@@ -449,7 +449,8 @@ class StacCatalog:
         geometries = [request.intersects] if request.intersects else []
         drivers: list[plan.Driver] = []
         if request.filter is not None:
-            translation = translate(request.filter, self.dialect, lambda k: k in known)
+            visible = trained_on.visible_datasets(self.user, self.admin)
+            translation = translate(request.filter, self.dialect, lambda k: k in known, visible)
             if translation.condition is not None:
                 query = query.where(translation.condition)
             geometries += translation.geometries
@@ -507,7 +508,7 @@ class StacCatalog:
                 columns = [StacItemRow.t_start]
             elif key == "end_datetime":
                 columns = [StacItemRow.t_end]
-            elif key in known:
+            elif key in known and key != trained_on.TRAINED_ON:  # its order would tell hidden names apart
                 columns = [
                     select(func.min(getattr(StacValueRow, c)))
                     .where(StacValueRow.item_row_id == StacItemRow.id, StacValueRow.key == key)
