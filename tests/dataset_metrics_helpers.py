@@ -67,8 +67,13 @@ def label_item(
     }
 
 
-def write_label_tif(path: Path, values: np.ndarray, nodata: float | None = None, crs: str = "EPSG:32633",
-                    resolution: float = 10.0) -> Path:
+def write_label_tif(
+    path: Path,
+    values: np.ndarray,
+    nodata: float | None = None,
+    crs: str = "EPSG:32633",
+    resolution: float = 10.0,
+) -> Path:
     """A single-band GeoTIFF of ``values``."""
     import rasterio
     from rasterio.transform import from_origin
@@ -76,8 +81,16 @@ def write_label_tif(path: Path, values: np.ndarray, nodata: float | None = None,
     path.parent.mkdir(parents=True, exist_ok=True)
     height, width = values.shape
     with rasterio.open(
-        path, "w", driver="GTiff", width=width, height=height, count=1, dtype=values.dtype, crs=crs,
-        transform=from_origin(500000, 5000000, resolution, resolution), nodata=nodata,
+        path,
+        "w",
+        driver="GTiff",
+        width=width,
+        height=height,
+        count=1,
+        dtype=values.dtype,
+        crs=crs,
+        transform=from_origin(500000, 5000000, resolution, resolution),
+        nodata=nodata,
     ) as ds:
         ds.write(values, 1)
     return path
@@ -112,3 +125,34 @@ def write_dataset(folder: Path, items: list[dict[str, Any]], name: str = "metric
     }
     (folder / "catalog.json").write_text(json.dumps(catalog))
     return folder
+
+
+def sparse_bbox(i: int, lon: float = 10.0, lat: float = 45.0) -> list[float]:
+    """Chip ``i`` of a grid with one empty chip between neighbours: no two such chips touch."""
+    return chip_bbox((i % 20) * 2, (i // 20) * 2, lon, lat)
+
+
+def leaky_items() -> list[dict[str, Any]]:
+    """47 chips of one grid: train at columns 0-5 (30), test at columns 7-9 (15) and two test chips at
+    column 6 rows 0-1, beside train's column 5. Those two touch 5 train chips (two edges, three corners):
+    5 pairs; 2 of 17 test items (0.1176) and 3 of 30 train items (0.1) touch another split."""
+    items = []
+    for col in range(10):
+        for row in range(5):
+            if col == 6 and row >= 2:
+                continue
+            split = "train" if col <= 5 else "test"
+            cls = "water" if (col + row) % 2 else "forest"
+            items.append(label_item(f"c{col}r{row}", chip_bbox(col, row), split, **{"class": cls}))
+    return items
+
+
+def clean_items(count: int = 24) -> list[dict[str, Any]]:
+    """Balanced classes, two splits a degree apart, chips that never touch: nothing to find."""
+    items = []
+    for i in range(count):
+        split = "train" if i < count * 2 // 3 else "test"
+        lon = 10.0 if split == "train" else 11.0
+        cls = ["water", "forest"][i % 2]
+        items.append(label_item(f"clean-{i}", sparse_bbox(i, lon), split, **{"class": cls}))
+    return items

@@ -29,7 +29,6 @@ from eohub.quality.metrics.shape import MAX_LISTED, LabelValidity, Tally, item_i
 
 log = logging.getLogger(__name__)
 
-RASTER_DRIVERS = ["GTiff", "PNG"]
 RASTER_SUFFIXES = (".tif", ".tiff", ".png")
 VECTOR_SUFFIXES = (".geojson", ".json")
 WINDOW_PIXELS = 4 * 1024 * 1024
@@ -119,7 +118,8 @@ class RasterReader:
             self._env = rasterio.Env(**GDAL_OPTIONS)
             self._env.__enter__()
         try:
-            with rasterio.open(path, driver=RASTER_DRIVERS) as ds:
+            driver = "PNG" if path.name.lower().endswith(".png") else "GTiff"  # no other format is opened
+            with rasterio.open(path, driver=driver) as ds:
                 pixels = ds.width * ds.height
                 if pixels > self.limits.max_label_pixels:
                     self.not_read[
