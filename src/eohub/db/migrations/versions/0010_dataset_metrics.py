@@ -25,5 +25,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("versions", schema=None) as batch_op:
-        batch_op.drop_column("metrics")
+    # DROP COLUMN in place (SQLite >= 3.35, PostgreSQL): a batch copy of ``versions`` would cascade-delete
+    # the rows that reference it (files, documents, the search index)
+    op.execute("ALTER TABLE versions DROP COLUMN metrics")
