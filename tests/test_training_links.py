@@ -296,3 +296,36 @@ def test_the_cli_takes_trained_on_and_prints_both_directions(
         app, ["datasets", "ingest", str(tmp_path / "d"), "--trained-on", "datasets/x-y-z"]
     )
     assert dataset.exit_code != 0 and "only a model names" in dataset.output
+
+
+def test_a_deleted_training_dataset_leaves_the_model_and_the_search(hub: Hub, tmp_path: Path) -> None:
+    with hub.repo("erin") as erin:
+        erin.ingest("dataset", dataset_folder(tmp_path / "g", "erin-gone"))
+        erin.ingest(
+            "model", model_folder(tmp_path / "e", "erin-model", []), trained_on=["datasets/erin-gone"]
+        )
+        assert [link.dataset for link in erin.get("model", "erin-model").latest.trained_on] == ["erin-gone"]
+        assert hub.search(None, trained_on("datasets/erin-gone")).json()["features"]
+        erin.delete("dataset", "erin-gone")
+        assert erin.get("model", "erin-model").latest.trained_on == []
+    assert hub.search(None, trained_on("datasets/erin-gone")).json()["features"] == []
+
+
+def test_the_python_api_takes_trained_on_in_embedded_mode(
+    hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if hub.backend != "sqlite":
+        pytest.skip("embedded mode: one run is enough")
+    from eohub.datasets import ingest_dataset
+    from eohub.models import ingest_model, retrieve_model
+
+    monkeypatch.setenv("EOHUB_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("EOHUB_URL", raising=False)
+    ingest_dataset(str(dataset_folder(tmp_path / "d", "local-train")))
+    links = [{"rel": "derived_from", "href": f"{hub.url}/datasets/local-train"}]  # no hub here: not ours
+    result = ingest_model(
+        model_folder(tmp_path / "m", "local-model", links), trained_on=["datasets/local-train@v1"]
+    )
+    assert result.version == 1 and not any(MISSING_NOTE in n for n in result.notes)
+    latest = retrieve_model("local-model")["latest"]
+    assert [(link["dataset"], link["version"]) for link in latest["trained_on"]] == [("local-train", 1)]
