@@ -42,7 +42,7 @@ from eohub.quality.metrics.verdicts import MetricSettings, findings
 
 log = logging.getLogger(__name__)
 
-Digest = Callable[[Path], str | None]
+Digest = Callable[[str], str | None]
 """The SHA-256 of a file of the dataset (``None``: unknown), for exact duplicates."""
 
 __all__ = ["Digest", "MetricSettings", "compute_metrics", "folder_metrics", "hashing"]
@@ -50,9 +50,9 @@ __all__ = ["Digest", "MetricSettings", "compute_metrics", "folder_metrics", "has
 
 def hashing() -> Digest:
     """A :data:`Digest` that hashes each file once (a folder on disk, where no manifest knows them)."""
-    known: dict[Path, str] = {}
+    known: dict[str, str] = {}
 
-    def digest(path: Path) -> str | None:
+    def digest(path: str) -> str | None:
         if path not in known:
             h = hashlib.sha256()
             try:
@@ -67,14 +67,14 @@ def hashing() -> Digest:
     return digest
 
 
-def manifest_digests(root: Path, digests: dict[str, str]) -> Digest:
+def manifest_digests(root: str | Path, digests: dict[str, str]) -> Digest:
     """A :data:`Digest` from a version's manifest: ``digests`` maps paths under ``root`` to SHA-256."""
+    prefix = str(root).rstrip(os.sep) + os.sep
 
-    def digest(path: Path) -> str | None:
-        try:
-            return digests.get(path.relative_to(root).as_posix())
-        except ValueError:
+    def digest(path: str) -> str | None:
+        if not path.startswith(prefix):
             return None
+        return digests.get(path[len(prefix) :].replace(os.sep, "/"))
 
     return digest
 
@@ -83,7 +83,8 @@ class _Run:
     """The accumulators of one computation."""
 
     def __init__(self, root: Path | None, digest: Digest, limits: Limits) -> None:
-        self.root, self.digest, self.limits = root, digest, limits
+        self.root = str(root) if root is not None else None
+        self.digest, self.limits = digest, limits
         self.prints = Footprints()
         self.identical = Identical()
         self.balance = Balance(limits.max_metric_classes)
@@ -131,14 +132,14 @@ class _Run:
             path = asset_file(doc.path, asset["href"], self.root)
             kind = kind_of(asset, path) if path is not None else ""
             if kind == "raster":
-                counts = self.reader.read(path, limit)  # type: ignore[arg-type]
+                counts = self.reader.read(path, limit)
                 if counts is not None:
                     self.checks.add(sample.id, counts, numeric or None)
                     if not counted:
                         self.balance.add("raster labels", counts.values, sample.split)
                         counted = True
             elif kind == "vector" and not counted and (key := vector_key(data)):
-                found, why = vector_counts(path, key, self.limits, limit)  # type: ignore[arg-type]
+                found, why = vector_counts(path, key, self.limits, limit)
                 if why:
                     self.vector_not_read[why] += 1
                 else:
@@ -224,8 +225,9 @@ def folder_metrics(
     """The metrics of the dataset in ``folder``, its items streamed from its catalog. ``digests`` (paths
     relative to the folder -> SHA-256) spares hashing the files."""
     root = real_path(folder)
+    limits = limits or load_settings().limits
     digest = manifest_digests(root, digests) if digests is not None else hashing()
-    return compute_metrics(folder_items(root), root, digest, settings, limits)
+    return compute_metrics(folder_items(root, limits.max_json_depth), root, digest, settings, limits)
 
 
 def item_docs(docs: Iterable[Any]) -> Iterable[ItemDoc]:

@@ -11,16 +11,20 @@ and how much it counts as a sample (:data:`LABEL` items, else :data:`ML_AOI` ite
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eohub.core.jsonbounds import json_depth
 from eohub.errors import UsageError
-from eohub.mlm.documents import dict_field, inside_folder, list_field, read_json, real_path
+from eohub.mlm.documents import _read_bytes as read_bytes
+from eohub.mlm.documents import dict_field, list_field, shown
 from eohub.quality.metrics.shape import item_id
 
 log = logging.getLogger(__name__)
@@ -38,33 +42,79 @@ class ItemDoc:
     data: dict[str, Any]
 
 
-def folder_items(folder: Path) -> Iterator[ItemDoc]:
-    """Every Item below ``folder/catalog.json`` (or ``collection.json``), read one at a time."""
-    root = real_path(folder)
-    start = next((root / n for n in ("catalog.json", "collection.json") if (root / n).is_file()), None)
+def read_document(path: str, max_depth: int) -> dict[str, Any]:
+    """A STAC document, bounded as :func:`eohub.mlm.documents.read_json` bounds it (a regular file that is
+    not a symbolic link, its size, its nesting), with the depth bound given rather than read again from
+    the environment for each of a hundred thousand items."""
+    raw = read_bytes(Path(path), follow_links=False)
+    if json_depth(raw) > max_depth:
+        raise UsageError(f"{shown(path)}: JSON nested deeper than {max_depth} levels (EOHUB_MAX_JSON_DEPTH)")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise UsageError(f"{shown(path)}: not a JSON document ({str(exc)[:80]})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{shown(path)}: a STAC document must be a JSON object")
+    return data
+
+
+class _RealPaths:
+    """``os.path.realpath`` with the folders' answers remembered (items share a few folders); the last
+    component is opened without following links (:func:`read_document`)."""
+
+    def __init__(self) -> None:
+        self.folders: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        folder, name = os.path.split(os.path.normpath(path))
+        real = self.folders.get(folder)
+        if real is None:
+            if len(self.folders) > 10_000:
+                self.folders.clear()
+            real = self.folders[folder] = os.path.realpath(folder)
+        return os.path.join(real, name)
+
+
+def folder_items(folder: Path, max_depth: int = 64) -> Iterator[ItemDoc]:
+    """Every Item below ``folder/catalog.json`` (or ``collection.json``), read one at a time, never
+    outside ``folder``; documents nested deeper than ``max_depth`` are skipped."""
+    root = os.path.realpath(folder)
+    start = next(
+        (
+            os.path.join(root, n)
+            for n in ("catalog.json", "collection.json")
+            if os.path.isfile(os.path.join(root, n))
+        ),
+        None,
+    )
     if start is None:
         return
-    confine = inside_folder(root)
-    seen: set[Path] = set()
-    pending: deque[Path] = deque([start])
+    real = _RealPaths()
+    seen: set[str] = set()
+    pending: deque[str] = deque([start])
+    inside = root.rstrip(os.sep) + os.sep
     while pending:
+        current = real(pending.popleft())
+        if current in seen:
+            continue
+        seen.add(current)
+        if not current.startswith(inside):
+            log.debug("dataset metrics: not following a link out of the folder: %s", current)
+            continue
         try:
-            current = real_path(pending.popleft())
-            if current in seen:
-                continue
-            seen.add(current)
-            confine(current)
-            data = read_json(current, follow_links=False)
+            data = read_document(current, max_depth)
         except UsageError as exc:
             log.debug("dataset metrics: skipping a link: %s", exc)
             continue
         if data.get("type") == "Feature":
-            yield ItemDoc(current, data)
+            yield ItemDoc(Path(current), data)
             continue
+        here = os.path.dirname(current)
         for link in list_field(data, "links"):
             href = link.get("href") if isinstance(link, dict) else None
             if link.get("rel") in ("child", "item") and isinstance(href, str) and href and "://" not in href:
-                pending.append(current.parent / href)
+                if "\x00" not in href:
+                    pending.append(os.path.join(here, href))
 
 
 def _extensions(data: dict[str, Any]) -> str:

@@ -32,7 +32,11 @@ log = logging.getLogger(__name__)
 RASTER_SUFFIXES = (".tif", ".tiff", ".png")
 VECTOR_SUFFIXES = (".geojson", ".json")
 WINDOW_PIXELS = 4 * 1024 * 1024
-GDAL_OPTIONS = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR", "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".none"}
+GDAL_OPTIONS = {
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",  # no listing of the folder (100,000 files) per open
+    "GTIFF_SRS_SOURCE": "GEOKEYS",  # the CRS as the file says it, without a lookup in PROJ's database
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".none",
+}
 
 
 def label_assets(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -50,25 +54,27 @@ def label_assets(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
             yield str(key), asset
 
 
-def asset_file(item_path: Path, href: str, root: Path | None) -> Path | None:
+def asset_file(item_path: str | Path, href: str, root: str | None) -> str | None:
     """The local file an asset href names, when it is a regular file inside ``root`` (compared on the
     normalized path: a staged version's files may be links to where they came from); else ``None``."""
     if not href or is_link(href):
         return None
     try:
-        path = Path(local_path(href))
-        path = Path(os.path.normpath(path if path.is_absolute() else item_path.parent / path))
-        if root is not None and not path.is_relative_to(root):
+        local = local_path(href)
+        path = os.path.normpath(
+            local if os.path.isabs(local) else os.path.join(os.path.dirname(item_path), local)
+        )
+        if root is not None and not path.startswith(root.rstrip(os.sep) + os.sep):
             return None
         return path if stat.S_ISREG(os.stat(path).st_mode) else None
     except (EohubError, OSError, ValueError):
         return None
 
 
-def kind_of(asset: dict[str, Any], path: Path) -> str:
+def kind_of(asset: dict[str, Any], path: str) -> str:
     """``raster``, ``vector`` or ``""`` for a label asset, from its media type or file name."""
     media = str(asset.get("type") or "").lower()
-    name = path.name.lower()
+    name = os.path.basename(path).lower()
     if "tiff" in media or "png" in media or name.endswith(RASTER_SUFFIXES):
         return "raster"
     if "json" in media or name.endswith(VECTOR_SUFFIXES):
@@ -102,13 +108,23 @@ class RasterReader:
         self.pixels_read = 0
         self.not_read: Counter[str] = Counter()
         self._env: Any = None
+        self._crs_names: dict[str, str] = {}
+
+    def _crs(self, crs: Any) -> str:
+        """``EPSG:32633`` for a CRS, worked out once per distinct CRS."""
+        if not crs:
+            return "none"
+        wkt = crs.wkt
+        if wkt not in self._crs_names and len(self._crs_names) < 1000:
+            self._crs_names[wkt] = crs.to_string()
+        return self._crs_names.get(wkt) or crs.to_string()
 
     def close(self) -> None:
         if self._env is not None:
             self._env.__exit__(None, None, None)
             self._env = None
 
-    def read(self, path: Path, max_values: int) -> RasterCounts | None:
+    def read(self, path: str, max_values: int) -> RasterCounts | None:
         """Pixels per value of band 1 of the raster at ``path``; ``None`` (why: ``not_read``) if not read."""
         import numpy as np
         import rasterio
@@ -118,7 +134,7 @@ class RasterReader:
             self._env = rasterio.Env(**GDAL_OPTIONS)
             self._env.__enter__()
         try:
-            driver = "PNG" if path.name.lower().endswith(".png") else "GTiff"  # no other format is opened
+            driver = "PNG" if path.lower().endswith(".png") else "GTiff"  # no other format is opened
             with rasterio.open(path, driver=driver) as ds:
                 pixels = ds.width * ds.height
                 if pixels > self.limits.max_label_pixels:
@@ -154,7 +170,7 @@ class RasterReader:
                         key = _plain(value)
                         if key in counts or len(counts) < max_values:
                             counts[key] += n
-                crs = ds.crs.to_string() if ds.crs else "none"
+                crs = self._crs(ds.crs)
                 res = (round(float(ds.res[0]), 9), round(float(ds.res[1]), 9))
                 return RasterCounts(counts, pixels, nodata, crs, res)
         except Exception as exc:  # noqa: BLE001 - whatever GDAL says about a hostile file, it is "not read"
@@ -163,7 +179,7 @@ class RasterReader:
             return None
 
 
-def vector_counts(path: Path, key: str, limits: Limits, max_values: int) -> tuple[Counter[Any], str]:
+def vector_counts(path: str, key: str, limits: Limits, max_values: int) -> tuple[Counter[Any], str]:
     """Features of a GeoJSON label file per value of property ``key``; ``(counts, "")`` or the reason
     it was not read."""
     try:
