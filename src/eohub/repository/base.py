@@ -79,7 +79,8 @@ class VersionInfo:
     """A dataset version's metrics (:mod:`eohub.quality.metrics`); ``None`` for models, versions older
     than the metrics, and listings (which leave them out)."""
     trained_on: list[TrainingLink] = field(default_factory=list)
-    """A model version's training datasets as the caller sees them (:mod:`eohub.repository.links`)."""
+    """A model version's training datasets as the caller sees them (:mod:`eohub.repository.links`);
+    empty in listings, which leave them out like the metrics."""
 
     @property
     def quality(self) -> str:
