@@ -1,11 +1,11 @@
 """Near duplicates and split leakage: pairs of items whose footprints overlap, touch or lie close.
 
 Footprints are the items' lon/lat bboxes (chips are rectangles; a bbox is what every item has). The pairs
-come from a spatial index (shapely's STRtree over the boxes, queried with each box grown by the leakage
-distance), never from comparing every item with every other: the cost is the pairs that are close, not
-the square of the items. The index is queried a few boxes at a time, so that even boxes that all overlap
-(one footprint for every item) cost bounded memory; past ``Limits.max_metric_pairs`` candidate pairs
-(``EOHUB_MAX_METRIC_PAIRS``) the counting stops and is marked truncated.
+come from a spatial index (shapely's STRtree over the boxes' envelopes, queried with each box grown by
+the leakage distance), never from comparing every item with every other: the cost is the pairs that are
+close, not the square of the items. The index is queried a few boxes at a time, so that even boxes that
+all overlap (one footprint for every item) cost bounded memory; past ``Limits.max_metric_pairs``
+candidate pairs (``EOHUB_MAX_METRIC_PAIRS``) the counting stops and is marked truncated.
 
 - **near duplicates**: pairs whose boxes' intersection over union is at least the threshold (two
   identical points count as 1.0);
@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass, field
+from typing import Any
 
 from eohub.quality.metrics.items import Sample
 from eohub.quality.metrics.shape import (
@@ -87,16 +88,17 @@ def pairs(prints: Footprints, rank: int | None, iou: float, distance_m: float, m
     lat = np.maximum(np.abs(boxes[:, 1]), np.abs(boxes[:, 3]))
     grow_y = distance_m / METERS_PER_DEGREE
     grow_x = grow_y / np.maximum(np.cos(np.radians(lat)), 1e-6)
-    tree = shapely.STRtree(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
-    grown = shapely.box(
-        boxes[:, 0] - grow_x, boxes[:, 1] - grow_y, boxes[:, 2] + grow_x, boxes[:, 3] + grow_y
-    )
+    tree = shapely.STRtree(_diagonals(boxes))
     leaking = np.zeros(count, bool)
     area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     step = max(1, PAIRS_PER_QUERY // count)
     examined = 0
     for start in range(0, count, step):
-        a, b = tree.query(grown[start : start + step])
+        chunk, gx = boxes[start : start + step], grow_x[start : start + step]
+        grown = np.column_stack(
+            [chunk[:, 0] - gx, chunk[:, 1] - grow_y, chunk[:, 2] + gx, chunk[:, 3] + grow_y]
+        )
+        a, b = tree.query(_diagonals(grown))
         a = a + start
         mine = b > a
         a, b = a[mine], b[mine]
@@ -158,6 +160,15 @@ def pairs(prints: Footprints, rank: int | None, iou: float, distance_m: float, m
             if split_counts[i]
         }
     return PairResult(near, leak, min(examined, max_pairs))
+
+
+def _diagonals(boxes: Any) -> Any:
+    """Each box as the line from its lower-left to its upper-right corner: the same envelope, which is all
+    the index compares (queries take no predicate), in less memory than a polygon."""
+    import numpy as np
+    import shapely
+
+    return shapely.linestrings(np.stack([boxes[:, [0, 1]], boxes[:, [2, 3]]], axis=1))
 
 
 def index_id(prints: Footprints, index: object, position: int) -> str:
