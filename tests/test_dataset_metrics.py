@@ -349,3 +349,41 @@ def test_the_item_reader_streams_the_catalog_tree(tmp_path: Path):
     ids = [doc.data["id"] for doc in folder_items(root)]
     assert sorted(ids) == sorted(f"clean-{i}" for i in range(6))
     assert folder.is_dir()
+
+
+def test_label_rasters_are_read_a_window_at_a_time_with_the_same_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from eohub.quality.metrics import labels
+
+    rng = np.random.default_rng(11)
+    wide = rng.integers(0, 4, (6, 25), dtype=np.uint8)
+    noisy = rng.random((8, 8)).astype(np.float32)  # 64 distinct values: more than the 10 classes kept
+    folder = tmp_path / "windows"
+    write_label_tif(folder / "l" / "wide.tif", wide, nodata=3)
+    write_label_tif(folder / "l" / "noisy.tif", noisy)
+    items = [
+        label_item(
+            "wide",
+            sparse_bbox(0),
+            raster=True,
+            classes=[0, 1, 2],
+            assets={"labels": raster_asset("../l/wide.tif")},
+        ),
+        label_item(
+            "noisy",
+            sparse_bbox(1),
+            raster=True,
+            classes=[0],
+            assets={"labels": raster_asset("../l/noisy.tif")},
+        ),
+    ]
+    write_dataset(folder, items)
+    monkeypatch.setattr(labels, "WINDOW_PIXELS", 10)  # windows of 10 x 1 pixels
+    metrics = folder_metrics(folder, limits=Limits(max_metric_classes=10))
+    values, counts = np.unique(wide[wide != 3], return_counts=True)
+    assert {c.value: c.count for c in metrics.class_balance.classes if c.value in (0, 1, 2)} == dict(
+        zip(values.tolist(), counts.tolist(), strict=True)
+    )
+    assert metrics.labels.nodata_pixels == int((wide == 3).sum())
+    assert metrics.class_balance.truncated

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eohub.mlm.documents import dict_field, list_field
-from eohub.quality.metrics.shape import ClassBalance, ClassCount
+from eohub.quality.metrics.shape import MAX_CLASSES_LISTED, ClassBalance, ClassCount
 
 UNITS = {
     "label:overviews": "count",
@@ -97,20 +97,28 @@ class Balance:
             if target is not None:
                 target[value] += n
 
-    def _listed(self, counts: Counter[Any], with_declared: bool) -> list[ClassCount]:
-        values = list(self.declared) if with_declared else []
+    def _listed(self, counts: Counter[Any]) -> list[ClassCount]:
+        """The declared classes, then the other values counted; at most :data:`MAX_CLASSES_LISTED`."""
+        values = list(self.declared)
         values += sorted((v for v in counts if v not in self.declared), key=lambda v: (str(type(v)), v))
-        return [ClassCount(self.declared.get(v, str(v))[:200], v, int(counts.get(v, 0))) for v in values]
+        if len(values) > MAX_CLASSES_LISTED:
+            self.truncated = True
+        return [
+            ClassCount(self.declared.get(v, str(v))[:200], v, int(counts.get(v, 0)))
+            for v in values[:MAX_CLASSES_LISTED]
+        ]
 
     def result(self) -> ClassBalance:
         counted = [n for n in self.counts.values() if n > 0]
         imbalance = round(max(counted) / min(counted), 3) if len(counted) >= 2 else None
         units = {UNITS[s] for s in self.sources}
+        classes = self._listed(self.counts)
+        by_split = {s: self._listed(c) for s, c in sorted(self.by_split.items())}
         return ClassBalance(
             source="+".join(sorted(self.sources)),
             unit=units.pop() if len(units) == 1 else ("mixed" if units else ""),
-            classes=self._listed(self.counts, True),
-            by_split={s: self._listed(c, True) for s, c in sorted(self.by_split.items())},
+            classes=classes,
+            by_split=by_split,
             declared=len(self.declared),
             imbalance=imbalance,
             truncated=self.truncated,

@@ -135,6 +135,7 @@ class _Run:
                 counts = self.reader.read(path, limit)
                 if counts is not None:
                     self.checks.add(sample.id, counts, numeric or None)
+                    self.balance.truncated |= counts.truncated
                     if not counted:
                         self.balance.add("raster labels", counts.values, sample.split)
                         counted = True

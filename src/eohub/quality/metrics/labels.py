@@ -91,6 +91,8 @@ class RasterCounts:
     nodata: int
     crs: str
     resolution: tuple[float, float]
+    truncated: bool = False
+    """More distinct values than were kept."""
 
 
 def _plain(value: Any) -> int | float:
@@ -98,6 +100,32 @@ def _plain(value: Any) -> int | float:
     if isinstance(number, float) and number.is_integer() and abs(number) < 2**53:
         return int(number)
     return number
+
+
+def _windows(width: int, height: int) -> Iterator[Any]:
+    """Windows of at most :data:`WINDOW_PIXELS` pixels covering a raster, row by row."""
+    from rasterio.windows import Window
+
+    cols = max(1, min(width, WINDOW_PIXELS))
+    rows = max(1, WINDOW_PIXELS // cols)
+    for top in range(0, height, rows):
+        for left in range(0, width, cols):
+            yield Window(left, top, min(cols, width - left), min(rows, height - top))
+
+
+def _band_values(band: Any, nodata: float | None) -> tuple[Any, Any, int]:
+    """The distinct values of a window and how often each occurs, nodata (or NaN) left out and counted."""
+    import numpy as np
+
+    if nodata is not None and not math.isnan(nodata):
+        mask = band == nodata
+    elif band.dtype.kind == "f":
+        mask = np.isnan(band)
+    else:
+        mask = None
+    blank = int(mask.sum()) if mask is not None else 0
+    values, found = np.unique(band[~mask] if mask is not None else band, return_counts=True)
+    return values, found, blank
 
 
 class RasterReader:
@@ -126,9 +154,7 @@ class RasterReader:
 
     def read(self, path: str, max_values: int) -> RasterCounts | None:
         """Pixels per value of band 1 of the raster at ``path``; ``None`` (why: ``not_read``) if not read."""
-        import numpy as np
         import rasterio
-        from rasterio.windows import Window
 
         if self._env is None:
             self._env = rasterio.Env(**GDAL_OPTIONS)
@@ -150,29 +176,23 @@ class RasterReader:
                     return None
                 self.pixels_read += pixels
                 counts: Counter[Any] = Counter()
-                nodata_value = ds.nodata
-                nodata = 0
-                rows = max(1, WINDOW_PIXELS // max(1, ds.width))
-                for top in range(0, ds.height, rows):
-                    band = ds.read(1, window=Window(0, top, ds.width, min(rows, ds.height - top)))
-                    if nodata_value is not None and not (
-                        isinstance(nodata_value, float) and math.isnan(nodata_value)
-                    ):
-                        mask = band == nodata_value
-                        nodata += int(mask.sum())
-                        band = band[~mask]
-                    elif band.dtype.kind == "f":
-                        mask = np.isnan(band)
-                        nodata += int(mask.sum())
-                        band = band[~mask]
-                    values, found = np.unique(band, return_counts=True)
+                nodata, truncated = 0, False
+                for window in _windows(ds.width, ds.height):
+                    values, found, blank = _band_values(ds.read(1, window=window), ds.nodata)
+                    nodata += blank
+                    room = max_values - len(counts)
                     for value, n in zip(values.tolist(), found.tolist(), strict=True):
                         key = _plain(value)
-                        if key in counts or len(counts) < max_values:
+                        if key in counts:
                             counts[key] += n
+                        elif room > 0:
+                            counts[key] = n
+                            room -= 1
+                        else:
+                            truncated = True
                 crs = self._crs(ds.crs)
                 res = (round(float(ds.res[0]), 9), round(float(ds.res[1]), 9))
-                return RasterCounts(counts, pixels, nodata, crs, res)
+                return RasterCounts(counts, pixels, nodata, crs, res, truncated)
         except Exception as exc:  # noqa: BLE001 - whatever GDAL says about a hostile file, it is "not read"
             log.debug("label raster %s not read: %s", path, exc)
             self.not_read["unreadable (not a GeoTIFF or PNG rasterio can read)"] += 1
