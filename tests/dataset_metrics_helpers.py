@@ -156,3 +156,31 @@ def clean_items(count: int = 24) -> list[dict[str, Any]]:
         cls = ["water", "forest"][i % 2]
         items.append(label_item(f"clean-{i}", sparse_bbox(i, lon), split, **{"class": cls}))
     return items
+
+
+def raster_item(
+    item_id: str, bbox: list[float], href: str, classes: list[Any] | None = None
+) -> dict[str, Any]:
+    """A raster label item whose label is the GeoTIFF at ``href`` (relative to the item)."""
+    return label_item(
+        item_id, bbox, raster=True, classes=classes or [0], assets={"labels": raster_asset(href)}
+    )
+
+
+def hostile_labels(folder: Path) -> list[dict[str, Any]]:
+    """Items whose footprints or labels no dataset should have: a bbox at 1e308, a geometry that is not
+    one, 3,000 declared classes, a 256-pixel label raster (over a bound of 100) and a TIFF GDAL cannot
+    read."""
+    write_label_tif(folder / "l" / "big.tif", np.zeros((16, 16), np.uint8))
+    (folder / "l" / "garbage.tif").write_bytes(b"II*\x00" + bytes(range(256)) * 8)
+    return [
+        label_item("huge", [1e308, -1e308, 1e308, 1e308]),
+        dict(
+            label_item("bad-geometry", [0, 0, 1, 1]),
+            bbox=None,
+            geometry={"type": "Polygon", "coordinates": "x"},
+        ),
+        label_item("absurd", sparse_bbox(1), classes=[f"c{i}" for i in range(3000)]),
+        raster_item("big", sparse_bbox(2), "../l/big.tif"),
+        raster_item("garbage", sparse_bbox(3), "../l/garbage.tif"),
+    ]

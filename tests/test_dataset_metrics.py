@@ -20,9 +20,10 @@ from eohub.quality.metrics.footprints import metres_between
 from .dataset_metrics_helpers import (
     chip_bbox,
     clean_items,
+    hostile_labels,
     label_item,
     leaky_items,
-    raster_asset,
+    raster_item,
     sparse_bbox,
     write_dataset,
     write_label_tif,
@@ -104,8 +105,7 @@ def test_exact_duplicates_are_items_with_the_same_asset_bytes(tmp_path: Path):
         if group:  # the same bytes again, in a file of its own
             values = np.full((8, 8), 1 if group == "a" else 0, dtype=np.uint8)
         write_label_tif(folder / "labels" / f"l{i}.tif", values)
-        asset = {"labels": raster_asset(f"../labels/l{i}.tif")}
-        items.append(label_item(f"i{i}", sparse_bbox(i), raster=True, classes=[0, 1], assets=asset))
+        items.append(raster_item(f"i{i}", sparse_bbox(i), f"../labels/l{i}.tif", [0, 1]))
     metrics = folder_metrics(write_dataset(folder, items))
     d = metrics.duplicates
     assert (d.identical, d.group_count) == (3, 2)  # a group of three repeats twice, a pair once
@@ -191,13 +191,7 @@ def test_label_validity_finds_values_outside_the_classes_nodata_crs_and_resoluti
     write_label_tif(folder / "l" / "empty.tif", np.full((8, 8), 255, np.uint8), nodata=255)
     write_label_tif(folder / "l" / "other.tif", other, crs="EPSG:4326", resolution=20.0)
     items = [
-        label_item(
-            name,
-            sparse_bbox(i),
-            raster=True,
-            classes=[0, 1, 2],
-            assets={"labels": raster_asset(f"../l/{name}.tif")},
-        )
+        raster_item(name, sparse_bbox(i), f"../l/{name}.tif", [0, 1, 2])
         for i, name in enumerate(["clean", "bad", "empty", "other"])
     ]
     metrics = folder_metrics(write_dataset(folder, items))
@@ -250,51 +244,23 @@ def test_the_json_shape_round_trips_and_cuts_lists_keeping_counts(tmp_path: Path
 
 def test_hostile_items_give_findings_not_crashes(tmp_path: Path):
     folder = tmp_path / "hostile"
-    (folder / "l").mkdir(parents=True)
-    (folder / "l" / "garbage.tif").write_bytes(b"II*\x00" + bytes(range(256)) * 4)
-    write_label_tif(folder / "l" / "big.tif", np.zeros((16, 16), np.uint8))
+    weird = hostile_labels(folder)
     (folder / "l" / "huge.geojson").write_text(
         json.dumps({"type": "FeatureCollection", "features": []}) + " " * 5000
     )
-    weird = [
-        label_item("huge", [1e308, -1e308, 1e308, 1e308]),
+    junk_overviews = [{"counts": [{"name": "x", "count": -3}, "junk", {"name": ["a"], "count": 1e99}]}]
+    weird += [
         label_item("nan", [float("nan"), 0, 1, 1]),
         dict(label_item("no-geometry", [0, 0, 1, 1]), bbox=None, geometry=None),
-        dict(
-            label_item("bad-geometry", [0, 0, 1, 1]),
-            bbox="x",
-            geometry={"type": "Polygon", "coordinates": "abc"},
-        ),
         label_item("antimeridian", [170, 0, -170, 10]),
-        label_item("absurd", sparse_bbox(1), classes=[f"c{i}" for i in range(5000)]),
-        label_item(
-            "garbage",
-            sparse_bbox(2),
-            raster=True,
-            classes=[0],
-            assets={"labels": raster_asset("../l/garbage.tif")},
-        ),
-        label_item(
-            "big", sparse_bbox(3), raster=True, classes=[0], assets={"labels": raster_asset("../l/big.tif")}
-        ),
-        label_item(
-            "escape",
-            sparse_bbox(4),
-            raster=True,
-            classes=[0],
-            assets={"labels": raster_asset("../../../etc/passwd")},
-        ),
+        label_item("many-classes", sparse_bbox(7), classes=[f"d{i}" for i in range(5000)]),
+        raster_item("escape", sparse_bbox(4), "../../../etc/passwd"),
         label_item(
             "vector", sparse_bbox(5), assets={"labels": {"href": "../l/huge.geojson", "roles": ["labels"]}}
         ),
         dict(
             label_item("overviews", sparse_bbox(6)),
-            properties={
-                "label:overviews": [
-                    {"counts": [{"name": "x", "count": -3}, "junk", {"name": ["a"], "count": 1e99}]}
-                ],
-                "label:classes": "no",
-            },
+            properties={"label:overviews": junk_overviews, "label:classes": "no"},
         ),
     ]
     write_dataset(folder, weird)
@@ -363,20 +329,8 @@ def test_label_rasters_are_read_a_window_at_a_time_with_the_same_counts(
     write_label_tif(folder / "l" / "wide.tif", wide, nodata=3)
     write_label_tif(folder / "l" / "noisy.tif", noisy)
     items = [
-        label_item(
-            "wide",
-            sparse_bbox(0),
-            raster=True,
-            classes=[0, 1, 2],
-            assets={"labels": raster_asset("../l/wide.tif")},
-        ),
-        label_item(
-            "noisy",
-            sparse_bbox(1),
-            raster=True,
-            classes=[0],
-            assets={"labels": raster_asset("../l/noisy.tif")},
-        ),
+        raster_item("wide", sparse_bbox(0), "../l/wide.tif", [0, 1, 2]),
+        raster_item("noisy", sparse_bbox(1), "../l/noisy.tif"),
     ]
     write_dataset(folder, items)
     monkeypatch.setattr(labels, "WINDOW_PIXELS", 10)  # windows of 10 x 1 pixels

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -23,12 +22,10 @@ from eohub.repository.base import VersionInfo
 from .dataset_metrics_helpers import (
     chip_bbox,
     clean_items,
+    hostile_labels,
     label_item,
     leaky_items,
-    raster_asset,
-    sparse_bbox,
     write_dataset,
-    write_label_tif,
 )
 from .hub_server import HubServer
 from .repository_helpers import write_q0_model
@@ -135,27 +132,7 @@ def test_quality_folder_prints_the_metrics_and_takes_the_thresholds(tmp_path: Pa
 
 def test_hostile_datasets_through_a_hub_get_findings_never_a_5xx(sqlite_hub: HubServer, tmp_path: Path):
     folder = tmp_path / "hostile"
-    write_label_tif(folder / "l" / "big.tif", np.zeros((16, 16), np.uint8))  # 256 pixels > 100
-    (folder / "l" / "garbage.tif").write_bytes(b"II*\x00" + bytes(range(256)) * 8)
-    items = [
-        label_item("huge", [1e308, -1e308, 1e308, 1e308]),
-        dict(
-            label_item("bad-geometry", [0, 0, 1, 1]),
-            bbox=None,
-            geometry={"type": "Polygon", "coordinates": [[["a"]]]},
-        ),
-        label_item("absurd", sparse_bbox(1), classes=[f"c{i}" for i in range(3000)]),
-        label_item(
-            "big", sparse_bbox(2), raster=True, classes=[0], assets={"labels": raster_asset("../l/big.tif")}
-        ),
-        label_item(
-            "garbage",
-            sparse_bbox(3),
-            raster=True,
-            classes=[0],
-            assets={"labels": raster_asset("../l/garbage.tif")},
-        ),
-    ]
+    items = hostile_labels(folder)
     write_dataset(folder, items, name="hostile")
     repo = RemoteRepository(sqlite_hub.url, sqlite_hub.token("mallory"))
     result = repo.ingest("dataset", folder, allow_invalid=True)  # the geometry is invalid STAC: stored at Q0
