@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -25,7 +26,10 @@ from .dataset_metrics_helpers import (
     hostile_labels,
     label_item,
     leaky_items,
+    raster_item,
+    sparse_bbox,
     write_dataset,
+    write_label_tif,
 )
 from .hub_server import HubServer
 from .repository_helpers import write_q0_model
@@ -59,6 +63,18 @@ def test_ingest_stores_the_metrics_with_the_version_and_does_not_block(
     first, second = repository.versions("dataset", "leaky")
     assert second.metrics is not None and second.metrics.findings == []
     assert first.metrics == metrics
+
+    folder = tmp_path / "dups"  # exact duplicates found from the digests of the manifest, on every backend
+    for i in range(6):
+        values = (
+            np.full((4, 4), 7, np.uint8) if i in (1, 4) else np.arange(16, dtype=np.uint8).reshape(4, 4) + i
+        )
+        write_label_tif(folder / "labels" / f"l{i}.tif", values)
+    items = [raster_item(f"i{i}", sparse_bbox(i), f"../labels/l{i}.tif", list(range(40))) for i in range(6)]
+    dups = repository.ingest("dataset", write_dataset(folder, items, name="dups"))
+    assert dups.quality.level == 1 and "repeat another item's assets exactly" in dups.quality.reasons[0]
+    found = repository.versions("dataset", "dups")[0].metrics
+    assert found is not None and (found.duplicates.identical, found.duplicates.groups) == (1, [["i1", "i4"]])
 
     model = repository.ingest("model", write_q0_model(tmp_path / "m", name="a-model"))
     assert repository.versions("model", model.name)[0].metrics is None
