@@ -62,6 +62,9 @@ class Limits:
     """One STAC document of a version (its canonical JSON text)."""
     max_manifest_files: int = 1_000_000
     """Files plus STAC documents of one version."""
+    max_training_links: int = 100
+    """Training datasets one model version may name (``--trained-on`` and its items' links); the rest are
+    a note."""
     upload_ttl_seconds: int = 24 * 3600
     """How long a partial upload may rest untouched before ``eohub admin gc`` removes it."""
     presign_seconds: int = 900
@@ -92,6 +95,20 @@ class Limits:
     """Worker processes of the local Dask cluster a hub starts for its jobs (without a scheduler)."""
     job_threads: int = 1
     """Threads per worker of that local cluster."""
+    max_metric_items: int = 1_000_000
+    """Items of one dataset version its metrics examine (:mod:`eohub.quality.metrics`); the rest are not."""
+    max_metric_pairs: int = 10_000_000
+    """Footprint pairs the near-duplicate and leakage metrics examine; past it their counts stop."""
+    max_metric_classes: int = 1_000
+    """Distinct class values the class balance keeps, and values one item may declare."""
+    max_label_pixels: int = 64 * MiB
+    """Pixels of one label raster the metrics read; a larger raster is not read."""
+    max_label_pixels_total: int = 1_000_000_000
+    """Pixels of all label rasters of one version the metrics read; the rasters past it are not read."""
+    max_label_vector_bytes: int = 16 * MiB
+    """One GeoJSON label file the class balance reads."""
+    metrics_seconds: int = 600
+    """Wall time of one version's dataset metrics; the items left when it runs out are not examined."""
 
     def __post_init__(self) -> None:
         """S3's own bounds: a presigned URL lives at most 7 days, a part is 5 MiB to 5 GiB, a PUT ≤ 5 GiB."""

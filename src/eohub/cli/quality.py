@@ -24,12 +24,30 @@ def quality(
     ],
     kind: Annotated[KindOption, typer.Option("--kind", help="model or dataset.")] = KindOption.model,
     format: Annotated[OutputFormat, typer.Option("--format", help="text or json.")] = OutputFormat.text,
+    near_iou: Annotated[
+        float | None,
+        typer.Option(
+            "--near-iou", help="Datasets: footprints overlapping this much (IoU) are near duplicates (0.9)."
+        ),
+    ] = None,
+    leakage_distance: Annotated[
+        float | None,
+        typer.Option("--leakage-distance", help="Datasets: items of different splits this close (m) leak."),
+    ] = None,
 ) -> None:
-    """Assess a folder's quality level (Q0 files, Q1 STAC, Q2 MLM/label metadata, Q3 model runs)."""
+    """Assess a folder's quality level (Q0 files, Q1 STAC, Q2 MLM/label metadata, Q3 model runs); for a
+    dataset, its metrics too (class balance, duplicates, split leakage, label validity)."""
+    from dataclasses import replace
+
     from eohub.quality import assess_quality  # the validation stack loads only for this command
+    from eohub.quality.metrics import DatasetMetrics, MetricSettings
+    from eohub.quality.metrics.text import metrics_lines
 
     with user_errors():
-        report = assess_quality(folder, kind.value)
+        settings = MetricSettings.from_environment()
+        changed = {"near_iou": near_iou, "leakage_distance_m": leakage_distance}
+        settings = replace(settings, **{k: v for k, v in changed.items() if v is not None})
+        report = assess_quality(folder, kind.value, settings=settings)
     if format is OutputFormat.json:
         print_json(report.to_dict())
         return
@@ -38,3 +56,5 @@ def quality(
         echo(f"  {reason}")
     for note in report.notes:
         echo(f"  note: {note}")
+    if isinstance(report.details.get("metrics"), dict):
+        echo("\n".join(metrics_lines(DatasetMetrics.from_dict(report.details["metrics"]))))

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # imported lazily: the command line starts without the reposi
     from rich.table import Table
 
     from eohub.repository import RepositoryInfo, VersionInfo
+    from eohub.repository.links import TrainedModel
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text or json.")]
 
@@ -127,9 +128,29 @@ def _print_info(info: "RepositoryInfo") -> None:
             f"latest: v{latest.number} ({latest.quality}), {latest.files_text}, {human_size(latest.size)}"
         )
         lines += [f"  {reason}" for reason in latest.quality_reasons]
+        if latest.metrics is not None:
+            from eohub.quality.metrics.text import metrics_lines
+
+            lines += [f"  {line}" for line in metrics_lines(latest.metrics)]
     if meta.description:
         lines += ["", meta.description]
     echo("\n".join(lines))
+
+
+def _print_training(info: "RepositoryInfo", models: "list[TrainedModel] | None") -> None:
+    """A model's training datasets with their quality, or the models trained on a dataset."""
+    lines = []
+    if info.latest is not None and info.latest.trained_on:
+        lines.append("trained on:")
+        lines += [
+            f"  {link.label}" + (f" ({link.quality})" if link.quality else "")
+            for link in info.latest.trained_on
+        ]
+    if models:
+        lines.append("models trained on it:")
+        lines += [f"  {m.model} v{m.version} ({m.quality}), on v{m.dataset_version}" for m in models]
+    if lines:
+        echo("\n".join(lines))
 
 
 def make_group(kind: Kind) -> typer.Typer:
@@ -160,6 +181,14 @@ def make_group(kind: Kind) -> typer.Typer:
                 "folder and, for assets, the current directory are read.",
             ),
         ] = None,
+        trained_on: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--trained-on",
+                help="A model's training data on the hub: datasets/NAME@vN or datasets/NAME (its latest "
+                "version); repeatable. Links of the MLM items to the hub's datasets count too.",
+            ),
+        ] = None,
         quiet: QuietOption = False,
         format: FormatOption = OutputFormat.text,
     ) -> None:
@@ -170,7 +199,14 @@ def make_group(kind: Kind) -> typer.Typer:
             try:
                 with open_repository() as repo:
                     result = repo.ingest(
-                        kind, path, name, private, allow_invalid, progress_for(quiet), allow_outside or ()
+                        kind,
+                        path,
+                        name,
+                        private,
+                        allow_invalid,
+                        progress_for(quiet),
+                        allow_outside or (),
+                        trained_on or (),
                     )
             except InvalidStacError as exc:
                 for problem in exc.problems:
@@ -251,10 +287,15 @@ def make_group(kind: Kind) -> typer.Typer:
         """Show a {kind}'s metadata and its latest version's quality with the reasons."""
         with user_errors(), open_repository() as repo:
             found = repo.get(kind, name)
+            models = repo.trained_models(found.name) if kind == "dataset" else None
         if format is OutputFormat.json:
-            print_json(found.to_dict())
+            print_json(
+                found.to_dict()
+                | ({"trained_models": [m.to_dict() for m in models]} if models is not None else {})
+            )
         else:
             _print_info(found)
+            _print_training(found, models)
 
     @app.command("set-visibility")
     def set_visibility(

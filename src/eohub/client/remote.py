@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -27,6 +27,7 @@ from eohub.core.names import PLURALS, Kind, check_kind, check_name, name_key
 from eohub.errors import EohubError, IntegrityError, TransferError
 from eohub.quality import QualityReport
 from eohub.repository.base import CommitResult, Repository, RepositoryInfo, VersionInfo, check_version
+from eohub.repository.links import TrainedModel
 from eohub.repository.manifest import FileEntry, Manifest
 from eohub.repository.scan import IngestPlan
 
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 READ_SIZE = 1024 * 1024
 DIGEST_BATCH = 10_000
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_NOTES, MAX_NOTE, MAX_LISTED = 200, 500, 10_000
 
 
 class RemoteRepository(HubUploads, Repository):
@@ -160,18 +162,34 @@ class RemoteRepository(HubUploads, Repository):
         private: bool = False,
         allow_invalid: bool = False,
         key: str | None = None,
+        trained_on: Sequence[str] = (),
     ) -> CommitResult:
-        body = {"manifest": manifest.to_dict(), "private": private, "allow_invalid": allow_invalid}
+        body: dict[str, Any] = {
+            "manifest": manifest.to_dict(),
+            "private": private,
+            "allow_invalid": allow_invalid,
+        }
         if key is not None:
             body["key"] = key
+        if trained_on:
+            body["trained_on"] = list(trained_on)
         data = self.session.json("POST", self._path(kind, name, "versions"), json=body)
         if not isinstance(data, dict):
             raise IntegrityError("the hub sent a malformed commit answer")
+        notes = data.get("notes") if isinstance(data.get("notes"), list) else []
         return CommitResult(
             _checked_version(data.get("version")),
             data.get("created") is True,
             data.get("changed") is not False,
+            [str(n)[:MAX_NOTE] for n in notes[:MAX_NOTES]],
         )
+
+    def trained_models(self, name: str) -> list[TrainedModel]:
+        data = _list(self.session.json("GET", self._path("dataset", name, "models")))
+        try:
+            return [TrainedModel.from_dict(d) for d in data[:MAX_LISTED]]
+        except ValueError as exc:
+            raise IntegrityError(f"the hub sent a malformed list of models ({_short(exc)})") from None
 
     def set_visibility(self, kind: Kind, name: str, private: bool) -> RepositoryInfo:
         data = self.session.json("PATCH", self._path(kind, name), json={"private": private})

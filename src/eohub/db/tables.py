@@ -7,6 +7,7 @@ users 1--* repositories 1--* versions 1--* files        (path, size, sha256 of a
 blobs (sha256, size)  1--* blob_proofs *--1 users        (who has shown they hold the bytes)
 uploads (user, sha256, length, staging token)            (uploads in progress into S3)
 users 1--* jobs                                         (prediction jobs: eohub.jobs)
+versions 1--* training_links *--1 repositories           (the dataset versions that trained a model version)
 ```
 
 - A repository is a model or a dataset: ``(kind, name_key)`` is unique, where ``name_key`` is the
@@ -188,6 +189,8 @@ class VersionRow(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # Manifest.summary()
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     commit_key: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the client's retry key
+    # a dataset's DatasetMetrics.to_dict() (eohub.quality.metrics); deferred: listings never load it
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, deferred=True)
 
     repository: Mapped[RepositoryRow] = relationship(back_populates="versions")
     files: Mapped[list[FileRow]] = relationship(cascade="all, delete-orphan", order_by="FileRow.path")
@@ -219,6 +222,25 @@ class DocumentRow(Base):
     path: Mapped[str] = mapped_column(Text)  # no length cap: PostgreSQL enforces one, SQLite not
     stac_type: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)
+
+
+class TrainingLinkRow(Base):
+    """A dataset version that trained a model version (:mod:`eohub.repository.training`), resolved at the
+    model's commit. A deleted dataset leaves the link without a dataset (``dataset_id`` NULL)."""
+
+    __tablename__ = "training_links"
+    __table_args__ = (
+        UniqueConstraint("version_id", "dataset_id", "dataset_number", name="uq_training_links_target"),
+        Index("ix_training_links_dataset", "dataset_id", "dataset_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))  # the model's
+    dataset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("repositories.id", ondelete="SET NULL"), nullable=True
+    )
+    dataset_number: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))  # "item link" or "trained-on"
 
 
 # --- STAC API search index (eohub.search): derived from the documents at version commit -------------

@@ -6,7 +6,9 @@
   Local hrefs resolve against the document holding them and may leave the folder; links (URLs, container
   image references: :mod:`eohub.core.hrefs`) are fine and are never files to cover or find.
 - **Q2**: for a model, every item using MLM lints without errors (it is valid since Q1); for a dataset,
-  items use the label or ml-aoi extension and were validated against it offline.
+  items use the label or ml-aoi extension and were validated against it offline, and the dataset
+  metrics (:mod:`eohub.quality.metrics`: class balance, duplicates, split leakage, label validity) found
+  nothing severe; a severe finding is a reason the dataset stays at Q1 (it is stored all the same).
 - **Q3** (models only): each MLM item's ONNX model runs in ONNX Runtime on a synthetic input built from
   ``mlm:input`` and every output has its declared shape and data type (:mod:`eohub.quality.run`), in a
   child process with memory and time limits (:mod:`eohub.quality.sandbox`). A model that cannot be

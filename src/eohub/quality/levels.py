@@ -19,12 +19,14 @@ from eohub.config import Limits, load_settings
 from eohub.core.hrefs import is_link, local_path, missing_hint
 from eohub.core.readme import ReadmeMetadata, metadata_notes, parse_readme, stac_metadata
 from eohub.errors import UsageError
-from eohub.mlm.documents import StacDocument, dict_field, list_field, walk
+from eohub.mlm.documents import StacDocument, dict_field, list_field, real_path, walk
 from eohub.mlm.lint import lint_document
 from eohub.mlm.migrate import declared_version
 from eohub.mlm.report import Finding
 from eohub.mlm.schemas import LATEST_MLM_VERSION, parse_extension_url
 from eohub.mlm.validate import SCHEMA_UNAVAILABLE, validate_document
+from eohub.quality.metrics.shape import DatasetMetrics
+from eohub.quality.metrics.verdicts import MetricSettings
 from eohub.quality.report import KINDS, Kind, QualityReport, RunCheck
 from eohub.quality.sandbox import run_isolated
 
@@ -245,10 +247,34 @@ def _run_reasons(docs: list[StacDocument], details: dict[str, Any], limits: Limi
     return reasons
 
 
-def assess_quality(folder: str | Path, kind: Kind = "model", limits: Limits | None = None) -> QualityReport:
+def _dataset_metrics(
+    folder: Path,
+    docs: list[StacDocument],
+    limits: Limits | None,
+    settings: MetricSettings | None,
+    digests: dict[str, str] | None,
+) -> DatasetMetrics:
+    """The dataset metrics of the items already read (:mod:`eohub.quality.metrics`)."""
+    from eohub.quality.metrics.compute import compute_metrics, hashing, item_docs, manifest_digests
+
+    root = real_path(folder)
+    digest = manifest_digests(root, digests) if digests is not None else hashing()
+    return compute_metrics(item_docs(docs), root, digest, settings, limits)
+
+
+def assess_quality(
+    folder: str | Path,
+    kind: Kind = "model",
+    limits: Limits | None = None,
+    settings: MetricSettings | None = None,
+    digests: dict[str, str] | None = None,
+) -> QualityReport:
     """The quality level of a model or dataset folder, with the reasons it is not one level higher.
 
-    ``limits`` bound the Q3 run (``rating_*``); by default those of the environment."""
+    ``limits`` bound the Q3 run (``rating_*``) and the dataset metrics; by default those of the
+    environment. A dataset's metrics (:mod:`eohub.quality.metrics`, thresholds ``settings``) are in
+    ``details["metrics"]``; its severe findings keep it at Q1. ``digests`` (paths in the folder -> SHA-256)
+    spare hashing its files to find exact duplicates."""
     folder = Path(folder)
     if kind not in KINDS:
         raise UsageError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -259,6 +285,10 @@ def assess_quality(folder: str | Path, kind: Kind = "model", limits: Limits | No
     docs, reasons = _catalog_documents(folder)
     details["documents"] = [_relative(d.path, folder) for d in docs]
     notes = _metadata_notes(folder, docs, details)
+    metrics = None
+    if kind == "dataset" and docs:
+        metrics = _dataset_metrics(folder, docs, limits, settings, digests)
+        details["metrics"] = metrics.to_dict()
 
     def report(level: int, reasons: list[str]) -> QualityReport:
         return QualityReport(str(folder), kind, level, [f"Q{level}: {r}" for r in reasons], details, notes)
@@ -271,6 +301,7 @@ def assess_quality(folder: str | Path, kind: Kind = "model", limits: Limits | No
     if reasons:
         return report(1, reasons)
     if kind == "dataset":
-        return report(2, [])
+        severe = metrics.reasons() if metrics is not None else []
+        return report(1, severe) if severe else report(2, [])
     reasons = _run_reasons(docs, details, limits or load_settings().limits)
     return report(2, reasons) if reasons else report(3, [])

@@ -16,7 +16,8 @@ TOP_LEVEL = {"model": 3, "dataset": 2}
 LEVEL_MEANING = {
     0: "files",
     1: "a valid STAC catalog whose assets cover the files (links to URLs and container images are fine)",
-    2: "MLM lints clean (models) or label / ml-aoi items (datasets)",
+    2: "MLM lints clean (models) or label / ml-aoi items without a severe finding of the dataset metrics "
+    "(datasets)",
     3: "the ONNX model runs and its outputs match mlm:output",
 }
 """What each level says, in the words the web page and the notebook display use."""

@@ -40,12 +40,17 @@ class KindApi:
         allow_invalid: bool = False,
         progress: Progress | None = None,
         allow_outside: Sequence[str | Path] = (),
+        trained_on: Sequence[str] = (),
     ) -> IngestResult:
         """Store a folder (files, or a STAC catalog) as the next version; ``result.version`` is ``None``
         when nothing changed since the latest version. Local assets outside the folder are read only
-        under the current directory or a folder of ``allow_outside``."""
+        under the current directory or a folder of ``allow_outside``. A model may name the dataset
+        versions that trained it, ``trained_on=["datasets/EuroSAT@v2"]`` (its MLM items' ``derived_from``
+        links to the hub's datasets count too); what the hub cannot find is in ``result.notes``."""
         with open_repository() as repo:
-            return repo.ingest(self.kind, path, name, private, allow_invalid, progress, allow_outside)
+            return repo.ingest(
+                self.kind, path, name, private, allow_invalid, progress, allow_outside, trained_on
+            )
 
     def download(
         self,

@@ -138,7 +138,8 @@ def assess(
         staged = Path(tmp) / "version"
         staged.mkdir()
         stage(plan, staged, read, symlinks)
-        report = assess_quality(staged, kind, limits)
+        digests = {planned.entry.path: planned.entry.sha256 for planned in plan.files}
+        report = assess_quality(staged, kind, limits, digests=digests)
         prefixes = sorted({str(staged) + os.sep, str(staged.resolve()) + os.sep}, key=len, reverse=True)
     reasons = []
     for reason in report.reasons:
@@ -149,4 +150,5 @@ def assess(
     if invalid:
         level = 0
         reasons = [f"Q0: stored with --allow-invalid: {p}" for p in invalid] + reasons
-    return QualityReport(str(plan.folder), kind, level, reasons, {})
+    metrics = report.details.get("metrics")
+    return QualityReport(str(plan.folder), kind, level, reasons, {"metrics": metrics} if metrics else {})

@@ -29,8 +29,10 @@ from eohub.core.names import Kind, check_kind, check_name, check_version
 from eohub.core.readme import ReadmeMetadata, metadata_notes
 from eohub.errors import Argument, InvalidStacError, NotFoundError, UsageError
 from eohub.quality import QualityReport
+from eohub.quality.metrics.shape import DatasetMetrics
 from eohub.repository.assess import assess, stac_problems, upgrade_mlm
 from eohub.repository.download import version_folder, write_version
+from eohub.repository.links import TrainedModel, TrainingLink, check_trained_on
 from eohub.repository.manifest import FileEntry, Manifest, diff
 from eohub.repository.progress import Progress, Silent
 from eohub.repository.scan import README, IngestPlan, PlannedFile, scan_folder
@@ -73,6 +75,12 @@ class VersionInfo:
     changes: dict[str, Any] = field(default_factory=dict)
     author: str = ""
     documents: int = 0
+    metrics: DatasetMetrics | None = None
+    """A dataset version's metrics (:mod:`eohub.quality.metrics`); ``None`` for models, versions older
+    than the metrics, and listings (which leave them out)."""
+    trained_on: list[TrainingLink] = field(default_factory=list)
+    """A model version's training datasets as the caller sees them (:mod:`eohub.repository.links`);
+    empty in listings, which leave them out like the metrics."""
 
     @property
     def quality(self) -> str:
@@ -107,6 +115,8 @@ class VersionInfo:
             "summary": {k: list(v) for k, v in self.summary.items()},
             "changes": dict(self.changes),
             "author": self.author,
+            "metrics": self.metrics.to_dict() if self.metrics is not None else None,
+            "trained_on": [link.to_dict() for link in self.trained_on],
         }
 
     @classmethod
@@ -130,6 +140,8 @@ class VersionInfo:
             summary={str(k): [str(x) for x in v] for k, v in (data.get("summary") or {}).items()},
             changes=dict(data.get("changes") or {}),
             author=str(data.get("author") or ""),
+            metrics=_metrics(data.get("metrics")),
+            trained_on=[TrainingLink.from_dict(d) for d in _bounded(data.get("trained_on"))],
         )
 
 
@@ -185,6 +197,8 @@ class CommitResult:
     version: VersionInfo
     created: bool
     changed: bool = True
+    notes: list[str] = field(default_factory=list)
+    """What the commit could not link (training data it cannot find; :mod:`eohub.repository.training`)."""
 
 
 @dataclass(frozen=True)
@@ -292,6 +306,7 @@ class Repository(ABC):
         private: bool = False,
         allow_invalid: bool = False,
         key: str | None = None,
+        trained_on: Sequence[str] = (),
     ) -> CommitResult:
         """Create the next version atomically (the repository too, if new).
 
@@ -303,7 +318,12 @@ class Repository(ABC):
 
         ``quality`` ``None`` means the backend rates the version itself from the stored blobs (what a
         hub does: it never trusts a client's rating); invalid STAC is then refused unless
-        ``allow_invalid``."""
+        ``allow_invalid``. ``trained_on`` (``datasets/NAME@vN``) and the MLM items' training links of a
+        model are resolved and stored with the version; what cannot be is in ``notes``."""
+
+    @abstractmethod
+    def trained_models(self, name: str) -> list[TrainedModel]:
+        """The model versions the caller can see that were trained on a version of dataset ``name``."""
 
     def rate(
         self, plan: IngestPlan, kind: Kind, name: str, existing: RepositoryInfo | None, invalid: list[str]
@@ -346,6 +366,7 @@ class Repository(ABC):
         allow_invalid: bool = False,
         progress: Progress | None = None,
         allow_outside: Sequence[str | Path] = (),
+        trained_on: Sequence[str] = (),
     ) -> IngestResult:
         """Store a folder as the next version of ``name`` (see the module docstring).
 
@@ -357,9 +378,11 @@ class Repository(ABC):
         Invalid STAC raises :class:`InvalidStacError` unless ``allow_invalid``, which stores it as Q0.
         Files outside the folder are read only where :func:`~eohub.repository.scan.scan_folder` allows
         (local assets under the current directory, or under a folder of ``allow_outside``); they are
-        listed in ``result.outside``.
+        listed in ``result.outside``. ``trained_on`` names a model's training datasets
+        (``datasets/NAME@vN``; references the hub cannot resolve are notes).
         """
         kind = check_kind(kind)
+        trained_on = _trained_on(kind, trained_on)
         progress = progress or Silent()
         plan = scan_folder(path, allow_outside=allow_outside)
         name = self._resolve_name(plan, name)
@@ -381,6 +404,10 @@ class Repository(ABC):
         manifest = plan.manifest().check(self.limits)  # what the hub would refuse, before any upload
         notes = upgraded + metadata_notes(manifest.metadata)
         if latest is not None and diff(latest, manifest).empty:
+            if trained_on:  # links belong to a version: an unchanged folder makes none
+                notes.append(
+                    "no new version, so --trained-on was not stored: it is linked with a new version"
+                )
             assert existing is not None and existing.latest is not None
             log.info("%s %s: no changes since version %d", kind, name, existing.latest.number)
             report = QualityReport(
@@ -394,8 +421,9 @@ class Repository(ABC):
         quality = self.rate(plan, kind, name, existing, invalid)
         self._upload(plan, progress)
         commit = self.commit_version(
-            kind, name, manifest, quality, private, bool(invalid), key=secrets.token_hex(16)
+            kind, name, manifest, quality, private, bool(invalid), secrets.token_hex(16), trained_on
         )
+        notes += commit.notes
         info = commit.version
         report = QualityReport(str(path), kind, info.quality_level, info.quality_reasons)
         if not commit.changed:
@@ -490,6 +518,27 @@ class Repository(ABC):
     def fetch(self, kind: Kind, name: str, version: int, entry: FileEntry, start: int = 0) -> Iterator[bytes]:
         """The bytes of one manifest entry from ``start`` (a backend may read the blob directly)."""
         return self.read_file(kind, name, version, entry.path, start)
+
+
+def _trained_on(kind: Kind, values: Sequence[str]) -> list[str]:
+    if values and kind != "model":
+        raise UsageError("only a model names the datasets that trained it (--trained-on)")
+    try:
+        return check_trained_on(list(values))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+MAX_LINKS_READ = 10_000
+
+
+def _bounded(value: Any) -> list[Any]:
+    """A list a hub sent, at most :data:`MAX_LINKS_READ` long (anything else: empty)."""
+    return value[:MAX_LINKS_READ] if isinstance(value, list) else []
+
+
+def _metrics(data: Any) -> DatasetMetrics | None:
+    return DatasetMetrics.from_dict(data) if isinstance(data, dict) else None
 
 
 def _number(info: RepositoryInfo | None) -> int:

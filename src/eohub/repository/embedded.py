@@ -17,14 +17,15 @@ import json
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from eohub.config import Limits
 from eohub.core.names import Kind, check_kind, check_name, name_key
@@ -39,12 +40,15 @@ from eohub.errors import (
     InvalidStacError,
     NotFoundError,
     PermissionDeniedError,
+    UsageError,
 )
 from eohub.quality import QualityReport
-from eohub.repository import ledger
+from eohub.quality.metrics.shape import DatasetMetrics
+from eohub.repository import ledger, training
 from eohub.repository.assess import assess, stac_problems
 from eohub.repository.base import CommitResult, Repository, RepositoryInfo, VersionInfo, check_version
 from eohub.repository.confine import open_source
+from eohub.repository.links import TrainedModel
 from eohub.repository.manifest import FileEntry, Manifest, diff, document_text
 from eohub.repository.progress import CountingReader, Progress
 from eohub.repository.scan import README, IngestPlan, PlannedFile
@@ -70,7 +74,9 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _version_info(row: VersionRow, author: str = "") -> VersionInfo:
+def _version_info(row: VersionRow, author: str = "", metrics: bool = True) -> VersionInfo:
+    """A version row as :class:`VersionInfo`; ``metrics`` loads its dataset metrics (listings leave them)."""
+    stored = row.metrics if metrics else None
     return VersionInfo(
         number=row.number,
         created=_aware(row.created_at),
@@ -83,10 +89,19 @@ def _version_info(row: VersionRow, author: str = "") -> VersionInfo:
         summary=dict(row.summary or {}),
         changes=dict(row.changes or {}),
         author=author,
+        metrics=DatasetMetrics.from_dict(stored) if isinstance(stored, dict) else None,
     )
 
 
-def _repository_info(row: RepositoryRow, latest: VersionRow | None) -> RepositoryInfo:
+def _stored_metrics(kind: Kind, quality: QualityReport) -> dict[str, Any] | None:
+    """The dataset metrics a rating computed, in their stored (bounded) shape; ``None`` for models."""
+    found = quality.details.get("metrics")
+    if kind != "dataset" or not isinstance(found, dict):
+        return None
+    return DatasetMetrics.from_dict(found).to_dict()
+
+
+def _repository_info(row: RepositoryRow, latest: VersionRow | None, metrics: bool = True) -> RepositoryInfo:
     return RepositoryInfo(
         kind=row.kind,
         name=row.name,
@@ -95,7 +110,7 @@ def _repository_info(row: RepositoryRow, latest: VersionRow | None) -> Repositor
         metadata=ReadmeMetadata.from_dict(row.metadata_json or {}),
         created=_aware(row.created_at),
         updated=_aware(row.updated_at),
-        latest=_version_info(latest) if latest is not None else None,
+        latest=_version_info(latest, metrics=metrics) if latest is not None else None,
     )
 
 
@@ -141,6 +156,8 @@ class EmbeddedRepository(Repository):
         self.user = user
         self.admin = admin
         self.limits = limits or Limits()
+        self.hub_urls: tuple[str, ...] = ()
+        """This hub's URLs (the server sets them): a training link to one of them names a dataset here."""
 
     def close(self) -> None:
         self.database.close()
@@ -210,7 +227,7 @@ class EmbeddedRepository(Repository):
         with self.database.sessions() as s:
             for repo, version in s.execute(query):
                 if self._visible(repo):
-                    out.append(_repository_info(repo, version))
+                    out.append(_repository_info(repo, version, metrics=False))
                     if limit is not None and len(out) >= limit:
                         break
         return out
@@ -223,7 +240,10 @@ class EmbeddedRepository(Repository):
                 .where(VersionRow.repository_id == repo.id)
                 .order_by(VersionRow.number.desc())
             )
-            return _repository_info(repo, latest)
+            info = _repository_info(repo, latest)
+            if info.latest is not None and latest is not None:
+                info.latest.trained_on = training.links_of(s, [latest.id], self._visible).get(latest.id, [])
+            return info
 
     def versions(self, kind: Kind, name: str) -> list[VersionInfo]:
         with self.database.sessions() as s:
@@ -233,8 +253,14 @@ class EmbeddedRepository(Repository):
                 .join(UserRow, UserRow.id == VersionRow.author_id)
                 .where(VersionRow.repository_id == repo.id)
                 .order_by(VersionRow.number)
-            )
-            return [_version_info(v, author) for v, author in rows]
+                .options(undefer(VersionRow.metrics))
+            ).all()
+            links = training.links_of(s, [v.id for v, _ in rows], self._visible)
+            return [replace(_version_info(v, author), trained_on=links.get(v.id, [])) for v, author in rows]
+
+    def trained_models(self, name: str) -> list[TrainedModel]:
+        with self.database.sessions() as s:
+            return training.trained_models(s, self._row(s, "dataset", name).id, self._visible)
 
     def manifest(self, kind: Kind, name: str, version: int | None = None) -> Manifest:
         with self.database.sessions() as s:
@@ -322,9 +348,12 @@ class EmbeddedRepository(Repository):
         private: bool = False,
         allow_invalid: bool = False,
         key: str | None = None,
+        trained_on: Sequence[str] = (),
     ) -> CommitResult:
         kind = check_kind(kind)
         check_name(name)
+        if trained_on and kind != "model":
+            raise UsageError("only a model names the datasets that trained it (trained_on)")
         if self.user is None:
             raise AuthenticationError("ingesting needs a user (set EOHUB_TOKEN or run eohub auth login)")
         manifest.check(self.limits)
@@ -342,7 +371,7 @@ class EmbeddedRepository(Repository):
         for attempt in range(COMMIT_ATTEMPTS):
             try:
                 with self.database.sessions.begin() as s:
-                    return self._commit(s, kind, name, manifest, quality, private, key)
+                    return self._commit(s, kind, name, manifest, quality, private, key, trained_on)
             except (sa_exc.IntegrityError, sa_exc.OperationalError) as exc:
                 if not _retryable(exc) or attempt == COMMIT_ATTEMPTS - 1:
                     raise
@@ -484,6 +513,7 @@ class EmbeddedRepository(Repository):
         quality: QualityReport,
         private: bool,
         key: str | None,
+        trained_on: Sequence[str] = (),
     ) -> CommitResult:
         user = self._user_row(s)
         repo = s.scalar(
@@ -527,16 +557,30 @@ class EmbeddedRepository(Repository):
             summary=manifest.summary(),
             changes=diff(previous, manifest).counts(),
             commit_key=key,
+            metrics=_stored_metrics(kind, quality),
         )
         s.add(row)
         s.flush()
         _insert_files(s, row.id, manifest)
         _insert_documents(s, row.id, manifest)
+        notes = []
+        if kind == "model":  # before the index: the items' eohub:trained_on values come from the links
+            notes = training.link_version(
+                s,
+                row.id,
+                manifest.documents,
+                trained_on,
+                self._visible,
+                self.hub_urls,
+                self.limits.max_training_links,
+            )
         search_index.index_version(s, repo, row)
         repo.metadata_json = manifest.metadata.to_dict()
         repo.updated_at = utcnow()
         s.flush()
-        return CommitResult(_version_info(row, user.name), created, True)
+        info = _version_info(row, user.name)
+        info.trained_on = training.links_of(s, [row.id], self._visible).get(row.id, [])
+        return CommitResult(info, created, True, notes)
 
     def set_visibility(self, kind: Kind, name: str, private: bool) -> RepositoryInfo:
         with self.database.sessions.begin() as s:

@@ -36,7 +36,7 @@ from eohub.db.tables import (
     VersionRow,
 )
 from eohub.errors import NotFoundError
-from eohub.search import index, item_query
+from eohub.search import index, item_query, trained_on
 from eohub.search.collections import PREFIXES, collection_id, parse_collection_id
 from eohub.search.item_query import Scope
 from eohub.search.query import SearchRequest
@@ -335,6 +335,11 @@ class StacCatalog:
         if request.filter is not None or request.sortby:
             known = self.queryables() if scope is None else item_query.scope_queryables(session, scope)
         context = item_query.Context(
-            self.dialect, self._visible(session), known, self.limits.max_geometry_points, self.planned
+            self.dialect,
+            self._visible(session),
+            known,
+            trained_on.visible_datasets(self.user, self.admin),
+            self.limits.max_geometry_points,
+            self.planned,
         )
         return item_query.build(session, request, scope, context)

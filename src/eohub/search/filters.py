@@ -15,6 +15,7 @@ properties are flattened):
   is accepted as a top-level ``AND`` term (it joins the search's spatial filter). Anything else
   (property-property comparisons, arithmetic, ``CASEI``, temporal functions) is a 400 that says so.
 - A property no visible item has is a 400 (``unknown property``): the queryables list every key.
+  ``eohub:trained_on`` is always known, and matches only values of datasets the caller may see.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from eohub.db.tables import RepositoryRow, StacItemRow, StacValueRow
 from eohub.search.cql2_parse import ARRAY_OPS, COMPARISONS, FilterError
 from eohub.search.plan import Driver
 from eohub.search.records import box_geometry, epoch, parse_instant
+from eohub.search.trained_on import TRAINED_ON, restrict
 
 FLIPPED = {"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 BUILTINS = {"id", "collection", "geometry"}
@@ -99,24 +101,32 @@ def _sqlite_glob(pattern: str) -> str:
 
 
 class _Translator:
-    def __init__(self, dialect: str, known: Callable[[str], bool], collection_id: ColumnElement[str]) -> None:
+    def __init__(
+        self,
+        dialect: str,
+        known: Callable[[str], bool],
+        collection_id: ColumnElement[str],
+        visible: Select[Any] | None = None,
+    ) -> None:
         self.dialect = dialect
         self.known = known
         self.collection_id = collection_id
+        self.visible = visible  # the datasets whose eohub:trained_on values the caller may match
 
     # --- properties ---------------------------------------------------------------------------
 
     def _key(self, name: str) -> str:
-        if name not in BUILTINS and not self.known(name):
+        if name not in BUILTINS and name != TRAINED_ON and not self.known(name):
             raise FilterError(
                 f"unknown property {name!r}: no item has it (GET /stac/queryables lists the properties)"
             )
         return name
 
-    @staticmethod
-    def _values(key: str, condition: ColumnElement[bool] | None = None) -> Select[Any]:
+    def _values(self, key: str, condition: ColumnElement[bool] | None = None) -> Select[Any]:
         """The item rows holding a value of ``key`` (that meets ``condition``): an index range."""
         query = select(StacValueRow.item_row_id).where(StacValueRow.key == key)
+        if (hidden := restrict(key, self.visible)) is not None:
+            query = query.where(hidden)
         return query.where(condition) if condition is not None else query
 
     def _match(self, key: str, condition: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
@@ -132,7 +142,16 @@ class _Translator:
             probe = probe.where(StacValueRow.key == key).offset(0)
         else:
             probe = probe.where(StacValueRow.key.concat("") == key)
+        if (hidden := restrict(key, self.visible)) is not None:
+            probe = probe.where(hidden)
         return (probe.where(condition) if condition is not None else probe).exists()
+
+    @staticmethod
+    def _text_only(key: str, kinds: set[str]) -> str:
+        """``eohub:trained_on`` is compared with text only (its numbers are not values: they say whose)."""
+        if key == TRAINED_ON and kinds - {"text"}:
+            raise FilterError(f"{TRAINED_ON} is text: compare it with 'datasets/NAME' or 'datasets/NAME@vN'")
+        return key
 
     def _column(self, kind: str) -> Any:
         return StacValueRow.num if kind == "num" else StacValueRow.text
@@ -269,7 +288,7 @@ class _Translator:
             return not_(condition) if negated else condition
         if name == "geometry":
             raise FilterError("geometry is compared with S_INTERSECTS only")
-        key = self._key(name)
+        key = self._text_only(self._key(name), {kind})
         match = self._match(key, make(self._column(kind), kind))
         return and_(self._match(key), not_(match)) if negated else match
 
@@ -281,6 +300,7 @@ class _Translator:
         values = [_literal(v) for v in args[1]]
         present = self._match(key)
         kinds = {k for k, _ in values}
+        self._text_only(key, kinds)
 
         def member(kind: str) -> list[Any]:
             return [v for k, v in values if k == kind]
@@ -344,10 +364,13 @@ def _split_spatial(expr: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any]
     return rest, geometries
 
 
-def translate(expr: dict[str, Any], dialect: str, known: Callable[[str], bool]) -> Translation:
-    """The condition of a parsed filter (see the module docstring) for ``dialect`` (sqlite, postgresql)."""
+def translate(
+    expr: dict[str, Any], dialect: str, known: Callable[[str], bool], visible: Select[Any] | None = None
+) -> Translation:
+    """The condition of a parsed filter (see the module docstring) for ``dialect`` (sqlite, postgresql);
+    ``visible``: the ids of the datasets the caller may see (:mod:`eohub.search.trained_on`)."""
     collection_id = RepositoryRow.kind + literal("s.") + RepositoryRow.name
-    translator = _Translator(dialect, known, collection_id)
+    translator = _Translator(dialect, known, collection_id, visible)
     rest, geometries = _split_spatial(expr)
     conditions = [translator.node(term, False) for term in rest]
     condition = _balanced(and_, conditions) if conditions else None

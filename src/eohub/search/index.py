@@ -3,7 +3,8 @@
 :func:`index_version` runs inside :meth:`EmbeddedRepository._commit`: it marks the repository's earlier
 versions as not latest and bulk-inserts one ``stac_items`` row per Item of the new version, its flattened
 property values (``stac_item_values``), their bboxes in the spatial index (:mod:`eohub.search.spatial`)
-and one ``stac_collections`` row (extent, summaries, queryables).
+and one ``stac_collections`` row (extent, summaries, queryables; a dataset's metrics as ``eohub:*``
+summaries).
 A version stored with ``--allow-invalid`` indexes only the Items that validate, so the API never serves
 an invalid document. :func:`remove_repository` deletes a repository's index rows (spatial ones too)
 before the repository.
@@ -30,7 +31,8 @@ from eohub.db.tables import (
     StacValueRow,
     VersionRow,
 )
-from eohub.search import spatial
+from eohub.quality.metrics.shape import DatasetMetrics
+from eohub.search import spatial, trained_on
 from eohub.search.records import ItemRecord, iso, json_type
 
 log = logging.getLogger(__name__)
@@ -110,6 +112,10 @@ def index_version(session: Session, repo: RepositoryRow, version: VersionRow) ->
             continue
         seen.add(record.item_id)
         records.append((doc_id, record))
+    if repo.kind == "model" and records:
+        training = trained_on.index_values(session, version.id)
+        for _, record in records:
+            record.values.extend(training)
     insert_records(session, repo.id, version.id, version.number, records, latest)
     session.execute(
         insert(StacCollectionRow),
@@ -220,6 +226,8 @@ def collection_row(
     }
     if summary.get("bands"):
         summaries["mlm:input.bands"] = list(summary["bands"])
+    if isinstance(version.metrics, dict):  # a dataset's metrics (eohub.quality.metrics) as summaries
+        summaries |= DatasetMetrics.from_dict(version.metrics).summaries()
     return {
         "version_id": version.id,
         "repository_id": repository_id,
@@ -266,7 +274,7 @@ def queryables_of(records: list[ItemRecord]) -> dict[str, str]:
     for record in records:
         for key, text, num in record.values:
             if key in types or len(types) < MAX_QUERYABLES:
-                types[key].add(json_type(text, num))
+                types[key].add("string" if key == trained_on.TRAINED_ON else json_type(text, num))
     return {key: next(iter(kinds)) if len(kinds) == 1 else "" for key, kinds in sorted(types.items())}
 
 
@@ -277,6 +285,11 @@ def remove_repository(session: Session, repository_id: int) -> None:
     session.execute(delete(StacValueRow).where(StacValueRow.item_row_id.in_(item_ids)))
     session.execute(delete(StacItemRow).where(StacItemRow.repository_id == repository_id))
     session.execute(delete(StacCollectionRow).where(StacCollectionRow.repository_id == repository_id))
+    session.execute(  # a deleted dataset trained no model any more, as far as the search can tell
+        delete(StacValueRow).where(
+            StacValueRow.key == trained_on.TRAINED_ON, StacValueRow.num == float(repository_id)
+        )
+    )
 
 
 def backfill(database: Database) -> int:

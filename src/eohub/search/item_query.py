@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from eohub.core.names import name_key
 from eohub.db.tables import RepositoryRow, StacCollectionRow, StacItemRow, StacValueRow
-from eohub.search import plan, spatial
+from eohub.search import plan, spatial, trained_on
 from eohub.search.collections import parse_collection_id
 from eohub.search.cql2_parse import FilterError
 from eohub.search.filters import translate
@@ -34,11 +34,15 @@ class Scope:
 @dataclass
 class Context:
     """What a search's SQL depends on besides the request: the database's dialect, the caller's
-    visibility condition on ``repositories``, the property keys a filter may name, and the bounds."""
+    visibility condition on ``repositories``, the property keys a filter may name, the datasets the
+    caller may see, and the bounds."""
 
     dialect: str
     visible: ColumnElement[bool]
     known: dict[str, str] = field(default_factory=dict)
+    datasets: Select[Any] | None = None
+    """The ids of the datasets whose ``eohub:trained_on`` values the caller may match
+    (:mod:`eohub.search.trained_on`)."""
     max_geometry_points: int = 10_000
     planned: bool = True
 
@@ -78,7 +82,7 @@ def build(
     geometries = [request.intersects] if request.intersects else []
     drivers: list[plan.Driver] = []
     if request.filter is not None:
-        translation = translate(request.filter, dialect, lambda k: k in known)
+        translation = translate(request.filter, dialect, lambda k: k in known, context.datasets)
         if translation.condition is not None:
             query = query.where(translation.condition)
         geometries += translation.geometries
@@ -144,7 +148,7 @@ def ordering(request: SearchRequest, known: dict[str, str], newest: Any = StacIt
             columns = [StacItemRow.t_start]
         elif key == "end_datetime":
             columns = [StacItemRow.t_end]
-        elif key in known:
+        elif key in known and key != trained_on.TRAINED_ON:  # its order would tell hidden names apart
             columns = [
                 select(func.min(getattr(StacValueRow, c)))
                 .where(StacValueRow.item_row_id == StacItemRow.id, StacValueRow.key == key)

@@ -17,11 +17,13 @@ from starlette.concurrency import run_in_threadpool
 
 from eohub.errors import UsageError
 from eohub.repository import Kind, Manifest
+from eohub.repository.links import MAX_HREF
 from eohub.server.context import Hub, Repo, SignedIn
 from eohub.server.head import is_head
 from eohub.server.limits import MAX_VERSION, whole_number
 
 router = APIRouter(prefix="/api", tags=["repositories"])
+MAX_TRAINED_ON = 1000
 
 
 class Plural(str, Enum):  # noqa: UP042 - FastAPI path enums
@@ -45,6 +47,12 @@ class NewVersion(BaseModel):
         None,
         pattern=r"^[A-Za-z0-9_-]{8,64}$",
         description="chosen once per ingest: a retried commit that was already made answers that version",
+    )
+    trained_on: list[Annotated[str, Field(max_length=MAX_HREF)]] = Field(
+        default_factory=list,
+        max_length=MAX_TRAINED_ON,
+        description="a model's training datasets (datasets/NAME@vN), resolved at commit; what is not found "
+        "is a note of the answer",
     )
 
 
@@ -123,12 +131,32 @@ async def commit_version(
     ``"changed": false``. The body (up to ``EOHUB_MAX_MANIFEST_BYTES``) is parsed off the event loop,
     so a large manifest never stalls other requests."""
     body, manifest = await run_in_threadpool(_new_version, await request.body())
+    repo.hub_urls = (str(request.base_url),)  # links to this hub's pages name its datasets
     commit = await run_in_threadpool(
-        repo.commit_version, plural.kind, name, manifest, None, body.private, body.allow_invalid, body.key
+        repo.commit_version,
+        plural.kind,
+        name,
+        manifest,
+        None,
+        body.private,
+        body.allow_invalid,
+        body.key,
+        body.trained_on,
     )
     if not commit.changed:
         response.status_code = 200
-    return {"version": commit.version.to_dict(), "created": commit.created, "changed": commit.changed}
+    return {
+        "version": commit.version.to_dict(),
+        "created": commit.created,
+        "changed": commit.changed,
+        "notes": commit.notes,
+    }
+
+
+@router.get("/datasets/{name}/models", summary="Model versions trained on a version of the dataset")
+def trained_models(name: str, repo: Repo) -> list[dict[str, Any]]:
+    """Only the models the caller can see (each model version's ``trained_on`` is the other direction)."""
+    return [m.to_dict() for m in repo.trained_models(name)]
 
 
 @router.get("/{plural}/{name}/versions/{version}/manifest", summary="Files, STAC documents, metadata")

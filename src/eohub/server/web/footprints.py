@@ -254,24 +254,29 @@ def footprint_map(
     if around is None:
         return None
     view = fit(*around, width=width - LEFT - RIGHT)
-    grid, labels = mapsvg.graticule(view, TOP, LEFT)
-    frame = [
-        f'<rect class="map-sea" width="{view.width}" height="{view.height}"/>',
-        mapsvg.land(view),
-        grid,
+    layers = [
         *(_extent(view, label, bbox) for label, bbox in extents),
         *(_footprint(view, f) for f in footprints),
         _locator(view, footprints),
     ]
+    svg = framed(view, layers, width, f"Map of {len(footprints)} item footprints")
+    return FootprintMap(svg, around, len(footprints), omitted, view)
+
+
+def framed(view: View, layers: Iterable[str], width: int, label: str, css: str = "footprints") -> Markup:
+    """The map's SVG: sea, land and graticule of ``view`` under ``layers`` (SVG of the frame's pixels),
+    with its border and labels; ``label`` (escaped here) names it for screen readers."""
+    grid, labels = mapsvg.graticule(view, TOP, LEFT)
+    frame = [f'<rect class="map-sea" width="{view.width}" height="{view.height}"/>', mapsvg.land(view), grid]
     height = TOP + view.height + BOTTOM
     svg = (
-        f'<svg class="footprints" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" aria-label="Map of {len(footprints)} item footprints">'
+        f'<svg class="{css}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" aria-label="{escape(label)}">'
         f'<svg class="map-frame" x="{LEFT}" y="{TOP}" width="{view.width}" height="{view.height}">'
-        + "".join(frame)
+        + "".join([*frame, *layers])
         + "</svg>"
         f'<rect class="map-border" x="{LEFT}" y="{TOP}" width="{view.width}" height="{view.height}"/>'
         f'<g class="map-labels" aria-hidden="true">{labels}</g>'
         "</svg>"
     )
-    return FootprintMap(Markup(svg), around, len(footprints), omitted, view)  # noqa: S704
+    return Markup(svg)  # noqa: S704 - the layers are SVG made here, every text in them escaped

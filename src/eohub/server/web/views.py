@@ -20,8 +20,9 @@ from eohub.quality.report import LEVEL_MEANING, TOP_LEVEL
 from eohub.repository import Kind, Repository, VersionInfo
 from eohub.search.catalog import collection_id
 from eohub.server.stac.documents import Urls
-from eohub.server.web import card
+from eohub.server.web import card, training
 from eohub.server.web.compare import compare
+from eohub.server.web.dataset_quality import quality_context
 from eohub.server.web.footprints import footprint_map
 from eohub.server.web.markdown import file_links, render_markdown
 from eohub.server.web.pages import PLURAL, file_url
@@ -104,7 +105,10 @@ def repository_page(
     if len(versions) > 1:
         old, new = (version.number - 1, version.number) if version.number > 1 else (1, 2)
         compare_link = f"/{PLURAL[kind]}/{info.name}/diff?from={old}&to={new}"
-    return {
+    extra = training.context(repo, kind, info.name, version)
+    if kind == "dataset":
+        extra |= quality_context(version.metrics, item_docs, item_url)
+    return extra | {
         "compare_link": compare_link,
         "info": info,
         "kind": kind,
