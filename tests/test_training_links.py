@@ -273,8 +273,6 @@ class carol_commit:  # noqa: N801 - a context manager read as a function
 def test_the_cli_takes_trained_on_and_prints_both_directions(
     hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if hub.backend != "sqlite":
-        pytest.skip("the CLI is the same on either database")
     monkeypatch.setenv("EOHUB_HOME", str(tmp_path / "client"))
     monkeypatch.setenv("EOHUB_URL", hub.url)
     monkeypatch.setenv("EOHUB_TOKEN", hub.server.token("dave"))
@@ -314,8 +312,6 @@ def test_a_deleted_training_dataset_leaves_the_model_and_the_search(hub: Hub, tm
 def test_the_python_api_takes_trained_on_in_embedded_mode(
     hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if hub.backend != "sqlite":
-        pytest.skip("embedded mode: one run is enough")
     from eohub.datasets import ingest_dataset
     from eohub.models import ingest_model, retrieve_model
 
