@@ -180,3 +180,15 @@ def test_metrics_hostile_values_through_a_hub_are_stored_served_and_printed_safe
         assert not [
             line for line in output.splitlines() if "forged" in line and "severe: forged" in line[:20]
         ]
+
+
+def test_metrics_nan_and_infinite_raster_labels_are_nodata_and_text(tmp_path: Path):
+    values = np.array([[1, 2, np.nan, np.inf], [255, 255, -np.inf, 1]], np.float32)
+    write_label_tif(tmp_path / "d" / "l" / "f.tif", values, nodata=255)
+    items = [raster_item("f", sparse_bbox(0), "../l/f.tif", [1, 2])]
+    metrics = folder_metrics(write_dataset(tmp_path / "d", items))
+    lab = metrics.labels
+    assert (lab.pixels, lab.nodata_pixels, lab.outside_pixels) == (8, 3, 2)
+    assert sorted(t.value for t in lab.outside_values) == ["-inf", "inf"]
+    assert [(c.value, c.count) for c in metrics.class_balance.classes[:2]] == [(1, 2), (2, 1)]
+    json.dumps(metrics.to_dict(), allow_nan=False)

@@ -124,12 +124,9 @@ def _band_values(band: Any, nodata: float | None) -> tuple[Any, Any, int]:
     """The distinct values of a window and how often each occurs, nodata (or NaN) left out and counted."""
     import numpy as np
 
-    if nodata is not None and not math.isnan(nodata):
-        mask = band == nodata
-    elif band.dtype.kind == "f":
-        mask = np.isnan(band)
-    else:
-        mask = None
+    mask = band == nodata if nodata is not None and not math.isnan(nodata) else None
+    if band.dtype.kind in "fc":  # NaN is never a class: nodata whatever the file declares
+        mask = np.isnan(band) if mask is None else mask | np.isnan(band)
     blank = int(mask.sum()) if mask is not None else 0
     values, found = np.unique(band[~mask] if mask is not None else band, return_counts=True)
     return values, found, blank
