@@ -266,11 +266,11 @@ def test_hostile_items_give_findings_not_crashes(tmp_path: Path):
     write_dataset(folder, weird)
     limits = Limits(max_label_pixels=100, max_metric_classes=1000, max_label_vector_bytes=1000)
     metrics = folder_metrics(folder, limits=limits)
-    assert metrics.items == metrics.examined == len(weird)
+    assert metrics.items == metrics.examined == len(weird) - 1  # NaN is not JSON: that item is not read
     assert metrics.class_balance.declared == 1000 and metrics.class_balance.truncated
     assert metrics.labels.not_read == 2 and metrics.labels.rasters == 0
     messages = " | ".join(f.message for f in metrics.findings)
-    assert "5 item(s) have no footprint the metrics can compare" in messages
+    assert "4 item(s) have no footprint the metrics can compare" in messages
     assert "a bbox crossing the antimeridian (1)" in messages and "no geometry (1)" in messages
     assert "larger than 100 pixels (EOHUB_MAX_LABEL_PIXELS) (1)" in messages
     assert "unreadable (not a GeoTIFF or PNG rasterio can read) (1)" in messages
@@ -279,6 +279,7 @@ def test_hostile_items_give_findings_not_crashes(tmp_path: Path):
     json.dumps(metrics.to_dict(), allow_nan=False)  # storable as JSON: no NaN or infinity anywhere
     report = assess_quality(folder, "dataset", limits=limits)
     assert "metrics" in report.details
+    assert report.level == 0 and any("NaN is not a JSON number" in r for r in report.reasons), report.reasons
 
 
 def test_bounds_stop_the_counting_and_say_so(tmp_path: Path):

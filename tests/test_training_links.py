@@ -226,6 +226,55 @@ def test_stac_search_finds_models_by_training_dataset(hub: Hub) -> None:
     assert "alice-private" not in json.dumps(summaries)
 
 
+def test_trained_on_probes_tell_a_private_dataset_from_a_missing_one_by_nothing(hub: Hub) -> None:
+    """Every CQL2 operator on ``eohub:trained_on``, for the name of a private dataset and of one that does
+    not exist, answers the same items and the same counts to those who cannot see it."""
+    prop = {"property": "eohub:trained_on"}
+
+    def probes(x: str) -> list[dict[str, Any]]:
+        return [
+            {"op": "=", "args": [prop, x]},
+            {"op": "=", "args": [x, prop]},
+            {"op": "<>", "args": [prop, x]},
+            {"op": "not", "args": [{"op": "=", "args": [prop, x]}]},
+            {"op": "in", "args": [prop, [x, f"{x}@v1"]]},
+            {"op": "not", "args": [{"op": "in", "args": [prop, [x, f"{x}@v1"]]}]},
+            {"op": "between", "args": [prop, x, f"{x}~"]},
+            {"op": "and", "args": [{"op": ">=", "args": [prop, x]}, {"op": "<", "args": [prop, f"{x}~"]}]},
+            {"op": "like", "args": [prop, f"{x}%"]},
+            {"op": "like", "args": [prop, f"{x[:-3]}_%"]},
+            {"op": "not", "args": [{"op": "like", "args": [prop, f"{x}%"]}]},
+            {"op": "a_overlaps", "args": [prop, [x]]},
+            {"op": "a_contains", "args": [prop, [f"{x}@v1"]]},
+            {"op": "a_equals", "args": [prop, [x, f"{x}@v1"]]},
+            {"op": "a_containedby", "args": [prop, [x, f"{x}@v1"]]},
+            {"op": "or", "args": [{"op": "isNull", "args": [prop]}, {"op": "=", "args": [prop, x]}]},
+        ]
+
+    def answer(user: str | None, cql2: dict[str, Any]) -> tuple[int, list[str], Any]:
+        found = hub.search(user, cql2)
+        body = found.json()
+        ids = sorted(f"{f['collection']}/{f['id']}" for f in body.get("features", []))
+        return found.status_code, ids, body.get("numberMatched")
+
+    for user in (None, "bob"):
+        for private, missing in zip(
+            probes("datasets/alice-private"), probes("datasets/alice-privatz"), strict=True
+        ):
+            assert answer(user, private) == answer(user, missing), private
+    # the owner does find hers: the probes do reach the values
+    assert (
+        answer("alice", probes("datasets/alice-private")[0])[1]
+        != answer(None, probes("datasets/alice-private")[0])[1]
+    )
+    text = httpx.get(  # the GET form, CQL2 text
+        f"{hub.url}/stac/search",
+        params={"filter": "\"eohub:trained_on\" LIKE 'datasets/alice-p%'", "filter-lang": "cql2-text"},
+        timeout=30,
+    )
+    assert text.status_code == 200 and text.json()["features"] == []
+
+
 def test_hostile_training_links_are_bounded_and_never_fail_the_commit(hub: Hub, tmp_path: Path) -> None:
     many = [{"rel": "derived_from", "href": f"{hub.url}/datasets/ghost-{i:04d}"} for i in range(400)]
     many += [{"rel": "derived_from", "href": f"{hub.url}/datasets/alice-train/versions/1"}] * 50

@@ -103,6 +103,10 @@ class Limits:
     """Distinct class values the class balance keeps, and values one item may declare."""
     max_label_pixels: int = 64 * MiB
     """Pixels of one label raster the metrics read; a larger raster is not read."""
+    max_label_block_bytes: int = 64 * MiB
+    """Bytes GDAL decompresses at once to read one label raster (a block, all its bands when they are
+    interleaved by pixel); a raster of larger blocks is not read: a DEFLATE strip of a few KiB can
+    declare gigabytes."""
     max_label_pixels_total: int = 1_000_000_000
     """Pixels of all label rasters of one version the metrics read; the rasters past it are not read."""
     max_label_vector_bytes: int = 16 * MiB

@@ -17,6 +17,7 @@ On malformed JSON the count may be too high, never too low for the part a parser
 from __future__ import annotations
 
 import json
+import math
 import re
 from itertools import accumulate
 from typing import Any
@@ -28,6 +29,45 @@ _NOT_MARKS = bytes(b for b in range(256) if b not in b'"[]{}')
 _STEP = [0] * 256
 _STEP[ord("[")] = _STEP[ord("{")] = 1
 _STEP[ord("]")] = _STEP[ord("}")] = -1
+
+
+def _not_a_number(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:40]} is out of a JSON number's range")
+    return number
+
+
+def _whole(text: str) -> int:
+    if len(text) > 300:  # past a float's range (1.8e308): every float() and math.isfinite() would raise
+        raise ValueError(f"{text[:40]}... is out of a JSON number's range")
+    return int(text)
+
+
+FINITE: dict[str, Any] = {"parse_constant": _not_a_number, "parse_float": _finite, "parse_int": _whole}
+"""``json.loads`` options that refuse numbers outside a float's range: ``NaN``, ``Infinity``, ``1e400``
+and 400-digit integers, which Python's parser accepts and nothing downstream (a database, an API
+answer, ``math.isfinite``) can hold."""
+
+
+_SUSPECT = re.compile(r"NaN|Infinity|\d{301}")
+
+
+def finite_numbers(text: str) -> bool:
+    """Whether JSON text as ``json.dumps`` writes it holds only numbers within a float's range (no
+    ``NaN``, ``Infinity`` or 301-digit integer): a scan, and a parse only when the scan finds one of
+    those words (it may be inside a string)."""
+    if _SUSPECT.search(text) is None:
+        return True
+    try:
+        json.loads(text, **FINITE)
+    except ValueError:
+        return False
+    return True
 
 
 def json_depth(data: bytes | str) -> int:
@@ -58,7 +98,7 @@ def loads_bounded(
     if json_depth(text) > max_depth:
         raise LimitError(f"{what} nests deeper than {max_depth} levels (EOHUB_MAX_JSON_DEPTH)")
     try:
-        return json.loads(text)
+        return json.loads(text, **FINITE)
     except RecursionError:
         raise LimitError(f"{what} nests deeper than {max_depth} levels (EOHUB_MAX_JSON_DEPTH)") from None
     except (ValueError, UnicodeDecodeError) as exc:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from eohub.config import MiB, load_settings
-from eohub.core.jsonbounds import json_depth
+from eohub.core.jsonbounds import FINITE, json_depth
 from eohub.errors import UsageError
 from eohub.mlm.report import Finding, Severity, pointer
 
@@ -140,12 +140,12 @@ def read_json(path: Path, follow_links: bool = True) -> dict[str, Any]:
     if json_depth(raw) > limit:
         raise UsageError(f"{where}: JSON nested deeper than {limit} levels (EOHUB_MAX_JSON_DEPTH)")
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), **FINITE)
     except UnicodeDecodeError as exc:
         raise UsageError(
             f"{where}: not a JSON document (not UTF-8: {exc.reason} at byte {exc.start})"
         ) from None
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSONDecodeError, and NaN or Infinity (FINITE)
         raise UsageError(f"{where}: not a JSON document ({exc})") from None
     except RecursionError:  # a limit set above Python's recursion limit
         raise UsageError(f"{where}: JSON nested deeper than {limit} levels (EOHUB_MAX_JSON_DEPTH)") from None

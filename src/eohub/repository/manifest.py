@@ -18,6 +18,7 @@ from urllib.parse import unquote
 from eohub.config import Limits
 from eohub.core.geometry import positions
 from eohub.core.hrefs import SCHEME, is_link
+from eohub.core.jsonbounds import finite_numbers
 from eohub.core.names import check_stored_path
 from eohub.core.readme import ReadmeMetadata
 from eohub.errors import IntegrityError
@@ -164,7 +165,10 @@ class Manifest:
 
     def _check_documents(self, limits: Limits) -> None:
         for path, doc in self.documents.items():
-            size = len(document_text(doc).encode("utf-8"))
+            text = document_text(doc)
+            if not finite_numbers(text):
+                raise IntegrityError(f"{path}: NaN, Infinity or a number past 1e308 is not JSON")
+            size = len(text.encode("utf-8"))
             if size > limits.max_document_bytes:
                 raise IntegrityError(
                     f"{path}: {size} bytes, more than a STAC document may hold ({limits.max_document_bytes}: "

@@ -10,6 +10,7 @@ per class, :func:`~.labels.vector_counts`); its raster labels (pixels per value)
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,10 +26,17 @@ UNITS = {
     "label:classes": "items",
 }
 SCALARS = (str, int, float)
+MAX_COUNT = 2**53
+"""A larger ``label:overviews`` count is not a count (sums of a million of them stay finite floats)."""
 
 
-def _scalar(value: Any) -> bool:
-    return isinstance(value, SCALARS) and not isinstance(value, bool)
+def scalar(value: Any) -> bool:
+    """A class value: text, or a finite number that JSON (and a float) holds exactly enough."""
+    if isinstance(value, bool) or not isinstance(value, SCALARS):
+        return False
+    if isinstance(value, int):
+        return abs(value) <= MAX_COUNT
+    return not isinstance(value, float) or math.isfinite(value)
 
 
 def declared_classes(data: dict[str, Any], limit: int) -> list[Any]:
@@ -36,7 +44,7 @@ def declared_classes(data: dict[str, Any], limit: int) -> list[Any]:
     out: list[Any] = []
     for entry in list_field(dict_field(data, "properties"), "label:classes"):
         for value in list_field(entry, "classes"):
-            if _scalar(value):
+            if scalar(value):
                 out.append(value)
                 if len(out) >= limit:
                     return out
@@ -51,7 +59,7 @@ def class_names(data: dict[str, Any], asset: dict[str, Any] | None, limit: int) 
         if not isinstance(entry, dict):
             continue
         value, name = entry.get("value"), entry.get("name") or entry.get("description")
-        if _scalar(value) and isinstance(name, str):
+        if scalar(value) and isinstance(name, str):
             names[value] = name[:200]
     return names
 
@@ -132,7 +140,7 @@ def overview_counts(data: dict[str, Any], limit: int) -> Counter[Any] | None:
         for entry in list_field(overview, "counts")[:limit]:
             name = entry.get("name") if isinstance(entry, dict) else None
             count = entry.get("count") if isinstance(entry, dict) else None
-            if _scalar(name) and isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+            if scalar(name) and scalar(count) and isinstance(count, int) and count >= 0:
                 counts[name] += count
         if counts:
             return counts
@@ -143,7 +151,7 @@ def property_value(data: dict[str, Any]) -> Any:
     """The value of the item's first ``label:properties`` property on the item itself (a chip's class)."""
     props = dict_field(data, "properties")
     for key in list_field(props, "label:properties"):
-        if isinstance(key, str) and _scalar(props.get(key)):
+        if isinstance(key, str) and scalar(props.get(key)):
             return props[key]
     return None
 

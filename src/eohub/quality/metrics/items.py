@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eohub.core.jsonbounds import json_depth
+from eohub.core.jsonbounds import FINITE, json_depth
 from eohub.errors import UsageError
 from eohub.mlm.documents import _read_bytes as read_bytes
 from eohub.mlm.documents import dict_field, list_field, shown
@@ -50,7 +50,7 @@ def read_document(path: str, max_depth: int) -> dict[str, Any]:
     if json_depth(raw) > max_depth:
         raise UsageError(f"{shown(path)}: JSON nested deeper than {max_depth} levels (EOHUB_MAX_JSON_DEPTH)")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, **FINITE)
     except (ValueError, RecursionError) as exc:
         raise UsageError(f"{shown(path)}: not a JSON document ({str(exc)[:80]})") from None
     if not isinstance(data, dict):

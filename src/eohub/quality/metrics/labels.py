@@ -2,7 +2,9 @@
 GeoJSON features counted by a property; and :class:`LabelChecks`, what the rasters say about validity.
 
 A label raster is read only when it is a regular file inside the dataset's folder, at most
-``Limits.max_label_pixels`` pixels (``EOHUB_MAX_LABEL_PIXELS``), while the version's pixels read stay
+``Limits.max_label_pixels`` pixels (``EOHUB_MAX_LABEL_PIXELS``; times the bands when they are
+interleaved by pixel: GDAL decodes them all), in blocks of at most ``Limits.max_label_block_bytes``
+decompressed (``EOHUB_MAX_LABEL_BLOCK_BYTES``), while the version's pixels read stay
 within ``Limits.max_label_pixels_total``; a GeoJSON label file at most ``Limits.max_label_vector_bytes``.
 Anything else is counted as "not read" with the reason, never an exception.
 """
@@ -25,6 +27,7 @@ from eohub.core.hrefs import is_link, local_path
 from eohub.core.jsonbounds import loads_bounded
 from eohub.errors import EohubError
 from eohub.mlm.documents import dict_field, list_field
+from eohub.quality.metrics.balance import scalar
 from eohub.quality.metrics.shape import MAX_LISTED, LabelValidity, Tally, item_id
 
 log = logging.getLogger(__name__)
@@ -95,8 +98,12 @@ class RasterCounts:
     """More distinct values than were kept."""
 
 
-def _plain(value: Any) -> int | float:
+def _plain(value: Any) -> int | float | str:
+    """A raster value as a class value: whole numbers as ``int``, ``inf`` and ``nan`` as text (JSON has
+    no such numbers)."""
     number = value.item() if hasattr(value, "item") else value
+    if isinstance(number, float) and not math.isfinite(number):
+        return str(number)
     if isinstance(number, float) and number.is_integer() and abs(number) < 2**53:
         return int(number)
     return number
@@ -117,15 +124,27 @@ def _band_values(band: Any, nodata: float | None) -> tuple[Any, Any, int]:
     """The distinct values of a window and how often each occurs, nodata (or NaN) left out and counted."""
     import numpy as np
 
-    if nodata is not None and not math.isnan(nodata):
-        mask = band == nodata
-    elif band.dtype.kind == "f":
-        mask = np.isnan(band)
-    else:
-        mask = None
+    mask = band == nodata if nodata is not None and not math.isnan(nodata) else None
+    if band.dtype.kind in "fc":  # NaN is never a class: nodata whatever the file declares
+        mask = np.isnan(band) if mask is None else mask | np.isnan(band)
     blank = int(mask.sum()) if mask is not None else 0
     values, found = np.unique(band[~mask] if mask is not None else band, return_counts=True)
     return values, found, blank
+
+
+def _bands_read(ds: Any) -> int:
+    """The bands GDAL decodes to read band 1: all of them when they are interleaved by pixel."""
+    from rasterio.enums import Interleaving
+
+    return ds.count if ds.count > 1 and ds.interleaving == Interleaving.pixel else 1
+
+
+def _block_bytes(ds: Any) -> int:
+    """The bytes of one block of band 1 as GDAL decompresses it (with the bands interleaved in it)."""
+    import numpy as np
+
+    rows, cols = ds.block_shapes[0]
+    return int(rows) * int(cols) * np.dtype(ds.dtypes[0]).itemsize * _bands_read(ds)
 
 
 class RasterReader:
@@ -162,10 +181,16 @@ class RasterReader:
         try:
             driver = "PNG" if path.lower().endswith(".png") else "GTiff"  # no other format is opened
             with rasterio.open(path, driver=driver) as ds:
-                pixels = ds.width * ds.height
+                pixels = ds.width * ds.height * _bands_read(ds)
                 if pixels > self.limits.max_label_pixels:
                     self.not_read[
                         f"larger than {self.limits.max_label_pixels} pixels (EOHUB_MAX_LABEL_PIXELS)"
+                    ] += 1
+                    return None
+                if _block_bytes(ds) > self.limits.max_label_block_bytes:
+                    self.not_read[
+                        f"blocks larger than {self.limits.max_label_block_bytes} bytes "
+                        "(EOHUB_MAX_LABEL_BLOCK_BYTES)"
                     ] += 1
                     return None
                 if self.pixels_read + pixels > self.limits.max_label_pixels_total:
@@ -217,7 +242,7 @@ def vector_counts(path: str, key: str, limits: Limits, max_values: int) -> tuple
     counts: Counter[Any] = Counter()
     for feature in list_field(data, "features"):
         value = dict_field(feature, "properties").get(key)
-        if isinstance(value, list | dict) or value is None:
+        if not scalar(value):
             continue
         if value in counts or len(counts) < max_values:
             counts[value] += 1

@@ -47,6 +47,15 @@ Severity = Literal["severe", "warning", "info"]
 ClassValue = str | int | float | None
 
 
+LINE_BREAKS = str.maketrans({c: c.encode("unicode_escape").decode() for c in "\n\r\x0b\x0c\x85\u2028\u2029"})
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks written as escapes: a class name or an item id (other users' words)
+    never starts a line of its own where the metrics are printed."""
+    return text.translate(LINE_BREAKS)
+
+
 def item_id(value: Any) -> str:
     """An item id as stored: text, cut at :data:`MAX_ID_CHARS` characters."""
     text = value if isinstance(value, str) else str(value)
@@ -54,15 +63,18 @@ def item_id(value: Any) -> str:
 
 
 def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(0, value)
+    if not isinstance(value, float) or not math.isfinite(value):
         return 0
     return max(0, int(value))
 
 
 def _float(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    number = float(value) if not isinstance(value, int) or abs(value) < 2**1000 else math.inf
+    return number if math.isfinite(number) else None
 
 
 def _text(value: Any, limit: int = MAX_TEXT) -> str:
@@ -100,6 +112,9 @@ class Finding:
     metric: str
     severity: Severity
     message: str
+
+    def __post_init__(self) -> None:
+        self.message = one_line(self.message)
 
     def to_dict(self) -> dict[str, Any]:
         return {"metric": self.metric, "severity": self.severity, "message": self.message}

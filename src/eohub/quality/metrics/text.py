@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eohub.quality.metrics.shape import ClassCount, DatasetMetrics
+from eohub.quality.metrics.shape import ClassCount, DatasetMetrics, one_line
 
 MAX_CLASSES_SHOWN = 20
 
@@ -14,7 +14,8 @@ def _classes(classes: list[ClassCount]) -> str:
 
 
 def metrics_lines(m: DatasetMetrics, indent: str = "  ") -> list[str]:
-    """The metrics in a few lines, then one line per finding (``severe: leakage: ...``)."""
+    """The metrics in a few lines, then one line per finding (``severe: leakage: ...``); the dataset's
+    words (class names, splits, item ids) never break a line."""
     lines = [
         f"dataset metrics ({m.items:,} items"
         + (f" of {m.examined:,} examined)" if m.examined != m.items else ")")
@@ -50,4 +51,4 @@ def metrics_lines(m: DatasetMetrics, indent: str = "  ") -> list[str]:
             f"nodata {lab.nodata_share:.1%}; CRS {crs}"
         )
     lines += [f"{indent}{f.severity}: {f.metric}: {f.message}" for f in m.findings]
-    return lines
+    return [one_line(line) for line in lines]
