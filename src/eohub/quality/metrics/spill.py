@@ -5,7 +5,7 @@ mode 0700, under the system's temporary folder, never a path the dataset names) 
 computation ends, however it ends. A row per item (id, sample rank, split, bbox, the key of its asset
 digests); the footprints' R*Tree and the digest index are built at the end. SQLite's page cache and
 sorter are bounded (:data:`CACHE_KIB`, temporary tables on disk, no memory map), so the process's memory
-stays flat with the item count; the disk holds a few hundred bytes per item.
+stays flat with the item count; the disk holds about 200 bytes per item plus its id.
 """
 
 from __future__ import annotations
