@@ -130,9 +130,7 @@ def pairs(prints: Footprints, rank: int | None, iou: float, max_pairs: int) -> P
     count = prints.placed if rank is None else prints.per_rank.get(rank, 0)
     if count < 2:
         return PairResult(near, leak, 0)
-    spill.write(
-        "CREATE VIRTUAL TABLE boxes USING rtree(id, x0, x1, y0, y1)",
-    )
+    spill.write("CREATE VIRTUAL TABLE boxes USING rtree(id, x0, x1, y0, y1)")
     spill.write(f"INSERT INTO boxes SELECT n, x0, x1, y0, y1 FROM items WHERE x0 IS NOT NULL {where}")
     step = max(1, PAIRS_PER_QUERY // count)
     tally = _Tally(near, leak)
