@@ -1,4 +1,5 @@
-"""Dataset metrics at 10,000 and 100,000 items: time and memory, in memory, from a folder, with label rasters.
+"""Dataset metrics at 10,000, 100,000 and 1,000,000 items: time and memory, in memory, from a folder, with
+label rasters.
 
 Data (seeded): square chips of 0.001° on a grid at 45° N, every chip touching its neighbours; splits drawn
 70 % train, 20 % validate, 10 % test (so most test chips touch a train chip: the leakage metric has real
@@ -7,7 +8,8 @@ a small shift (near duplicates) and, on disk, 1 % of the label files repeated by
 duplicates).
 
 - **stream**: :func:`eohub.quality.metrics.compute_metrics` over items made one at a time in the same
-  process (no disk): what the metrics themselves cost.
+  process (no items on disk; the metrics' own spill store is): what the metrics themselves cost, also at
+  1,000,000 items, where memory flat with the item count shows.
 - **folder**: ``folder_metrics`` on a catalog written to disk (one JSON file per item and a small GeoJSON
   label file per item, which duplicates hashes): what ``eohub quality FOLDER --kind dataset`` costs
   beyond validation.
@@ -19,7 +21,8 @@ duplicates).
 Each case runs in its own process: wall time, and the peak RSS of that process over a process that only
 makes (or reads) the same items without metrics, so memory is the metrics' own. ``python -m benchmarks
 dataset_metrics`` writes ``benchmarks/results/dataset_metrics.md``; ``EOHUB_BENCH_METRICS_SIZES=2000,5000``
-measures smaller sizes.
+(folder cases) and ``EOHUB_BENCH_METRICS_STREAM_SIZES=2000`` (stream cases) measure smaller sizes; the
+results file is rewritten after each case.
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ from typing import Any
 
 RESULTS = Path(__file__).parent / "results" / "dataset_metrics.md"
 SIZES = tuple(int(n) for n in os.environ.get("EOHUB_BENCH_METRICS_SIZES", "10000,100000").split(","))
+STREAM_SIZES = tuple(
+    int(n) for n in os.environ.get("EOHUB_BENCH_METRICS_STREAM_SIZES", "10000,100000,1000000").split(",")
+)
 RASTER_ITEMS = SIZES[-1]
 CHIP = 0.001
 CLASSES = [f"class-{i}" for i in range(10)]
@@ -240,25 +246,30 @@ def main() -> None:
     rows: list[tuple[str, int, dict, dict | None]] = []
     load = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory(prefix="eohub-bench-metrics-", dir=Path.home()) as tmp:
-        for n in SIZES:
+        for n in STREAM_SIZES:
             rows.append(("stream", n, _run("stream", n), _run("stream-baseline", n)))
             print(f"stream {n}: {rows[-1][2]}", flush=True)
+            _write(rows, load)
+        for n in SIZES:
             folder = Path(tmp) / f"folder-{n}"
             written = time.perf_counter()
             write_folder(folder, n, raster=False)
             print(f"wrote {n} items in {time.perf_counter() - written:.0f} s", flush=True)
             rows.append(("folder", n, _run("folder", n, folder), _run("folder-baseline", n, folder)))
             print(f"folder {n}: {rows[-1][2]}", flush=True)
+            _write(rows, load)
         folder = Path(tmp) / "rasters"
         write_folder(folder, RASTER_ITEMS, raster=True)
         rows.append(("rasters", RASTER_ITEMS, _run("rasters", RASTER_ITEMS, folder), None))
         print(f"rasters: {rows[-1][2]}", flush=True)
+        _write(rows, load)
         rows.append(("all pairs", SIZES[0], _run("all-pairs", SIZES[0]), None))
-    load.append(os.getloadavg()[0])
     _write(rows, load)
 
 
 def _write(rows: list[tuple[str, int, dict, dict | None]], load: list[float]) -> None:
+    """The results file, with the rows measured so far (the load average now as "after")."""
+    load = [load[0], os.getloadavg()[0]]
     lines = [
         "# Dataset metrics",
         "",

@@ -1,12 +1,13 @@
 """Dataset quality metrics: class balance, duplicates, split leakage and label validity.
 
-Computed over a dataset's items as a stream (memory grows only by what each metric keeps per item: a
-bbox, a split, a digest of its assets), at commit and by ``eohub quality FOLDER --kind dataset``, and
-stored with the version (:class:`~eohub.quality.metrics.shape.DatasetMetrics`, its JSON shape).
-Severe findings become quality reasons of the version: it stays at Q1 with them, and is stored all
-the same. The modules: ``shape`` (the result and its JSON), ``items`` (the streaming item reader),
-``balance``, ``duplicates``, ``footprints`` (near duplicates and leakage), ``labels`` (label rasters and
-vector labels, read bounded), ``verdicts`` (findings) and ``compute`` (all of them over one stream).
+Computed over a dataset's items as a stream (what each item adds, a bbox, a split, a digest of its
+assets, goes to a private store on disk: memory stays flat with the item count), at commit and by
+``eohub quality FOLDER --kind dataset``, and stored with the version
+(:class:`~eohub.quality.metrics.shape.DatasetMetrics`, its JSON shape). Severe findings become quality
+reasons of the version: it stays at Q1 with them, and is stored all the same. The modules: ``shape`` (the
+result and its JSON), ``items`` (the streaming item reader), ``balance``, ``spill`` (the on-disk store),
+``duplicates``, ``footprints`` (near duplicates and leakage), ``labels`` (label rasters and vector
+labels, read bounded), ``verdicts`` (findings) and ``compute`` (all of them over one stream).
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 folder on disk (``eohub quality FOLDER --kind dataset``).
 
 Each item is read once and reduced to what each metric keeps (:mod:`.items`); label rasters are read as
-their items pass (:mod:`.labels`). The stream stops at ``Limits.max_metric_items`` items or after
-``Limits.metrics_seconds`` (a finding says so); the pairs are found at the end (:mod:`.footprints`).
+their items pass (:mod:`.labels`); what each item adds to the duplicates and footprints goes to a
+private store on disk (:mod:`.spill`), so memory stays flat with the item count. The stream stops at
+``Limits.max_metric_items`` items or after ``Limits.metrics_seconds`` (a finding says so); the pairs are
+found at the end (:mod:`.footprints`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from eohub.quality.metrics.balance import (
     property_value,
     vector_key,
 )
-from eohub.quality.metrics.duplicates import Identical, assets_key
+from eohub.quality.metrics.duplicates import assets_key, identical
 from eohub.quality.metrics.footprints import Footprints, pairs
 from eohub.quality.metrics.items import LABEL, OTHER, ItemDoc, Sample, folder_items
 from eohub.quality.metrics.labels import (
@@ -38,6 +40,7 @@ from eohub.quality.metrics.labels import (
     vector_counts,
 )
 from eohub.quality.metrics.shape import DatasetMetrics
+from eohub.quality.metrics.spill import Spill
 from eohub.quality.metrics.verdicts import MetricSettings, findings
 
 log = logging.getLogger(__name__)
@@ -82,11 +85,12 @@ def manifest_digests(root: str | Path, digests: dict[str, str]) -> Digest:
 class _Run:
     """The accumulators of one computation."""
 
-    def __init__(self, root: Path | None, digest: Digest, limits: Limits) -> None:
+    def __init__(
+        self, root: Path | None, digest: Digest, limits: Limits, spill: Spill, distance_m: float
+    ) -> None:
         self.root = str(root) if root is not None else None
         self.digest, self.limits = digest, limits
-        self.prints = Footprints()
-        self.identical = Identical()
+        self.prints = Footprints(spill, distance_m)
         self.balance = Balance(limits.max_metric_classes)
         self.checks = LabelChecks()
         self.reader = RasterReader(limits)
@@ -96,8 +100,7 @@ class _Run:
     def add(self, doc: ItemDoc) -> None:
         sample = Sample.of(doc.data, self.limits.max_geometry_points)
         self.ranks[sample.rank] += 1
-        self.prints.add(sample)
-        self.identical.add(assets_key(self._digests(doc)), sample.id, sample.rank)
+        self.prints.add(sample, assets_key(self._digests(doc)))
         if sample.rank == LABEL:
             self._labels(doc, sample)
 
@@ -152,10 +155,8 @@ class _Run:
     def result(self, settings: MetricSettings, examined: int, stopped: str) -> DatasetMetrics:
         top = max(self.ranks) if self.ranks else OTHER
         rank = None if top == OTHER else top
-        found = pairs(
-            self.prints, rank, settings.near_iou, settings.leakage_distance_m, self.limits.max_metric_pairs
-        )
-        copies, groups, listed = self.identical.result(rank)
+        found = pairs(self.prints, rank, settings.near_iou, self.limits.max_metric_pairs)
+        copies, groups, listed = identical(self.prints.spill, rank)
         found.duplicates.identical, found.duplicates.group_count, found.duplicates.groups = (
             copies,
             groups,
@@ -193,7 +194,14 @@ def compute_metrics(
     ``digest`` gives the SHA-256 of an asset file (none: exact duplicates are not found)."""
     settings = settings or MetricSettings.from_environment()
     limits = limits or load_settings().limits
-    run = _Run(root, digest or (lambda _: None), limits)
+    with Spill() as spill:
+        run = _Run(root, digest or (lambda _: None), limits, spill, settings.leakage_distance_m)
+        examined, stopped = _stream(run, items, limits)
+        return run.result(settings, examined, stopped)
+
+
+def _stream(run: _Run, items: Iterable[ItemDoc], limits: Limits) -> tuple[int, str]:
+    """Every item into ``run``, until a bound stops it: the items examined and why it stopped early."""
     deadline = time.monotonic() + limits.metrics_seconds
     examined, stopped = 0, ""
     try:
@@ -214,7 +222,7 @@ def compute_metrics(
             run.add(doc)
     finally:
         run.reader.close()
-    return run.result(settings, examined, stopped)
+    return examined, stopped
 
 
 def folder_metrics(

@@ -24,7 +24,8 @@ def metrics_lines(m: DatasetMetrics, indent: str = "  ") -> list[str]:
     b = m.class_balance
     if b.classes:
         ratio = f"; largest/smallest {b.imbalance:g}" if b.imbalance is not None else ""
-        lines.append(f"{indent}classes ({b.source}, {b.unit}): {_classes(b.classes)}{ratio}")
+        detail = ", ".join(part for part in (b.source, b.unit) if part)
+        lines.append(f"{indent}classes{f' ({detail})' if detail else ''}: {_classes(b.classes)}{ratio}")
         lines += [f"{indent * 2}{split}: {_classes(c)}" for split, c in b.by_split.items()]
     else:
         lines.append(f"{indent}classes: none counted")
