@@ -229,7 +229,7 @@ class Hub:
         with self.database.sessions.begin() as s:
             s.execute(delete(StacCollectionRow))
             for repository, records in self.records.items():
-                version = SimpleNamespace(id=self.versions[repository], number=1, summary={})
+                version = SimpleNamespace(id=self.versions[repository], number=1, summary={}, metrics=None)
                 s.execute(
                     insert(StacCollectionRow),
                     [collection_row(self.repositories[repository], version, records, {})],  # type: ignore[arg-type]
