@@ -171,11 +171,11 @@ def _run_on_cluster(
         raise
     finally:
         remove_quietly([p for part in done for p in part.paths])
-        _remove_finished_parts(futures, done)
+        remove_finished_parts(futures, done)
     return results
 
 
-def _remove_finished_parts(futures: dict[int, list[Any]], done: list[PartResult]) -> None:
+def remove_finished_parts(futures: dict[int, list[Any]], done: list[PartResult]) -> None:
     """Delete part files of tasks that finished after a sibling failed (their paths were never gathered)."""
     for fs in futures.values():
         for f in fs:

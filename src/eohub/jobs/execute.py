@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from eohub.inference.assemble import finalize
-from eohub.inference.distributed import _remove_finished_parts, part_task, split
+from eohub.inference.distributed import part_task, remove_finished_parts, split
 from eohub.inference.options import RunOptions
 from eohub.inference.planning import ScenePlan, plan_scenes
 from eohub.inference.raster_input import gdal_env
@@ -89,7 +89,7 @@ def run_on_cluster(
         for scene in futures:
             for f in scene:
                 f.cancel()
-        _remove_finished_parts(dict(enumerate(futures)), [])
+        remove_finished_parts(dict(enumerate(futures)), [])
         raise
     finally:
         for _, raster, _ in planned:

@@ -67,9 +67,9 @@ def model_item(manifest: Any) -> tuple[str, dict[str, Any]] | None:
 
 
 def _is_raster(asset: dict[str, Any]) -> bool:
-    from eohub.inference.raster_input import _is_raster_asset  # the pipeline's own rule
+    from eohub.inference.raster_input import is_raster_asset  # the pipeline's own rule
 
-    return _is_raster_asset("", asset)
+    return is_raster_asset(asset)
 
 
 def _item_scene(

@@ -3,7 +3,7 @@
 The job's inputs are resolved again as its owner sees them now (versions were pinned at submit), so
 access lost meanwhile stops it. Whatever ends it, the job's folder is removed; a job that fails or is
 cancelled commits nothing. The reason of a failure is the one line ``eohub predict`` prints for the
-same error (``eohub.cli.common.cli_message``, its flags included: ``--tile``, ``--allow-code``).
+same error (:func:`eohub.errors.cli_message`, its flags included: ``--tile``, ``--allow-code``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from eohub.db.tables import JobRow
-from eohub.errors import EohubError, InvalidStacError
+from eohub.errors import EohubError, InvalidStacError, cli_message
 from eohub.jobs import queue, staging
 from eohub.jobs.execute import run_on_cluster
 from eohub.jobs.inputs import resolve
@@ -37,8 +37,6 @@ class Stopped(Exception):
 def failure_reason(exc: BaseException) -> str:
     """The one line ``eohub predict`` would print for ``exc`` (without its ``error:``)."""
     if isinstance(exc, EohubError):
-        from eohub.cli.common import cli_message
-
         message = cli_message(exc)
         if isinstance(exc, InvalidStacError) and exc.problems:  # the result's STAC: say what is wrong
             message = f"{message}: {exc.problems[0]}"
