@@ -181,3 +181,42 @@ def no_leftovers(pids: list[int], timeout: float = 20) -> list[int]:
     while alive(pids) and time.monotonic() < deadline:
         time.sleep(0.2)
     return alive(pids)
+
+
+def write_looping_model(folder: Path, name: str) -> Path:
+    """A packaged segmenter whose graph first runs an ONNX ``Loop`` of 2**62 iterations: a model that never
+    ends (what a job's time limit must stop without leaving a worker busy)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = make_segmenter(folder / "model.onnx", bands=3, classes=2, size=None, hidden=4, seed=1)
+    model = onnx.load(path)
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("Identity", ["v_in"], ["v_out"])],
+        "forever",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("v_in", TensorProto.FLOAT, None),
+        ],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, None)],
+    )  # fmt: skip
+    graph = model.graph
+    graph.initializer.extend([
+        helper.make_tensor("trips", TensorProto.INT64, [], [2**62]),
+        helper.make_tensor("go", TensorProto.BOOL, [], [True]),
+    ])  # fmt: skip
+    for node in graph.node:
+        node.input[:] = ["looped" if x == graph.input[0].name else x for x in node.input]
+    loop = helper.make_node("Loop", ["trips", "go", graph.input[0].name], ["looped"], body=body)
+    graph.node.insert(0, loop)
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    package_model(
+        folder, path, name=name, license="MIT", authors=["eohub tests"], description="Never ends.",
+        tasks=["semantic-segmentation"], bands=BANDS, classes=["water", "land"],
+    )  # fmt: skip
+    return folder

@@ -81,6 +81,9 @@ class Limits:
     """Prediction jobs one user may have queued or running at once (``POST /api/models/{name}/jobs``)."""
     max_job_pixels: int = 400_000_000
     """Input pixels (width x height, summed over scenes) of one prediction job, checked at submit."""
+    max_job_output_bytes: int = 64 * GiB
+    """Raster values (uncompressed bytes, every band) of one prediction job's result, checked when the job
+    has planned its scenes, before any part runs."""
     max_job_inputs: int = 1_000
     """Scenes (dataset items, STAC items, uploads) of one prediction job."""
     max_job_seconds: int = 6 * 3600

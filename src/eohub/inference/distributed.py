@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -42,20 +43,42 @@ def _cached_predictor(item_json: str, allow_code: bool, threads: int | None) -> 
     return Predictor.from_item(json.loads(item_json), allow_code=allow_code, threads=threads)
 
 
+PROGRESS_SECONDS = 1.0
+"""How often a part tells the client how many of its windows it has written (with ``progress``)."""
+
+
 def part_task(
     item_json: str, allow_code: bool, threads: int | None, sources: list[str], output: str, i0: int, i1: int,
-    options: RunOptions,
+    options: RunOptions, progress: tuple[str, str] | None = None,
 ) -> PartResult:  # fmt: skip
-    """Worker side: predict region rows ``i0:i1`` of a scene into part files beside ``output``."""
+    """Worker side: predict region rows ``i0:i1`` of a scene into part files beside ``output``. With
+    ``progress`` (a topic and the part's name), the windows written so far are logged as Dask events
+    ``{"part", "windows"}`` under that topic, at most every :data:`PROGRESS_SECONDS`."""
     predictor = _cached_predictor(item_json, allow_code, threads or session_threads(options.streams))
+    written = None if progress is None else _reporter(*progress)
     with gdal_env():
         raster = open_input(sources)
     try:
         with gdal_env(raster):
             plan = plan_scene(predictor, raster, options)
-            return run_part(predictor, raster, plan, i0, i1, Path(output), options)
+            return run_part(predictor, raster, plan, i0, i1, Path(output), options, written)
     finally:
         raster.close()
+
+
+def _reporter(topic: str, part: str) -> Callable[[int], None]:
+    from distributed import get_worker
+
+    worker = get_worker()
+    count, sent = [0], [0.0]
+
+    def written(windows: int) -> None:
+        count[0] += windows
+        if time.monotonic() - sent[0] >= PROGRESS_SECONDS:
+            sent[0] = time.monotonic()
+            worker.log_event(topic, {"part": part, "windows": count[0]})
+
+    return written
 
 
 def split(count: int, parts: int) -> list[tuple[int, int]]:

@@ -186,31 +186,35 @@ def _unique_stems(scenes: list[Scene]) -> None:
 
 
 def count_pixels(repo: EmbeddedRepository, scenes: list[Scene], limit: int) -> int:
-    """Pixels of every scene (its first file's width x height), read from the raster headers; over
-    ``limit`` a :class:`LimitError` naming ``EOHUB_MAX_JOB_PIXELS`` as soon as the sum passes it."""
-    import rasterio
-    from rasterio.errors import RasterioError
-
+    """Pixels of every scene (the largest width x height of its files: the model runs on the finest
+    grid), read from the raster headers; over ``limit`` a :class:`LimitError` naming
+    ``EOHUB_MAX_JOB_PIXELS`` as soon as the sum passes it. (The job checks its planned grids again.)"""
     total = 0
     for scene in scenes:
-        first = scene.files[0]
-        path = repo.store.local_path(first.sha256)
-        presign = getattr(repo.store, "presign_get", None)
-        if path is not None:
-            where = str(path)
-        elif presign is not None:
-            where = "/vsicurl/" + presign(first.sha256, 600)
-        else:
-            raise UsageError(f"{first.name}: this hub's storage cannot be read by a job")
-        try:
-            with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(where) as src:
-                total += int(src.width) * int(src.height)
-        except RasterioError as exc:
-            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise InferenceError(f"{scene.stem}: not a readable raster ({first_line})") from None
+        total += max(_pixels(repo, scene, f) for f in scene.files)
         if total > limit:
             raise LimitError(
                 f"the inputs hold more than {limit} pixels, the most one job may predict "
                 "(EOHUB_MAX_JOB_PIXELS)"
             )
     return total
+
+
+def _pixels(repo: EmbeddedRepository, scene: Scene, file: SceneFile) -> int:
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    path = repo.store.local_path(file.sha256)
+    presign = getattr(repo.store, "presign_get", None)
+    if path is not None:
+        where = str(path)
+    elif presign is not None:
+        where = "/vsicurl/" + presign(file.sha256, 600)
+    else:
+        raise UsageError(f"{file.name}: this hub's storage cannot be read by a job")
+    try:
+        with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(where) as src:
+            return int(src.width) * int(src.height)
+    except RasterioError as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InferenceError(f"{scene.stem}: not a readable raster ({first_line})") from None

@@ -16,7 +16,7 @@ from typing import Any
 from eohub.db.tables import JobRow
 from eohub.errors import EohubError, InvalidStacError, cli_message
 from eohub.jobs import queue, staging
-from eohub.jobs.execute import run_on_cluster
+from eohub.jobs.execute import restart_workers, run_on_cluster
 from eohub.jobs.inputs import resolve
 from eohub.jobs.publish import COLLECTION, commit, model_link, write_result
 from eohub.jobs.records import DONE, FAILED, HUB_RESTARTED, job_json
@@ -72,9 +72,10 @@ def run_job(hub: Any, job_id: str, cluster: Any, stopping: threading.Event) -> N
         private, base = row.private, row.base_url
     folder = staging.job_folder(job_id)
     check = _checker(hub, job_id, stopping)
+    busy: list[str] = []
     log.info("job %s: %s version %d for %s", job_id, job["model"], job["model_version"], owner)
     try:
-        _run(hub, job, owner, admin, private, base, folder, cluster, check)
+        _run(hub, job, owner, admin, private, base, folder, cluster, check, busy)
     except Stopped as stop:
         if stop.reason is not None:
             queue.finish(hub.database, job_id, FAILED, stop.reason)
@@ -84,12 +85,14 @@ def run_job(hub: Any, job_id: str, cluster: Any, stopping: threading.Event) -> N
             log.exception("job %s failed", job_id)
         queue.finish(hub.database, job_id, FAILED, failure_reason(exc))
     finally:
+        if busy:  # parts of the stopped run still running: the next job needs those workers
+            restart_workers(cluster.client(), busy)
         staging.remove(folder)
 
 
 def _run(
     hub: Any, job: dict[str, Any], owner: str, admin: bool, private: bool, base: str, folder: Any,
-    cluster: Any, check: Any,
+    cluster: Any, check: Any, busy: list[str],
 ) -> None:  # fmt: skip
     from eohub.inference.options import RunOptions, default_streams, session_threads
     from eohub.inference.predictor import Predictor
@@ -115,7 +118,7 @@ def _run(
     streams = default_streams(workers, settings.dask_scheduler)
     options = RunOptions(**job["options"], streams=streams)
     threads = session_threads(streams, workers, settings.dask_scheduler)
-    run_on_cluster(predictor, scenes, options, cluster.client(), threads, check)
+    run_on_cluster(predictor, scenes, options, cluster.client(), threads, check, limits, busy)
     output = predictor.primary
     classes = [c.name for c in output.classes] if output.is_classes else []
     link = model_link(base, job["model"], job["model_version"], item_id, predictor.metadata.name)
