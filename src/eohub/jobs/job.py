@@ -19,7 +19,7 @@ from eohub.jobs import queue, staging
 from eohub.jobs.execute import restart_workers, run_on_cluster
 from eohub.jobs.inputs import resolve
 from eohub.jobs.publish import COLLECTION, commit, model_link, write_result
-from eohub.jobs.records import DONE, FAILED, HUB_RESTARTED, job_json
+from eohub.jobs.records import FAILED, HUB_RESTARTED, job_json
 from eohub.jobs.requests import parse_request
 from eohub.jobs.service import check_output, repository_as
 
@@ -44,7 +44,7 @@ def failure_reason(exc: BaseException) -> str:
     return f"the job failed unexpectedly ({type(exc).__name__}); the hub's log has the details"
 
 
-def _checker(hub: Any, job_id: str, stopping: threading.Event) -> Any:
+def _checker(hub: Any, job_id: str, stopping: threading.Event, lease: queue.Lease) -> Any:
     limits = hub.settings.limits
     started = time.monotonic()
     every = min(1.0, limits.job_lease_seconds / 3)
@@ -53,6 +53,8 @@ def _checker(hub: Any, job_id: str, stopping: threading.Event) -> Any:
     def check(done: int | None = None, total: int | None = None) -> None:
         if stopping.is_set():
             raise Stopped(HUB_RESTARTED)
+        if lease.lost.is_set():
+            raise Stopped(None)
         if time.monotonic() - started > limits.max_job_seconds:
             raise Stopped(queue.runtime_message(limits))
         if time.monotonic() - last[0] >= every or (done is not None and done == total):
@@ -71,11 +73,13 @@ def run_job(hub: Any, job_id: str, cluster: Any, stopping: threading.Event) -> N
         job, owner, admin = job_json(row), row.owner.name, bool(row.owner.is_admin)
         private, base = row.private, row.base_url
     folder = staging.job_folder(job_id)
-    check = _checker(hub, job_id, stopping)
+    lease = queue.Lease(hub.database, job_id, min(1.0, hub.settings.limits.job_lease_seconds / 3))
+    check = _checker(hub, job_id, stopping, lease)
     busy: list[str] = []
     log.info("job %s: %s version %d for %s", job_id, job["model"], job["model_version"], owner)
     try:
-        _run(hub, job, owner, admin, private, base, folder, cluster, check, busy)
+        with lease:
+            _run(hub, job, owner, admin, private, base, folder, cluster, check, busy)
     except Stopped as stop:
         if stop.reason is not None:
             queue.finish(hub.database, job_id, FAILED, stop.reason)
@@ -128,5 +132,5 @@ def _run(
     if not queue.begin_publishing(hub.database, job["id"]):
         raise Stopped(None)
     version = commit(repo, result, job["output_dataset"], private, key=job["id"])
-    queue.finish(hub.database, job["id"], DONE, version=version)
+    queue.published(hub.database, job["id"], version)
     log.info("job %s: done, dataset %s version %d", job["id"], job["output_dataset"], version)
