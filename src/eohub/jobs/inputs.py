@@ -101,17 +101,39 @@ def _item_scene(
     return Scene(item_id, files, item, link)
 
 
-def _dataset(repo: EmbeddedRepository, given: DatasetInput, base: str, out: Resolved, n: int) -> None:
-    info = repo.get("dataset", given.name)
+Items = dict[str, tuple[str, dict[str, Any]]]
+"""A version's STAC items with assets, by id: their path and document."""
+
+
+class _Versions:
+    """The manifests (and their items by id) of the versions a request names, each read once however
+    many inputs name it."""
+
+    def __init__(self, repo: EmbeddedRepository) -> None:
+        self.repo = repo
+        self.read: dict[tuple[str, str, int], tuple[Manifest, dict[str, tuple[str, dict[str, Any]]]]] = {}
+
+    def get(
+        self, kind: str, name: str, version: int
+    ) -> tuple[Manifest, dict[str, tuple[str, dict[str, Any]]]]:
+        key = (kind, name, version)
+        if key not in self.read:
+            manifest = self.repo.manifest(kind, name, version)  # type: ignore[arg-type]
+            items = {
+                str(d.get("id")): (path, d)
+                for path, d in sorted(manifest.documents.items())
+                if d.get("type") == "Feature" and isinstance(d.get("assets"), dict)
+            }
+            self.read[key] = (manifest, items)
+        return self.read[key]
+
+
+def _dataset(versions: _Versions, given: DatasetInput, base: str, out: Resolved) -> None:
+    info = versions.repo.get("dataset", given.name)
     version = given.version or (info.latest.number if info.latest else None)
     if version is None:
         raise NotFoundError(f"dataset '{info.name}' has no versions")
-    manifest = repo.manifest("dataset", info.name, version)
-    items = {
-        str(d.get("id")): (path, d)
-        for path, d in sorted(manifest.documents.items())
-        if d.get("type") == "Feature" and isinstance(d.get("assets"), dict)
-    }
+    manifest, items = versions.get("dataset", info.name, version)
     if given.items is None:
         wanted = [i for i, (_, d) in items.items() if any(_is_raster(a) for a in d["assets"].values()
                                                           if isinstance(a, dict))]  # fmt: skip
@@ -129,12 +151,13 @@ def _dataset(repo: EmbeddedRepository, given: DatasetInput, base: str, out: Reso
     out.inputs.append({"dataset": info.name, "version": version, "items": given.items})
 
 
-def _stac_item(repo: EmbeddedRepository, given: StacItemInput, base: str, out: Resolved) -> None:
+def _stac_item(versions: _Versions, given: StacItemInput, base: str, out: Resolved) -> None:
     from eohub.search.catalog import StacCatalog
 
+    repo = versions.repo
     catalog = StacCatalog(repo.database, repo.user, repo.admin, repo.limits)
     hit = catalog.item(given.collection, given.item, given.version)
-    manifest = repo.manifest(hit.kind, hit.name, hit.number)
+    manifest, _ = versions.get(hit.kind, hit.name, hit.number)
     out.scenes.append(_item_scene(manifest, hit.path, hit.item, base, hit.kind, hit.name, hit.number))
     out.private = out.private or repo.get(hit.kind, hit.name).private
     out.inputs.append({"stac_item": f"{hit.collection}/{given.item}", "version": hit.number})
@@ -155,12 +178,12 @@ def _upload(repo: EmbeddedRepository, given: UploadInput, n: int, out: Resolved)
 
 def resolve(repo: EmbeddedRepository, request: JobRequest, base: str) -> Resolved:
     """The scenes of ``request`` as ``repo``'s user may read them (see the module docstring)."""
-    out = Resolved([])
+    out, versions = Resolved([]), _Versions(repo)
     for n, given in enumerate(request.inputs):
         if isinstance(given, DatasetInput):
-            _dataset(repo, given, base, out, n)
+            _dataset(versions, given, base, out)
         elif isinstance(given, StacItemInput):
-            _stac_item(repo, given, base, out)
+            _stac_item(versions, given, base, out)
         else:
             _upload(repo, given, n, out)
         if len(out.scenes) > repo.limits.max_job_inputs:
@@ -189,9 +212,12 @@ def count_pixels(repo: EmbeddedRepository, scenes: list[Scene], limit: int) -> i
     """Pixels of every scene (the largest width x height of its files: the model runs on the finest
     grid), read from the raster headers; over ``limit`` a :class:`LimitError` naming
     ``EOHUB_MAX_JOB_PIXELS`` as soon as the sum passes it. (The job checks its planned grids again.)"""
-    total = 0
+    total, known = 0, {}
     for scene in scenes:
-        total += max(_pixels(repo, scene, f) for f in scene.files)
+        for f in scene.files:
+            if f.sha256 not in known:  # a file read once however many scenes hold it
+                known[f.sha256] = _pixels(repo, scene, f)
+        total += max(known[f.sha256] for f in scene.files)
         if total > limit:
             raise LimitError(
                 f"the inputs hold more than {limit} pixels, the most one job may predict "
