@@ -76,7 +76,8 @@ def test_the_run_counts_windows_within_parts_and_equals_predict(client, scene, t
 @pytest.mark.parametrize(
     ("limits", "variable"),
     [(Limits(max_job_pixels=230 * 150 - 1), "EOHUB_MAX_JOB_PIXELS"),
-     (Limits(max_job_output_bytes=1000), "EOHUB_MAX_JOB_OUTPUT_BYTES")],
+     (Limits(max_job_output_bytes=1000), "EOHUB_MAX_JOB_OUTPUT_BYTES"),
+     (Limits(max_job_batch_pixels=4 * 32 * 32 - 1), "EOHUB_MAX_JOB_BATCH_PIXELS")],
 )  # fmt: skip
 def test_a_scene_planned_over_a_bound_runs_no_part(client, scene, tmp_path, limits, variable) -> None:
     predictor, raster = scene

@@ -84,6 +84,9 @@ class Limits:
     max_job_output_bytes: int = 64 * GiB
     """Raster values (uncompressed bytes, every band) of one prediction job's result, checked when the job
     has planned its scenes, before any part runs."""
+    max_job_batch_pixels: int = 1 << 26
+    """Pixels of one model call of a prediction job (batch x tile height x tile width, as planned): what a
+    worker holds in memory at once, whatever ``tile`` and ``batch`` the caller asked for."""
     max_job_inputs: int = 1_000
     """Scenes (dataset items, STAC items, uploads) of one prediction job."""
     max_job_seconds: int = 6 * 3600

@@ -46,14 +46,23 @@ Check = Callable[[int, int], None]
 
 def check_size(plans: Sequence[ScenePlan], limits: Limits) -> None:
     """Refuse scenes whose planned grids hold more than ``EOHUB_MAX_JOB_PIXELS`` pixels (the grid the
-    model runs on: an item's finest band, whatever its first file holds), or whose result rasters would
-    hold more than ``EOHUB_MAX_JOB_OUTPUT_BYTES`` bytes uncompressed (every band of every output file)."""
+    model runs on: an item's finest band, whatever its first file holds), whose model calls would take
+    more than ``EOHUB_MAX_JOB_BATCH_PIXELS`` pixels (batch x tile), or whose result rasters would hold more
+    than ``EOHUB_MAX_JOB_OUTPUT_BYTES`` bytes uncompressed (every band of every output file)."""
     pixels = sum(plan.grid.height * plan.grid.width for plan in plans)
     if pixels > limits.max_job_pixels:
         raise LimitError(
             f"the scenes hold {pixels} pixels as the model reads them, more than "
             f"{limits.max_job_pixels}, the most one job may predict (EOHUB_MAX_JOB_PIXELS)"
         )
+    for plan in plans:
+        batch = plan.batch * plan.grid.tile_h * plan.grid.tile_w
+        if batch > limits.max_job_batch_pixels:
+            raise LimitError(
+                f"a batch of {plan.batch} windows of {plan.grid.tile_h} x {plan.grid.tile_w} holds {batch} "
+                f"pixels, more than {limits.max_job_batch_pixels}, the most one model call of a job may take "
+                "(EOHUB_MAX_JOB_BATCH_PIXELS): lower the batch or the tile"
+            )
     size = sum(
         plan.out_height * plan.out_width * layout.count * np.dtype(layout.dtype).itemsize
         for plan in plans
