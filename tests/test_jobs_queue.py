@@ -136,7 +136,7 @@ def test_a_live_process_keeps_its_lease_through_a_long_step_and_a_landed_commit_
     database = open_database(url)
     try:
         assert queue.claim(database) == "e" * 32
-        with queue.Lease(database, "e" * 32, 0.5) as lease:  # the job's thread is busy (a long commit)
+        with queue.Lease(database, "e" * 32, 0.5, 3600, "late") as lease:  # its thread busy committing
             time.sleep(3)
             assert queue.recover(database, limits) == []  # its lease is fresh: nobody steals it
             assert not lease.lost.is_set()
@@ -155,3 +155,15 @@ def test_a_live_process_keeps_its_lease_through_a_long_step_and_a_landed_commit_
     finally:
         database.close()
     assert states(url)["e" * 32] == ("done", None, 1)  # never a failed job that published
+
+
+def test_a_job_whose_thread_hangs_is_failed_by_its_lease_past_the_run_time_limit(url) -> None:
+    add_jobs(url, {"id": "f" * 32})
+    database = open_database(url)
+    try:
+        assert queue.claim(database) == "f" * 32
+        with queue.Lease(database, "f" * 32, 0.2, 1.0, "the job ran longer than 1 s") as lease:
+            assert lease.lost.wait(10)  # the job's own thread never came back
+    finally:
+        database.close()
+    assert states(url)["f" * 32] == ("failed", "the job ran longer than 1 s", None)

@@ -73,7 +73,11 @@ def run_job(hub: Any, job_id: str, cluster: Any, stopping: threading.Event) -> N
         job, owner, admin = job_json(row), row.owner.name, bool(row.owner.is_admin)
         private, base = row.private, row.base_url
     folder = staging.job_folder(job_id)
-    lease = queue.Lease(hub.database, job_id, min(1.0, hub.settings.limits.job_lease_seconds / 3))
+    limits = hub.settings.limits
+    deadline = limits.max_job_seconds + limits.job_lease_seconds
+    lease = queue.Lease(
+        hub.database, job_id, min(1.0, limits.job_lease_seconds / 3), deadline, queue.runtime_message(limits)
+    )
     check = _checker(hub, job_id, stopping, lease)
     busy: list[str] = []
     log.info("job %s: %s version %d for %s", job_id, job["model"], job["model_version"], owner)

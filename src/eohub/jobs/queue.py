@@ -24,6 +24,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -83,10 +84,13 @@ def heartbeat(database: Database, job_id: str, done: int | None = None, total: i
 class Lease:
     """Renews a running job's lease from a thread of its own every ``every`` seconds, whatever the job's
     thread is doing (staging, assembling a COG, committing): only a process that is gone lets a lease
-    expire. ``lost`` is set once the job is no longer this process's (cancelled, or failed by recovery)."""
+    expire. Past ``deadline`` seconds (the run time limit and a lease more) it stops renewing and fails
+    the job with ``reason``, so a job whose thread hangs is not left running. ``lost`` is set once the
+    job is no longer this process's (cancelled, failed by recovery or by the deadline)."""
 
-    def __init__(self, database: Database, job_id: str, every: float) -> None:
+    def __init__(self, database: Database, job_id: str, every: float, deadline: float, reason: str) -> None:
         self.database, self.job_id, self.every = database, job_id, every
+        self.deadline, self.reason = time.monotonic() + deadline, reason
         self.lost = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"eohub-lease-{job_id[:8]}", daemon=True)
@@ -102,6 +106,10 @@ class Lease:
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
             try:
+                if time.monotonic() > self.deadline:
+                    finish(self.database, self.job_id, FAILED, self.reason)
+                    self.lost.set()
+                    return
                 if not heartbeat(self.database, self.job_id):
                     self.lost.set()
                     return
