@@ -11,10 +11,12 @@ import pytest
 
 from tests.jobs_hub import (
     api,
+    children,
     dask_workers,
     ingest,
     job_folder,
     jobs_hub,
+    no_leftovers,
     row_counts,
     submit,
     wait,
@@ -41,7 +43,9 @@ def hub(tmp_path_factory):
     ingest(hub, "alice", "dataset", write_dataset(root / "one", SCENES, [(128, 128)]))
     ingest(hub, "alice", "dataset", write_dataset(root / "big", "big-scene", [(256, 256)], seed=4))
     yield hub
+    workers = children(hub.process.pid)
     hub.stop()
+    assert no_leftovers(workers) == [], "the hub's Dask workers (restarted ones too) outlived it"
 
 
 def test_a_model_that_never_ends_fails_on_the_time_limit_and_frees_its_worker(hub) -> None:
