@@ -93,7 +93,7 @@ def run_job(hub: Any, job_id: str, cluster: Any, stopping: threading.Event) -> N
             log.exception("job %s failed", job_id)
         queue.finish(hub.database, job_id, FAILED, failure_reason(exc))
     finally:
-        if busy:  # parts of the stopped run still running: the next job needs those workers
+        if busy and not stopping.is_set():  # parts of the stopped run still running: the next job needs them
             restart_workers(cluster.client(), busy)
         staging.remove(folder)
 
