@@ -98,6 +98,22 @@ def run_job(hub: Any, job_id: str, cluster: Any, stopping: threading.Event) -> N
         staging.remove(folder)
 
 
+def private_now(repo: Any, job: dict[str, Any]) -> bool:
+    """Whether the model or an input is private as the owner sees them now (one they can no longer read
+    is a :class:`~eohub.errors.NotFoundError`); an upload is always private."""
+    named = [("model", job["model"])]
+    for given in job["inputs"]:
+        if "upload" in given:
+            return True
+        if "dataset" in given:
+            named.append(("dataset", given["dataset"]))
+        else:
+            collection = given["stac_item"].split("/", 1)[0]
+            kind, _, name = collection.partition(".")
+            named.append((kind[:-1], name))
+    return any(repo.get(kind, name).private for kind, name in dict.fromkeys(named))
+
+
 def _run(
     hub: Any, job: dict[str, Any], owner: str, admin: bool, private: bool, base: str, folder: Any,
     cluster: Any, check: Any, busy: list[str],
@@ -132,6 +148,7 @@ def _run(
     link = model_link(base, job["model"], job["model_version"], item_id, predictor.metadata.name)
     write_result(result, job["output_dataset"], job, resolved.scenes, link, list(output.spec.tasks), classes)
     check()
+    private = private or private_now(repo, job)  # an input or the model made private (or gone) meanwhile
     check_output(hub, owner, job["output_dataset"], private)  # still theirs, still private enough
     if not queue.begin_publishing(hub.database, job["id"]):
         raise Stopped(None)
