@@ -1,6 +1,6 @@
-"""A job's progress moves while a part runs, not only when parts finish: each worker reports the windows
-it has written (Dask events), and the run counts them; the result is still bit for bit ``eohub predict``'s.
-Real Dask (an in-process cluster) and a real model."""
+"""A job's progress moves while a part runs, not only when parts finish: a part counts the windows of each
+region it writes, its worker tells the run when asked, and the run counts them; the result is still bit
+for bit ``eohub predict``'s. Real Dask (an in-process cluster) and a real model."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 import rasterio
 
-import eohub.inference.distributed as distributed_module
 from eohub.config import Limits
 from eohub.errors import LimitError
-from eohub.inference.distributed import part_task, split
+from eohub.inference.distributed import part_task, split, written_so_far
 from eohub.inference.options import RunOptions
+from eohub.inference.pipeline import run_part
 from eohub.inference.planning import plan_scene
 from eohub.inference.predictor import Predictor
 from eohub.inference.raster_input import open_input
+from eohub.inference.raster_output import remove_quietly
 from eohub.inference.scenes import SceneJob
 from eohub.jobs.execute import part_windows, run_on_cluster
 from tests.inference_helpers import segmenter_item, write_raster
@@ -36,28 +37,37 @@ def client():
 
 
 @pytest.fixture
-def scene(tmp_path, monkeypatch):
-    monkeypatch.setattr(distributed_module, "PROGRESS_SECONDS", 0.0)  # every region reports
+def scene(tmp_path):
     predictor = Predictor.from_item(segmenter_item(tmp_path, BANDS, size=None))
     raster = write_raster(tmp_path / "in.tif", smooth_scene(230, 150).astype(np.uint16), BANDS, block=32)
     return predictor, raster
 
 
-def test_a_running_part_reports_the_windows_it_has_written(client, scene, tmp_path) -> None:
+def test_a_running_part_counts_the_windows_of_each_region_it_writes(scene, tmp_path) -> None:
     predictor, raster = scene
     source = open_input([str(raster)])
+    written: list[int] = []
     try:
         plan = plan_scene(predictor, source, OPTIONS)
+        i0, i1 = split(plan.grid.region_row_count, 2)[1]
+        part = run_part(predictor, source, plan, i0, i1, tmp_path / "out.tif", OPTIONS, written.append)
     finally:
         source.close()
-    i0, i1 = split(plan.grid.region_row_count, 2)[1]
+    assert len(written) > 2  # region by region, not once at the end
+    assert sum(written) == part_windows(plan, i0, i1)  # the replayed row above is not counted
+    remove_quietly(part.paths)
+
+
+def test_workers_say_what_their_running_parts_wrote_and_forget_them_when_done(
+    client, scene, tmp_path
+) -> None:
+    predictor, raster = scene
     item, out = predictor.portable_item_json(), str(tmp_path / "out.tif")
-    part = ("topic-a", "part-1")
-    future = client.submit(part_task, item, False, 1, [str(raster)], out, i0, i1, OPTIONS, part, pure=False)
-    future.result()
-    said = [event["windows"] for _, event in client.get_events("topic-a") if event["part"] == "part-1"]
-    assert len(said) > 2  # one report per region written, not one at the end
-    assert said == sorted(said) and said[-1] == part_windows(plan, i0, i1)
+    part = client.submit(
+        part_task, item, False, 1, [str(raster)], out, 0, 1, OPTIONS, ("topic-a", "p"), pure=False
+    )
+    remove_quietly(part.result().paths)
+    assert list(client.run(written_so_far, "topic-a").values()) == [{}]
 
 
 def test_the_run_counts_windows_within_parts_and_equals_predict(client, scene, tmp_path) -> None:

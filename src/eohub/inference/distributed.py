@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -43,8 +42,8 @@ def _cached_predictor(item_json: str, allow_code: bool, threads: int | None) -> 
     return Predictor.from_item(json.loads(item_json), allow_code=allow_code, threads=threads)
 
 
-PROGRESS_SECONDS = 1.0
-"""How often a part tells the client how many of its windows it has written (with ``progress``)."""
+_WRITTEN: dict[tuple[str, str], int] = {}
+"""Worker side: windows written so far by each running part that was given a ``progress`` name."""
 
 
 def part_task(
@@ -52,10 +51,16 @@ def part_task(
     options: RunOptions, progress: tuple[str, str] | None = None,
 ) -> PartResult:  # fmt: skip
     """Worker side: predict region rows ``i0:i1`` of a scene into part files beside ``output``. With
-    ``progress`` (a topic and the part's name), the windows written so far are logged as Dask events
-    ``{"part", "windows"}`` under that topic, at most every :data:`PROGRESS_SECONDS`."""
+    ``progress`` (a topic and the part's name), the windows it has written so far are what
+    :func:`written_so_far` tells about it while it runs."""
     predictor = _cached_predictor(item_json, allow_code, threads or session_threads(options.streams))
-    written = None if progress is None else _reporter(*progress)
+    written = None
+    if progress is not None:
+        _WRITTEN[progress] = 0
+
+        def written(windows: int) -> None:
+            _WRITTEN[progress] = _WRITTEN.get(progress, 0) + windows
+
     with gdal_env():
         raster = open_input(sources)
     try:
@@ -64,21 +69,13 @@ def part_task(
             return run_part(predictor, raster, plan, i0, i1, Path(output), options, written)
     finally:
         raster.close()
+        if progress is not None:
+            _WRITTEN.pop(progress, None)
 
 
-def _reporter(topic: str, part: str) -> Callable[[int], None]:
-    from distributed import get_worker
-
-    worker = get_worker()
-    count, sent = [0], [0.0]
-
-    def written(windows: int) -> None:
-        count[0] += windows
-        if time.monotonic() - sent[0] >= PROGRESS_SECONDS:
-            sent[0] = time.monotonic()
-            worker.log_event(topic, {"part": part, "windows": count[0]})
-
-    return written
+def written_so_far(topic: str) -> dict[str, int]:
+    """Worker side (``client.run``): the windows each running part of ``topic`` has written so far."""
+    return {part: n for (t, part), n in list(_WRITTEN.items()) if t == topic}
 
 
 def split(count: int, parts: int) -> list[tuple[int, int]]:

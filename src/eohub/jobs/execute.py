@@ -5,12 +5,12 @@ opened and planned first, each is cut into parts of whole region rows that worke
 :func:`~eohub.inference.distributed.part_task`, and the parts of a scene are assembled here with
 :func:`~eohub.inference.assemble.finalize` into the COG and its STAC item: bit for bit the result of one
 process. Progress is windows done over windows planned: a finished part counts whole, a running one as
-far as its worker reported (every second, as Dask events). ``check`` is called between waits (every half
-second) and raises to stop the run, which cancels every future and removes every part file. Before any
-part runs, the planned scenes are checked against the job's bounds on pixels and result size. A part
-already running when the run stops cannot be interrupted on its worker, so the caller restarts the
-workers still running one (:func:`restart_workers`, through their nannies, once the job has ended): a
-model that never ends costs one job its time, not the cluster.
+far as its worker says when asked (``client.run``: one small answer per worker). ``check`` is called
+between waits (every half second) and raises to stop the run, which cancels every future and removes
+every part file. Before any part runs, the planned scenes are checked against the job's bounds on
+pixels, batch and result size. A part already running when the run stops cannot be interrupted on its
+worker, so the caller restarts the workers still running one (:func:`restart_workers`, through their
+nannies, once the job has ended): a model that never ends costs one job its time, not the cluster.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 from eohub.config import Limits
 from eohub.errors import LimitError
 from eohub.inference.assemble import finalize
-from eohub.inference.distributed import part_task, remove_finished_parts, split
+from eohub.inference.distributed import part_task, remove_finished_parts, split, written_so_far
 from eohub.inference.options import RunOptions
 from eohub.inference.planning import ScenePlan, plan_scenes
 from eohub.inference.raster_input import gdal_env
@@ -83,8 +83,8 @@ def part_windows(plan: ScenePlan, i0: int, i1: int) -> int:
 
 
 class Progress:
-    """Windows done over all parts: a finished part counts whole, a running one as far as its worker said
-    (its Dask events under ``topic``, :func:`~eohub.inference.distributed.part_task`'s ``progress``)."""
+    """Windows done over all parts: a finished part counts whole, a running one as far as its worker says
+    (:func:`~eohub.inference.distributed.written_so_far` of ``topic``, asked of every worker)."""
 
     def __init__(self, client: Any) -> None:
         self.client, self.topic = client, f"eohub-job-{secrets.token_hex(8)}"
@@ -99,9 +99,13 @@ class Progress:
 
     def done(self) -> int:
         said: dict[str, int] = {}
-        for _, event in self.client.get_events(self.topic):
-            if isinstance(event, dict) and event.get("part") in self.windows:
-                said[event["part"]] = max(said.get(event["part"], 0), int(event.get("windows") or 0))
+        try:
+            answers = self.client.run(written_so_far, self.topic, on_error="ignore")
+        except Exception:  # noqa: BLE001 - progress is best effort; the parts' futures say what failed
+            answers = {}
+        for running in answers.values():
+            for name, windows in (running or {}).items():
+                said[name] = max(said.get(name, 0), int(windows))
         return sum(
             windows if self.futures[name].status == "finished" else min(said.get(name, 0), windows)
             for name, windows in self.windows.items()
