@@ -226,10 +226,33 @@ def count_pixels(repo: EmbeddedRepository, scenes: list[Scene], limit: int) -> i
     return total
 
 
-def _pixels(repo: EmbeddedRepository, scene: Scene, file: SceneFile) -> int:
+RASTER_DRIVERS = ("GTiff", "JP2OpenJPEG")
+"""The only GDAL drivers a job's input is opened with: formats whose files cannot name other files (a
+VRT, say, reads any file or URL the hub can reach, and a model that passes pixels through would publish
+them)."""
+
+
+def raster_size(where: str, name: str) -> int:
+    """Width x height of the raster at ``where`` opened as a GeoTIFF or JPEG 2000 only; anything else (or
+    an unreadable file) is an :class:`InferenceError` naming ``name``."""
     import rasterio
     from rasterio.errors import RasterioError
 
+    problem = ""
+    for driver in RASTER_DRIVERS:  # rasterio takes one driver at a time
+        try:
+            with (
+                rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"),
+                rasterio.open(where, driver=driver) as src,
+            ):
+                return int(src.width) * int(src.height)
+        except RasterioError as exc:
+            problem = problem or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    problem = problem.replace(where, name)  # never the store's paths or a presigned URL
+    raise InferenceError(f"{name}: not a readable GeoTIFF or JPEG 2000 ({problem[:200]})")
+
+
+def _pixels(repo: EmbeddedRepository, scene: Scene, file: SceneFile) -> int:
     path = repo.store.local_path(file.sha256)
     presign = getattr(repo.store, "presign_get", None)
     if path is not None:
@@ -238,9 +261,4 @@ def _pixels(repo: EmbeddedRepository, scene: Scene, file: SceneFile) -> int:
         where = "/vsicurl/" + presign(file.sha256, 600)
     else:
         raise UsageError(f"{file.name}: this hub's storage cannot be read by a job")
-    try:
-        with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(where) as src:
-            return int(src.width) * int(src.height)
-    except RasterioError as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InferenceError(f"{scene.stem}: not a readable raster ({first_line})") from None
+    return raster_size(where, f"{scene.stem}/{file.name}")
