@@ -96,3 +96,14 @@ def test_a_scene_planned_over_a_bound_runs_no_part(client, scene, tmp_path, limi
         run_on_cluster(predictor, [SceneJob([str(raster)], tmp_path / "x.tif")], OPTIONS, client, 1,
                        lambda d, t: seen.append((d, t)), limits)  # fmt: skip
     assert seen == [] and not (tmp_path / "x.tif").exists()
+
+
+def test_the_hubs_local_cluster_bounds_each_workers_memory() -> None:
+    from eohub.jobs.runner import Cluster
+
+    cluster = Cluster(1, 1, None, memory=300 * 1024 * 1024)
+    try:
+        workers = cluster.client().scheduler_info()["workers"].values()
+        assert [w["memory_limit"] for w in workers] == [300 * 1024 * 1024]
+    finally:
+        cluster.close()

@@ -98,6 +98,9 @@ class Limits:
     """Worker processes of the local Dask cluster a hub starts for its jobs (without a scheduler)."""
     job_threads: int = 1
     """Threads per worker of that local cluster."""
+    job_worker_memory_bytes: int = 0
+    """Memory of each worker of that local cluster: past it, its nanny restarts the worker (a model that
+    allocates without bound fails its job, after Dask's retries); 0 shares the machine's memory among them."""
 
     def __post_init__(self) -> None:
         """S3's own bounds: a presigned URL lives at most 7 days, a part is 5 MiB to 5 GiB, a PUT ≤ 5 GiB."""

@@ -86,8 +86,11 @@ def split(count: int, parts: int) -> list[tuple[int, int]]:
 
 
 @contextmanager
-def dask_client(workers: int | None, scheduler: str | None, threads_per_worker: int = 1) -> Any:
-    """A Dask client: to ``scheduler`` when given, else to a new local cluster of ``workers`` processes."""
+def dask_client(
+    workers: int | None, scheduler: str | None, threads_per_worker: int = 1, memory_limit: int | str = "auto"
+) -> Any:
+    """A Dask client: to ``scheduler`` when given, else to a new local cluster of ``workers`` processes
+    (each restarted by its nanny past ``memory_limit`` bytes; ``"auto"``: the machine's memory shared)."""
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
@@ -109,6 +112,7 @@ def dask_client(workers: int | None, scheduler: str | None, threads_per_worker: 
             n_workers=workers,
             threads_per_worker=threads_per_worker,
             processes=True,
+            memory_limit=memory_limit,
             dashboard_address=None,
             scheduler_kwargs={"dashboard": False},
             silence_logs=logging.ERROR,
