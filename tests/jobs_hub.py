@@ -220,3 +220,34 @@ def write_looping_model(folder: Path, name: str) -> Path:
         tasks=["semantic-segmentation"], bands=BANDS, classes=["water", "land"],
     )  # fmt: skip
     return folder
+
+
+def write_memory_hog(folder: Path, name: str, values: int = 256 * 1024 * 1024) -> Path:
+    """A packaged segmenter whose graph also fills a tensor of ``values`` floats (1 GiB by default) that
+    its output depends on: a model that needs more memory than a bounded worker has."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = make_segmenter(folder / "model.onnx", bands=3, classes=2, size=None, hidden=4, seed=1)
+    model = onnx.load(path)
+    graph, out = model.graph, model.graph.output[0].name
+    one = helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])
+    graph.initializer.extend([
+        helper.make_tensor("shape", TensorProto.INT64, [1], [values]),
+        helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]),
+    ])  # fmt: skip
+    graph.node.extend([
+        helper.make_node("ConstantOfShape", ["shape"], ["big"], value=one),
+        helper.make_node("ReduceSum", ["big"], ["total"], keepdims=0),
+        helper.make_node("Mul", ["total", "zero"], ["nothing"]),
+        helper.make_node("Add", [out, "nothing"], ["needs_big"]),
+    ])  # fmt: skip
+    graph.output[0].name = "needs_big"
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    package_model(
+        folder, path, name=name, license="MIT", authors=["eohub tests"], description="Needs a lot of memory.",
+        tasks=["semantic-segmentation"], bands=BANDS, classes=["water", "land"],
+    )  # fmt: skip
+    return folder

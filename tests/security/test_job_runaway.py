@@ -1,7 +1,7 @@
 """A hostile model and oversized results on a real hub: a model whose graph never ends fails its job on the
 time limit, the hub answers other requests meanwhile, and the Dask worker it held is given back (the next
-job runs); a result bigger than ``EOHUB_MAX_JOB_OUTPUT_BYTES`` fails before any part runs and publishes
-nothing."""
+job runs); one that needs more memory than a worker may use fails its job, and the next job runs; a result
+bigger than ``EOHUB_MAX_JOB_OUTPUT_BYTES`` fails before any part runs and publishes nothing."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from tests.jobs_hub import (
     wait,
     write_dataset,
     write_looping_model,
+    write_memory_hog,
     write_model,
 )
 
@@ -75,3 +76,28 @@ def test_a_result_over_the_output_bound_fails_before_any_part_runs(hub) -> None:
     assert job["progress"]["done"] == 0
     assert row_counts(hub) == before  # nothing published
     assert api(hub, "alice", "GET", "/api/datasets/big-out").status_code == 404
+
+
+@pytest.fixture
+def hog_hub(tmp_path):
+    hub = jobs_hub(tmp_path / "hub", EOHUB_JOB_WORKER_MEMORY_BYTES=str(640 * 1024 * 1024))
+    ingest(hub, "alice", "model", write_model(tmp_path / "model", "seg-model"))
+    ingest(hub, "alice", "model", write_memory_hog(tmp_path / "hog", "hog-model"))  # 1 GiB a call
+    ingest(hub, "alice", "dataset", write_dataset(tmp_path / "one", SCENES, [(128, 128)]))
+    yield hub
+    hub.stop()
+
+
+def test_a_model_that_needs_more_memory_than_a_worker_has_fails_its_job_only(hog_hub) -> None:
+    hub = hog_hub
+    answer = submit(
+        hub, "alice", "hog-model", {"inputs": [{"dataset": SCENES}], "output": {"dataset": "hog-out"}}
+    )
+    assert answer.status_code == 202, answer.text
+    job = wait(hub, "alice", answer.json()["id"], timeout=120)
+    assert job["state"] == "failed" and "EOHUB_JOB_WORKER_MEMORY_BYTES" in job["error"], job
+    assert api(hub, "alice", "GET", "/api/datasets/hog-out").status_code == 404
+    again = submit(
+        hub, "alice", "seg-model", {"inputs": [{"dataset": SCENES}], "output": {"dataset": "after-hog"}}
+    )
+    assert wait(hub, "alice", again.json()["id"])["state"] == "done"  # the hub and its workers go on

@@ -41,6 +41,11 @@ def failure_reason(exc: BaseException) -> str:
         if isinstance(exc, InvalidStacError) and exc.problems:  # the result's STAC: say what is wrong
             message = f"{message}: {exc.problems[0]}"
         return " ".join(message.split())[:2000]
+    if type(exc).__name__ == "KilledWorker":  # distributed's: the nanny restarted it on every try
+        return (
+            "a Dask worker running the model died on every try: the model needs more memory than a worker "
+            "may use (EOHUB_JOB_WORKER_MEMORY_BYTES), or it crashed"
+        )
     return f"the job failed unexpectedly ({type(exc).__name__}); the hub's log has the details"
 
 
