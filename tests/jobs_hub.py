@@ -29,8 +29,13 @@ def write_model(folder: Path, name: str, hidden: int = 8, seed: int = 0) -> Path
     ``hidden`` sets how much work a pixel costs (the slow model of the cancel and restart tests)."""
     folder.mkdir(parents=True, exist_ok=True)
     onnx = make_segmenter(folder / "model.onnx", bands=3, classes=2, size=None, hidden=hidden, seed=seed)
+    return package(folder, onnx, name, "Water and land.")
+
+
+def package(folder: Path, onnx: Path, name: str, description: str) -> Path:
+    """``folder`` with the segmenter ``onnx`` packaged as the model ``name`` (two classes from RGB)."""
     package_model(
-        folder, onnx, name=name, license="MIT", authors=["eohub tests"], description="Water and land.",
+        folder, onnx, name=name, license="MIT", authors=["eohub tests"], description=description,
         tasks=["semantic-segmentation"], bands=BANDS, classes=["water", "land"],
     )  # fmt: skip
     return folder
@@ -215,11 +220,7 @@ def write_looping_model(folder: Path, name: str) -> Path:
     graph.node.insert(0, loop)
     onnx.checker.check_model(model)
     onnx.save(model, path)
-    package_model(
-        folder, path, name=name, license="MIT", authors=["eohub tests"], description="Never ends.",
-        tasks=["semantic-segmentation"], bands=BANDS, classes=["water", "land"],
-    )  # fmt: skip
-    return folder
+    return package(folder, path, name, "Never ends.")
 
 
 def write_memory_hog(folder: Path, name: str, values: int = 256 * 1024 * 1024) -> Path:
@@ -246,8 +247,4 @@ def write_memory_hog(folder: Path, name: str, values: int = 256 * 1024 * 1024) -
     graph.output[0].name = "needs_big"
     onnx.checker.check_model(model)
     onnx.save(model, path)
-    package_model(
-        folder, path, name=name, license="MIT", authors=["eohub tests"], description="Needs a lot of memory.",
-        tasks=["semantic-segmentation"], bands=BANDS, classes=["water", "land"],
-    )  # fmt: skip
-    return folder
+    return package(folder, path, name, "Needs a lot of memory.")
