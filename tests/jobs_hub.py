@@ -29,8 +29,13 @@ def write_model(folder: Path, name: str, hidden: int = 8, seed: int = 0) -> Path
     ``hidden`` sets how much work a pixel costs (the slow model of the cancel and restart tests)."""
     folder.mkdir(parents=True, exist_ok=True)
     onnx = make_segmenter(folder / "model.onnx", bands=3, classes=2, size=None, hidden=hidden, seed=seed)
+    return package(folder, onnx, name, "Water and land.")
+
+
+def package(folder: Path, onnx: Path, name: str, description: str) -> Path:
+    """``folder`` with the segmenter ``onnx`` packaged as the model ``name`` (two classes from RGB)."""
     package_model(
-        folder, onnx, name=name, license="MIT", authors=["eohub tests"], description="Water and land.",
+        folder, onnx, name=name, license="MIT", authors=["eohub tests"], description=description,
         tasks=["semantic-segmentation"], bands=BANDS, classes=["water", "land"],
     )  # fmt: skip
     return folder
@@ -181,3 +186,65 @@ def no_leftovers(pids: list[int], timeout: float = 20) -> list[int]:
     while alive(pids) and time.monotonic() < deadline:
         time.sleep(0.2)
     return alive(pids)
+
+
+def write_looping_model(folder: Path, name: str) -> Path:
+    """A packaged segmenter whose graph first runs an ONNX ``Loop`` of 2**62 iterations: a model that never
+    ends (what a job's time limit must stop without leaving a worker busy)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = make_segmenter(folder / "model.onnx", bands=3, classes=2, size=None, hidden=4, seed=1)
+    model = onnx.load(path)
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("Identity", ["v_in"], ["v_out"])],
+        "forever",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("v_in", TensorProto.FLOAT, None),
+        ],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, None)],
+    )  # fmt: skip
+    graph = model.graph
+    graph.initializer.extend([
+        helper.make_tensor("trips", TensorProto.INT64, [], [2**62]),
+        helper.make_tensor("go", TensorProto.BOOL, [], [True]),
+    ])  # fmt: skip
+    for node in graph.node:
+        node.input[:] = ["looped" if x == graph.input[0].name else x for x in node.input]
+    loop = helper.make_node("Loop", ["trips", "go", graph.input[0].name], ["looped"], body=body)
+    graph.node.insert(0, loop)
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return package(folder, path, name, "Never ends.")
+
+
+def write_memory_hog(folder: Path, name: str, values: int = 256 * 1024 * 1024) -> Path:
+    """A packaged segmenter whose graph also fills a tensor of ``values`` floats (1 GiB by default) that
+    its output depends on: a model that needs more memory than a bounded worker has."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = make_segmenter(folder / "model.onnx", bands=3, classes=2, size=None, hidden=4, seed=1)
+    model = onnx.load(path)
+    graph, out = model.graph, model.graph.output[0].name
+    one = helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])
+    graph.initializer.extend([
+        helper.make_tensor("shape", TensorProto.INT64, [1], [values]),
+        helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]),
+    ])  # fmt: skip
+    graph.node.extend([
+        helper.make_node("ConstantOfShape", ["shape"], ["big"], value=one),
+        helper.make_node("ReduceSum", ["big"], ["total"], keepdims=0),
+        helper.make_node("Mul", ["total", "zero"], ["nothing"]),
+        helper.make_node("Add", [out, "nothing"], ["needs_big"]),
+    ])  # fmt: skip
+    graph.output[0].name = "needs_big"
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return package(folder, path, name, "Needs a lot of memory.")

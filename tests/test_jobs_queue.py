@@ -126,3 +126,44 @@ def test_a_process_can_only_touch_the_jobs_it_claimed(url) -> None:
     finally:
         database.close()
     assert states(url)["d" * 32][0] == "running" and states(url)["c" * 32][0] == "cancelled"
+
+
+def test_a_live_process_keeps_its_lease_through_a_long_step_and_a_landed_commit_makes_the_job_done(
+    url,
+) -> None:
+    add_jobs(url, {"id": "e" * 32})
+    limits = Limits(job_lease_seconds=2, max_job_seconds=3600)
+    database = open_database(url)
+    try:
+        assert queue.claim(database) == "e" * 32
+        with queue.Lease(database, "e" * 32, 0.5, 3600, "late") as lease:  # its thread busy committing
+            time.sleep(3)
+            assert queue.recover(database, limits) == []  # its lease is fresh: nobody steals it
+            assert not lease.lost.is_set()
+        assert queue.begin_publishing(database, "e" * 32)
+        with database.sessions.begin() as s:  # the process stalls past its lease while committing
+            s.get(JobRow, "e" * 32).heartbeat_at = utcnow() - timedelta(seconds=60)
+        assert queue.recover(database, limits) == ["e" * 32]  # failed: its commit had not landed
+        with database.sessions.begin() as s:  # ... then the commit lands
+            user = s.scalar(select(UserRow))
+            repo = RepositoryRow(kind="dataset", name="out", name_key="out", owner_id=user.id)
+            s.add(repo)
+            s.flush()
+            s.add(VersionRow(repository_id=repo.id, number=1, author_id=user.id, quality_level=2,
+                             commit_key="e" * 32))  # fmt: skip
+        assert queue.published(database, "e" * 32, 1)
+    finally:
+        database.close()
+    assert states(url)["e" * 32] == ("done", None, 1)  # never a failed job that published
+
+
+def test_a_job_whose_thread_hangs_is_failed_by_its_lease_past_the_run_time_limit(url) -> None:
+    add_jobs(url, {"id": "f" * 32})
+    database = open_database(url)
+    try:
+        assert queue.claim(database) == "f" * 32
+        with queue.Lease(database, "f" * 32, 0.2, 1.0, "the job ran longer than 1 s") as lease:
+            assert lease.lost.wait(10)  # the job's own thread never came back
+    finally:
+        database.close()
+    assert states(url)["f" * 32] == ("failed", "the job ran longer than 1 s", None)

@@ -134,6 +134,10 @@ def test_a_private_input_gives_a_private_result(hub, finished) -> None:
     assert api(hub, "alice", "GET", "/api/datasets/secret-predictions").json()["private"] is True
     assert api(hub, "bob", "GET", "/api/datasets/secret-predictions").status_code == 404
     assert api(hub, None, "GET", "/stac/collections/datasets.secret-predictions").status_code == 404
+    by_input = {"filter": f"\"eohub:derived_from\" LIKE '%/datasets.{SECRET}/%'", "filter-lang": "cql2-text"}
+    for user, found in (("bob", []), (None, []), ("alice", ["scene-0"])):  # lineage names stay private
+        features = api(hub, user, "POST", "/stac/search", json=by_input).json()["features"]
+        assert [f["id"] for f in features] == found, user
     into_public = submit(
         hub, "alice", MODEL, {"inputs": [{"dataset": SECRET}], "output": {"dataset": OUTPUT}}
     )

@@ -84,6 +84,12 @@ class Limits:
     """Prediction jobs one user may have queued or running at once (``POST /api/models/{name}/jobs``)."""
     max_job_pixels: int = 400_000_000
     """Input pixels (width x height, summed over scenes) of one prediction job, checked at submit."""
+    max_job_output_bytes: int = 64 * GiB
+    """Raster values (uncompressed bytes, every band) of one prediction job's result, checked when the job
+    has planned its scenes, before any part runs."""
+    max_job_batch_pixels: int = 1 << 26
+    """Pixels of one model call of a prediction job (batch x tile height x tile width, as planned): what a
+    worker holds in memory at once, whatever ``tile`` and ``batch`` the caller asked for."""
     max_job_inputs: int = 1_000
     """Scenes (dataset items, STAC items, uploads) of one prediction job."""
     max_job_seconds: int = 6 * 3600
@@ -95,6 +101,9 @@ class Limits:
     """Worker processes of the local Dask cluster a hub starts for its jobs (without a scheduler)."""
     job_threads: int = 1
     """Threads per worker of that local cluster."""
+    job_worker_memory_bytes: int = 0
+    """Memory of each worker of that local cluster: past it, its nanny restarts the worker (a model that
+    allocates without bound fails its job, after Dask's retries); 0 shares the machine's memory among them."""
     max_metric_items: int = 1_000_000
     """Items of one dataset version its metrics examine (:mod:`eohub.quality.metrics`); the rest are not."""
     max_metric_pairs: int = 10_000_000

@@ -10,6 +10,7 @@ A message that says which argument would change the outcome names the Python arg
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +37,37 @@ class EohubError(Exception):
         super().__init__(*args)
         if arguments:
             self.arguments = tuple(arguments)
+
+
+FLAGS = {
+    "force": "--overwrite",  # the Python API keeps the tutorial's force=True
+    "overwrite": "--overwrite",
+    "allow_outside": "--allow-outside",
+    "allow_invalid": "--allow-invalid",
+    "allow_code": "--allow-code",
+    "name": "--name",
+}
+"""The command-line flag of each Python argument that an error message may name."""
+
+
+def flag(argument: Argument) -> str:
+    """How the command line spells ``argument``: ``--overwrite``, ``--allow-outside /data``, ``--name``."""
+    option = FLAGS.get(argument.name, "--" + argument.name.replace("_", "-"))
+    value = argument.value
+    if value is True or value is ...:
+        return option
+    if isinstance(value, list | tuple):
+        return " ".join(f"{option} {shlex.quote(str(v))}" for v in value)
+    return f"{option} {shlex.quote(str(value))}"
+
+
+def cli_message(exc: EohubError) -> str:
+    """The message of ``exc`` as the command line says it: each Python argument it names spelled as its
+    flag (what ``eohub`` prints after ``error:``, and a hub job's failure reason)."""
+    message = str(exc)
+    for argument in exc.arguments:
+        message = message.replace(str(argument), flag(argument))
+    return message
 
 
 class UsageError(EohubError):

@@ -51,6 +51,31 @@ def test_a_blob_the_caller_never_uploaded_cannot_be_an_input(hub) -> None:
         refused(hub, body, 422, digest, "upload")
 
 
+def vrt_of(path, bands: int = 3) -> bytes:
+    """A VRT of the raster at ``path`` (any file on the hub's host), as a hostile upload would carry it."""
+    sources = "".join(
+        f'<VRTRasterBand dataType="UInt16" band="{b}"><SimpleSource><SourceFilename relativeToVRT="0">'
+        f"{path}</SourceFilename><SourceBand>{b}</SourceBand></SimpleSource></VRTRasterBand>"
+        for b in range(1, bands + 1)
+    )
+    return f'<VRTDataset rasterXSize="64" rasterYSize="64">{sources}</VRTDataset>'.encode()
+
+
+def test_an_upload_that_names_other_files_is_refused(hub, tmp_path) -> None:
+    host_file = write_scene(tmp_path / "on-the-host.tif", 64, 64, seed=11)  # a raster that is no blob
+    database = hub.home / "eohub.sqlite"
+    raw = (
+        '<VRTDataset rasterXSize="16" rasterYSize="16"><VRTRasterBand dataType="Byte" band="1" '
+        f'subClass="VRTRawRasterBand"><SourceFilename relativetoVRT="0">{database}</SourceFilename>'
+        "</VRTRasterBand></VRTDataset>"
+    ).encode()  # the hub's database, as pixels
+    for data in (vrt_of(host_file), raw):
+        assert upload(hub, "alice", data).status_code in (200, 204)
+        body = {"inputs": [{"upload": {"sha256": hashlib.sha256(data).hexdigest(), "name": "scene.tif"}}]}
+        answer = refused(hub, body, 400, "scene.tif", "not a readable GeoTIFF or JPEG 2000")
+        assert str(hub.home) not in answer.text and str(host_file) not in answer.text
+
+
 @pytest.mark.parametrize(
     "options",
     [{"tile": -1}, {"tile": 10**12}, {"batch": 0}, {"overlap": -5}, {"overlap": "8"}, {"tile": True},

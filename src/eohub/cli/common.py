@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from eohub.errors import Argument, EohubError, UsageError
+from eohub.errors import FLAGS, EohubError, UsageError, cli_message, flag  # noqa: F401 - the CLI's names
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -46,36 +45,6 @@ def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
     """Print ``error: message`` (one line: newlines become spaces) to stderr; return the exit to raise."""
     echo(f"error: {' '.join(str(message).splitlines())}", err=True)
     return typer.Exit(code)
-
-
-FLAGS = {
-    "force": "--overwrite",  # the Python API keeps the tutorial's force=True
-    "overwrite": "--overwrite",
-    "allow_outside": "--allow-outside",
-    "allow_invalid": "--allow-invalid",
-    "allow_code": "--allow-code",
-    "name": "--name",
-}
-"""The flag of each Python argument that an error message may name (:class:`eohub.errors.Argument`)."""
-
-
-def flag(argument: Argument) -> str:
-    """How the command line spells ``argument``: ``--overwrite``, ``--allow-outside /data``, ``--name``."""
-    option = FLAGS.get(argument.name, "--" + argument.name.replace("_", "-"))
-    value = argument.value
-    if value is True or value is ...:
-        return option
-    if isinstance(value, list | tuple):
-        return " ".join(f"{option} {shlex.quote(str(v))}" for v in value)
-    return f"{option} {shlex.quote(str(value))}"
-
-
-def cli_message(exc: EohubError) -> str:
-    """The message of ``exc`` with each Python argument it names spelled as its flag."""
-    message = str(exc)
-    for argument in exc.arguments:
-        message = message.replace(str(argument), flag(argument))
-    return message
 
 
 @contextmanager

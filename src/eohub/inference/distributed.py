@@ -42,20 +42,40 @@ def _cached_predictor(item_json: str, allow_code: bool, threads: int | None) -> 
     return Predictor.from_item(json.loads(item_json), allow_code=allow_code, threads=threads)
 
 
+_WRITTEN: dict[tuple[str, str], int] = {}
+"""Worker side: windows written so far by each running part that was given a ``progress`` name."""
+
+
 def part_task(
     item_json: str, allow_code: bool, threads: int | None, sources: list[str], output: str, i0: int, i1: int,
-    options: RunOptions,
+    options: RunOptions, progress: tuple[str, str] | None = None,
 ) -> PartResult:  # fmt: skip
-    """Worker side: predict region rows ``i0:i1`` of a scene into part files beside ``output``."""
+    """Worker side: predict region rows ``i0:i1`` of a scene into part files beside ``output``. With
+    ``progress`` (a topic and the part's name), the windows it has written so far are what
+    :func:`written_so_far` tells about it while it runs."""
     predictor = _cached_predictor(item_json, allow_code, threads or session_threads(options.streams))
+    written = None
+    if progress is not None:
+        _WRITTEN[progress] = 0
+
+        def written(windows: int) -> None:
+            _WRITTEN[progress] = _WRITTEN.get(progress, 0) + windows
+
     with gdal_env():
         raster = open_input(sources)
     try:
         with gdal_env(raster):
             plan = plan_scene(predictor, raster, options)
-            return run_part(predictor, raster, plan, i0, i1, Path(output), options)
+            return run_part(predictor, raster, plan, i0, i1, Path(output), options, written)
     finally:
         raster.close()
+        if progress is not None:
+            _WRITTEN.pop(progress, None)
+
+
+def written_so_far(topic: str) -> dict[str, int]:
+    """Worker side (``client.run``): the windows each running part of ``topic`` has written so far."""
+    return {part: n for (t, part), n in list(_WRITTEN.items()) if t == topic}
 
 
 def split(count: int, parts: int) -> list[tuple[int, int]]:
@@ -66,8 +86,11 @@ def split(count: int, parts: int) -> list[tuple[int, int]]:
 
 
 @contextmanager
-def dask_client(workers: int | None, scheduler: str | None, threads_per_worker: int = 1) -> Any:
-    """A Dask client: to ``scheduler`` when given, else to a new local cluster of ``workers`` processes."""
+def dask_client(
+    workers: int | None, scheduler: str | None, threads_per_worker: int = 1, memory_limit: int | str = "auto"
+) -> Any:
+    """A Dask client: to ``scheduler`` when given, else to a new local cluster of ``workers`` processes
+    (each restarted by its nanny past ``memory_limit`` bytes; ``"auto"``: the machine's memory shared)."""
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
@@ -89,6 +112,7 @@ def dask_client(workers: int | None, scheduler: str | None, threads_per_worker: 
             n_workers=workers,
             threads_per_worker=threads_per_worker,
             processes=True,
+            memory_limit=memory_limit,
             dashboard_address=None,
             scheduler_kwargs={"dashboard": False},
             silence_logs=logging.ERROR,
@@ -171,11 +195,11 @@ def _run_on_cluster(
         raise
     finally:
         remove_quietly([p for part in done for p in part.paths])
-        _remove_finished_parts(futures, done)
+        remove_finished_parts(futures, done)
     return results
 
 
-def _remove_finished_parts(futures: dict[int, list[Any]], done: list[PartResult]) -> None:
+def remove_finished_parts(futures: dict[int, list[Any]], done: list[PartResult]) -> None:
     """Delete part files of tasks that finished after a sibling failed (their paths were never gathered)."""
     for fs in futures.values():
         for f in fs:

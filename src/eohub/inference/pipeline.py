@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +56,10 @@ def run_part(
     i1: int,
     final: Path,
     options: RunOptions,
+    written: Callable[[int], None] | None = None,
 ) -> PartResult:
-    """Predict region rows ``i0:i1`` and write them to part files beside ``final``."""
+    """Predict region rows ``i0:i1`` and write them to part files beside ``final``; ``written`` is told
+    the windows of each region once it is written (a job's progress)."""
     grid = plan.grid
     row_start, row_end = part_rows(plan, i0, i1)
     layouts = [plan.layout] + ([plan.scores] if plan.scores else [])
@@ -72,7 +74,7 @@ def run_part(
         replay = i0 > 0 and grid.overlap_h > 0 and not plan.per_patch
         regions = [(r, True) for r in grid.region_row(i0 - 1)] if replay else []
         regions += [(r, False) for i in range(i0, i1) for r in grid.region_row(i)]
-        _pipeline(predictor, raster, plan, regions, writers, row_start, options)
+        _pipeline(predictor, raster, plan, regions, writers, row_start, options, written)
     except BaseException:
         for w in writers:
             w.close()
@@ -91,6 +93,7 @@ def _pipeline(
     writers: Sequence[PartWriter],
     row_start: int,
     options: RunOptions,
+    written: Callable[[int], None] | None = None,
 ) -> None:
     done = object()
     results: queue.Queue[Any] = queue.Queue(maxsize=max(1, options.prefetch))
@@ -112,6 +115,8 @@ def _pipeline(
                     row, col = region.y0 - row_start, region.x0
                 for writer, array in zip(writers, arrays, strict=True):
                     writer.write(array, row, col)
+                if written is not None:
+                    written((region.r1 - region.r0) * (region.c1 - region.c0))
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             failure.append(exc)
             while results.get() is not done:

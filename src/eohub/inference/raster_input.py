@@ -237,7 +237,8 @@ def _file_bands(
     return bands, (grid, tags.get("TIFFTAG_DATETIME"), direct)
 
 
-def _is_raster_asset(key: str, asset: dict[str, Any]) -> bool:
+def is_raster_asset(asset: dict[str, Any]) -> bool:
+    """True when a STAC asset is a raster the pipeline reads (a GeoTIFF or JPEG 2000, not a thumbnail)."""
     media = str(asset.get("type") or "").lower()
     href = str(asset.get("href") or "").lower().split("?")[0]
     roles = asset.get("roles") or []
@@ -256,7 +257,7 @@ def _stac_item_sources(
         raise UsageError(f"{path}: not a STAC item with assets")
     files = []
     for key, asset in item["assets"].items():
-        if not isinstance(asset, dict) or not _is_raster_asset(key, asset):
+        if not isinstance(asset, dict) or not is_raster_asset(asset):
             continue
         href = str(asset["href"])
         if "://" not in href and not Path(href).is_absolute():

@@ -67,9 +67,9 @@ def model_item(manifest: Any) -> tuple[str, dict[str, Any]] | None:
 
 
 def _is_raster(asset: dict[str, Any]) -> bool:
-    from eohub.inference.raster_input import _is_raster_asset  # the pipeline's own rule
+    from eohub.inference.raster_input import is_raster_asset  # the pipeline's own rule
 
-    return _is_raster_asset("", asset)
+    return is_raster_asset(asset)
 
 
 def _item_scene(
@@ -101,17 +101,39 @@ def _item_scene(
     return Scene(item_id, files, item, link)
 
 
-def _dataset(repo: EmbeddedRepository, given: DatasetInput, base: str, out: Resolved, n: int) -> None:
-    info = repo.get("dataset", given.name)
+Items = dict[str, tuple[str, dict[str, Any]]]
+"""A version's STAC items with assets, by id: their path and document."""
+
+
+class _Versions:
+    """The manifests (and their items by id) of the versions a request names, each read once however
+    many inputs name it."""
+
+    def __init__(self, repo: EmbeddedRepository) -> None:
+        self.repo = repo
+        self.read: dict[tuple[str, str, int], tuple[Manifest, dict[str, tuple[str, dict[str, Any]]]]] = {}
+
+    def get(
+        self, kind: str, name: str, version: int
+    ) -> tuple[Manifest, dict[str, tuple[str, dict[str, Any]]]]:
+        key = (kind, name, version)
+        if key not in self.read:
+            manifest = self.repo.manifest(kind, name, version)  # type: ignore[arg-type]
+            items = {
+                str(d.get("id")): (path, d)
+                for path, d in sorted(manifest.documents.items())
+                if d.get("type") == "Feature" and isinstance(d.get("assets"), dict)
+            }
+            self.read[key] = (manifest, items)
+        return self.read[key]
+
+
+def _dataset(versions: _Versions, given: DatasetInput, base: str, out: Resolved) -> None:
+    info = versions.repo.get("dataset", given.name)
     version = given.version or (info.latest.number if info.latest else None)
     if version is None:
         raise NotFoundError(f"dataset '{info.name}' has no versions")
-    manifest = repo.manifest("dataset", info.name, version)
-    items = {
-        str(d.get("id")): (path, d)
-        for path, d in sorted(manifest.documents.items())
-        if d.get("type") == "Feature" and isinstance(d.get("assets"), dict)
-    }
+    manifest, items = versions.get("dataset", info.name, version)
     if given.items is None:
         wanted = [i for i, (_, d) in items.items() if any(_is_raster(a) for a in d["assets"].values()
                                                           if isinstance(a, dict))]  # fmt: skip
@@ -129,12 +151,13 @@ def _dataset(repo: EmbeddedRepository, given: DatasetInput, base: str, out: Reso
     out.inputs.append({"dataset": info.name, "version": version, "items": given.items})
 
 
-def _stac_item(repo: EmbeddedRepository, given: StacItemInput, base: str, out: Resolved) -> None:
+def _stac_item(versions: _Versions, given: StacItemInput, base: str, out: Resolved) -> None:
     from eohub.search.catalog import StacCatalog
 
+    repo = versions.repo
     catalog = StacCatalog(repo.database, repo.user, repo.admin, repo.limits)
     hit = catalog.item(given.collection, given.item, given.version)
-    manifest = repo.manifest(hit.kind, hit.name, hit.number)
+    manifest, _ = versions.get(hit.kind, hit.name, hit.number)
     out.scenes.append(_item_scene(manifest, hit.path, hit.item, base, hit.kind, hit.name, hit.number))
     out.private = out.private or repo.get(hit.kind, hit.name).private
     out.inputs.append({"stac_item": f"{hit.collection}/{given.item}", "version": hit.number})
@@ -155,12 +178,12 @@ def _upload(repo: EmbeddedRepository, given: UploadInput, n: int, out: Resolved)
 
 def resolve(repo: EmbeddedRepository, request: JobRequest, base: str) -> Resolved:
     """The scenes of ``request`` as ``repo``'s user may read them (see the module docstring)."""
-    out = Resolved([])
+    out, versions = Resolved([]), _Versions(repo)
     for n, given in enumerate(request.inputs):
         if isinstance(given, DatasetInput):
-            _dataset(repo, given, base, out, n)
+            _dataset(versions, given, base, out)
         elif isinstance(given, StacItemInput):
-            _stac_item(repo, given, base, out)
+            _stac_item(versions, given, base, out)
         else:
             _upload(repo, given, n, out)
         if len(out.scenes) > repo.limits.max_job_inputs:
@@ -186,31 +209,56 @@ def _unique_stems(scenes: list[Scene]) -> None:
 
 
 def count_pixels(repo: EmbeddedRepository, scenes: list[Scene], limit: int) -> int:
-    """Pixels of every scene (its first file's width x height), read from the raster headers; over
-    ``limit`` a :class:`LimitError` naming ``EOHUB_MAX_JOB_PIXELS`` as soon as the sum passes it."""
-    import rasterio
-    from rasterio.errors import RasterioError
-
-    total = 0
+    """Pixels of every scene (the largest width x height of its files: the model runs on the finest
+    grid), read from the raster headers; over ``limit`` a :class:`LimitError` naming
+    ``EOHUB_MAX_JOB_PIXELS`` as soon as the sum passes it. (The job checks its planned grids again.)"""
+    total, known = 0, {}
     for scene in scenes:
-        first = scene.files[0]
-        path = repo.store.local_path(first.sha256)
-        presign = getattr(repo.store, "presign_get", None)
-        if path is not None:
-            where = str(path)
-        elif presign is not None:
-            where = "/vsicurl/" + presign(first.sha256, 600)
-        else:
-            raise UsageError(f"{first.name}: this hub's storage cannot be read by a job")
-        try:
-            with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(where) as src:
-                total += int(src.width) * int(src.height)
-        except RasterioError as exc:
-            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise InferenceError(f"{scene.stem}: not a readable raster ({first_line})") from None
+        for f in scene.files:
+            if f.sha256 not in known:  # a file read once however many scenes hold it
+                known[f.sha256] = _pixels(repo, scene, f)
+        total += max(known[f.sha256] for f in scene.files)
         if total > limit:
             raise LimitError(
                 f"the inputs hold more than {limit} pixels, the most one job may predict "
                 "(EOHUB_MAX_JOB_PIXELS)"
             )
     return total
+
+
+RASTER_DRIVERS = ("GTiff", "JP2OpenJPEG")
+"""The only GDAL drivers a job's input is opened with: formats whose files cannot name other files (a
+VRT, say, reads any file or URL the hub can reach, and a model that passes pixels through would publish
+them)."""
+
+
+def raster_size(where: str, name: str) -> int:
+    """Width x height of the raster at ``where`` opened as a GeoTIFF or JPEG 2000 only; anything else (or
+    an unreadable file) is an :class:`InferenceError` naming ``name``."""
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    problem = ""
+    for driver in RASTER_DRIVERS:  # rasterio takes one driver at a time
+        try:
+            with (
+                rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"),
+                rasterio.open(where, driver=driver) as src,
+            ):
+                return int(src.width) * int(src.height)
+        except RasterioError as exc:
+            problem = problem or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    problem = problem.replace(where, name)  # never the store's paths or a presigned URL
+    raise InferenceError(f"{name}: not a readable GeoTIFF or JPEG 2000 ({problem[:200]})")
+
+
+def _pixels(repo: EmbeddedRepository, scene: Scene, file: SceneFile) -> int:
+    path = repo.store.local_path(file.sha256)
+    presign = getattr(repo.store, "presign_get", None)
+    if path is not None:
+        where = str(path)
+    elif presign is not None:
+        where = "/vsicurl/" + presign(file.sha256, 600)
+    else:
+        raise UsageError(f"{file.name}: this hub's storage cannot be read by a job")
+    return raster_size(where, f"{scene.stem}/{file.name}")

@@ -5,7 +5,10 @@ process claims a job with one ``UPDATE jobs SET state='running' ... WHERE id=? A
 the database lets exactly one such update change the row, so one process runs each job. While it
 runs, the process renews ``heartbeat_at`` every few seconds; every later update of that job is
 conditional on ``state='running' AND worker=<this process>``, so a job cancelled (or failed by
-recovery) meanwhile is noticed at the next heartbeat and never overwritten.
+recovery) meanwhile is noticed at the next heartbeat and never overwritten. The lease is renewed by a
+thread of its own (:class:`Lease`), so a long step (assembling a COG, committing the result) never lets
+it expire while the process lives. A job whose commit lands is done (:func:`published`), even if
+recovery failed it meanwhile: a job that published is never left "failed".
 
 Recovery (:func:`recover`, run by every process when it starts and then periodically) ends jobs whose
 process is gone: on this machine, a process id that no longer runs (or is this process under another
@@ -20,6 +23,8 @@ import logging
 import os
 import secrets
 import socket
+import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -76,6 +81,42 @@ def heartbeat(database: Database, job_id: str, done: int | None = None, total: i
         return s.execute(update(JobRow).where(_mine(job_id)).values(**values)).rowcount == 1
 
 
+class Lease:
+    """Renews a running job's lease from a thread of its own every ``every`` seconds, whatever the job's
+    thread is doing (staging, assembling a COG, committing): only a process that is gone lets a lease
+    expire. Past ``deadline`` seconds (the run time limit and a lease more) it stops renewing and fails
+    the job with ``reason``, so a job whose thread hangs is not left running. ``lost`` is set once the
+    job is no longer this process's (cancelled, failed by recovery or by the deadline)."""
+
+    def __init__(self, database: Database, job_id: str, every: float, deadline: float, reason: str) -> None:
+        self.database, self.job_id, self.every = database, job_id, every
+        self.deadline, self.reason = time.monotonic() + deadline, reason
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"eohub-lease-{job_id[:8]}", daemon=True)
+
+    def __enter__(self) -> Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                if time.monotonic() > self.deadline:
+                    finish(self.database, self.job_id, FAILED, self.reason)
+                    self.lost.set()
+                    return
+                if not heartbeat(self.database, self.job_id):
+                    self.lost.set()
+                    return
+            except Exception:  # noqa: BLE001 - the database may be away a moment; the lease says so if longer
+                log.warning("renewing the lease of job %s failed", self.job_id, exc_info=True)
+
+
 def begin_publishing(database: Database, job_id: str) -> bool:
     """Mark the job as committing its result (cancel is refused from now on); ``False`` if it ended."""
     with database.sessions.begin() as s:
@@ -94,6 +135,19 @@ def finish(
         values["result_version"] = version
     with database.sessions.begin() as s:
         return s.execute(update(JobRow).where(_mine(job_id)).values(**values)).rowcount == 1
+
+
+def published(database: Database, job_id: str, version: int) -> bool:
+    """Record that the job committed ``version`` (its commit key is the job id): it is done, even when
+    recovery failed it meanwhile (a commit that lands makes the job done, as :func:`recover` says)."""
+    values = {"state": DONE, "result_version": version, "error": None, "publishing": False}
+    with database.sessions.begin() as s:
+        changed = s.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.state.in_((RUNNING, FAILED)))
+            .values(finished_at=utcnow(), **values)
+        )
+        return changed.rowcount == 1
 
 
 def _gone(worker: str | None) -> bool:

@@ -2,7 +2,8 @@
 
 The hub starts it with the app (``create_app``'s lifespan) and stops it at shutdown, which also
 closes the Dask cluster. The cluster is made on first use: a client of ``EOHUB_DASK_SCHEDULER`` when
-set, else a local cluster of ``EOHUB_JOB_WORKERS`` processes with ``EOHUB_JOB_THREADS`` threads each.
+set, else a local cluster of ``EOHUB_JOB_WORKERS`` processes with ``EOHUB_JOB_THREADS`` threads each (and
+``EOHUB_JOB_WORKER_MEMORY_BYTES`` of memory).
 The thread wakes when a job is submitted in this process (:func:`wake`) and otherwise polls the queue
 every second, so a job submitted to another process of the hub is picked up too; it runs
 :func:`eohub.jobs.queue.recover` when it starts and every third of the lease. With ``eohub serve
@@ -36,8 +37,9 @@ def wake() -> None:
 class Cluster:
     """The Dask client jobs run on, made when first asked for and closed with :meth:`close`."""
 
-    def __init__(self, workers: int, threads: int, scheduler: str | None) -> None:
+    def __init__(self, workers: int, threads: int, scheduler: str | None, memory: int = 0) -> None:
         self.workers, self.threads, self.scheduler = workers, threads, scheduler
+        self.memory: int | str = memory or "auto"
         self._stack: ExitStack | None = None
         self._client: Any = None
 
@@ -48,7 +50,9 @@ class Cluster:
             self.close()
             stack = ExitStack()
             try:
-                self._client = stack.enter_context(dask_client(self.workers, self.scheduler, self.threads))
+                self._client = stack.enter_context(
+                    dask_client(self.workers, self.scheduler, self.threads, self.memory)
+                )
             except BaseException:
                 stack.close()
                 raise
@@ -70,7 +74,8 @@ class JobRunner:
     def __init__(self, hub: Any) -> None:
         limits = hub.settings.limits
         self.hub = hub
-        self.cluster = Cluster(limits.job_workers, limits.job_threads, hub.settings.dask_scheduler)
+        memory, scheduler = limits.job_worker_memory_bytes, hub.settings.dask_scheduler
+        self.cluster = Cluster(limits.job_workers, limits.job_threads, scheduler, memory)
         self.wakeup = threading.Event()
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None

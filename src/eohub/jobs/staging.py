@@ -2,7 +2,9 @@
 under ``eohub-jobs/<id>/`` in the temporary folder (``TMPDIR``), removed when the job ends whatever
 happened. (Not under ``EOHUB_HOME``, which ingest never reads.)
 
-On local storage a staged file is a symbolic link to the stored blob (read-only, never written
+Every staged raster must open as a GeoTIFF or JPEG 2000 (:func:`~eohub.jobs.inputs.raster_size`):
+a VRT or another format that names files or URLs would make the workers read whatever it names. On
+local storage a staged file is a symbolic link to the stored blob (read-only, never written
 through); on S3 storage the blob is copied down. Workers of a local Dask cluster read them where they
 are; a remote cluster (``EOHUB_DASK_SCHEDULER``) needs that folder on storage its workers share.
 """
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from eohub.errors import InferenceError
-from eohub.jobs.inputs import Scene, model_item
+from eohub.jobs.inputs import Scene, model_item, raster_size
 from eohub.repository.embedded import EmbeddedRepository
 from eohub.storage import BlobStore
 
@@ -81,13 +83,13 @@ def stage_scene(store: BlobStore, scene: Scene, folder: Path) -> list[str]:
     staged files) or its uploaded raster."""
     folder.mkdir(parents=True, exist_ok=True)
     for f in scene.files:
-        stage_blob(store, f.sha256, folder / f.name)
+        staged = stage_blob(store, f.sha256, folder / f.name)
+        raster_size(str(staged), f"{scene.stem}/{f.name}")  # a GeoTIFF or JPEG 2000, nothing GDAL follows
     if scene.item is None:
         return [str(folder / scene.files[0].name)]
     item = copy.deepcopy(scene.item)
     item["links"] = []
-    for f in scene.files:
-        item["assets"][f.asset]["href"] = f.name
+    item["assets"] = {f.asset: {**item["assets"][f.asset], "href": f.name} for f in scene.files}
     path = folder / "item.json"
     path.write_text(json.dumps(item), encoding="utf-8")
     return [str(path)]
