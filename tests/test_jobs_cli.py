@@ -140,7 +140,9 @@ def test_a_well_formed_answer_is_shown(on_hostile: HostileHub):
         (good_job(owner="x" * 100), ["malformed job", "invalid owner"]),
         (good_job(model_version=0), ["malformed job", "version"]),
         (good_job(created="yesterday"), ["malformed job", "not an ISO 8601 time"]),
-        (good_job(timings={"queued_seconds": float("inf")}), ["malformed job", "queued_seconds"]),
+        # JSON has no Infinity: the answer is refused before it is read as a job
+        (good_job(timings={"queued_seconds": float("inf")}), ["malformed answer", "Infinity"]),
+        (good_job(timings={"queued_seconds": -1.0}), ["malformed job", "queued_seconds"]),
         (good_job(state="failed", error="boom"), ["a result belongs to a done job"]),
         (good_job(result=None), ["a result belongs to a done job"]),
         (good_job(result={"dataset": "../up", "version": 1}), ["malformed job", "result dataset"]),
