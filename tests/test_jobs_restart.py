@@ -23,7 +23,9 @@ def test_a_hub_killed_mid_job_leaves_no_job_running_after_restart(tmp_path) -> N
     hub = jobs_hub(tmp_path / "hub")
     try:
         ingest(hub, "alice", "model", write_model(tmp_path / "model", "slow-model", hidden=192, seed=3))
-        ingest(hub, "alice", "dataset", write_dataset(tmp_path / "data", "big-scenes", [(768, 768)] * 3))
+        ingest(
+            hub, "alice", "dataset", write_dataset(tmp_path / "data", "big-scenes", [(1536, 1536)] * 3)
+        )  # ~7 s: killed mid-run
         queued = submit(hub, "alice", "slow-model", {"inputs": [{"dataset": "big-scenes"}]}).json()
         wait(hub, "alice", queued["id"], lambda j: j["state"] == "running" and j["progress"]["total"] > 0)
         workers = dask_workers(hub.process.pid)

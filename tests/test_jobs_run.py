@@ -43,7 +43,9 @@ def hub(tmp_path_factory):
     ingest(hub, "alice", "model", write_model(work / "model", MODEL))
     ingest(hub, "alice", "model", write_model(work / "slow", SLOW, hidden=192, seed=3))
     ingest(hub, "alice", "dataset", write_dataset(work / "scenes", SCENES, [(700, 300), (150, 220)]))
-    ingest(hub, "alice", "dataset", write_dataset(work / "big", SLOW_SCENES, [(768, 768)] * 4, seed=10))
+    ingest(
+        hub, "alice", "dataset", write_dataset(work / "big", SLOW_SCENES, [(1536, 1536)] * 4, seed=10)
+    )  # ~10 s: cancelled mid-run
     ingest(
         hub, "alice", "dataset", write_dataset(work / "secret", SECRET, [(100, 120)], seed=20), private=True
     )

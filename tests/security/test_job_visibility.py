@@ -14,9 +14,11 @@ def hub(tmp_path_factory):
     root = tmp_path_factory.mktemp("job-visibility")
     hub = jobs_hub(root / "hub", EOHUB_MAX_USER_JOBS="4")
     ingest(hub, "alice", "model", write_model(root / "model", "slow-model", hidden=192, seed=3))
-    ingest(hub, "alice", "dataset", write_dataset(root / "mine", "alice-scenes", [(1024, 1024)]))
+    # scenes the slow model needs several seconds for on a quiet machine (1024² took 1 s): the visibility
+    # change lands while the job runs, not after it
+    ingest(hub, "alice", "dataset", write_dataset(root / "mine", "alice-scenes", [(3072, 3072)]))
     ingest(hub, "alice", "dataset", write_dataset(root / "out", "public-out", [(32, 32)], seed=2))
-    ingest(hub, "bob", "dataset", write_dataset(root / "bob", "bob-scenes", [(1024, 1024)], seed=4))
+    ingest(hub, "bob", "dataset", write_dataset(root / "bob", "bob-scenes", [(3072, 3072)], seed=4))
     yield hub
     hub.stop()
 
@@ -29,6 +31,7 @@ def run_and_change(hub, owner: str, dataset: str, output: str) -> dict:
     job_id = answer.json()["id"]
     wait(hub, "alice", job_id, lambda j: j["state"] == "running" and j["progress"]["total"] > 0)
     assert api(hub, owner, "PATCH", f"/api/datasets/{dataset}", json={"private": True}).status_code == 200
+    assert api(hub, "alice", "GET", f"/api/jobs/{job_id}").json()["state"] == "running"  # still mid-run
     return wait(hub, "alice", job_id)
 
 
