@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from eohub.db.tables import RepositoryRow
 from eohub.repository import EmbeddedRepository, open_embedded
-from eohub.search import plan, spatial
+from eohub.search import item_query, plan, spatial
 from eohub.search.catalog import StacCatalog
+from eohub.search.cql2_parse import parse_filter
+from eohub.search.filters import translate
 from eohub.search.query import SearchRequest
 
 SEED = 20261201
@@ -198,6 +201,14 @@ def _page(catalog: StacCatalog, body: dict[str, Any]) -> list[str]:
     return [f"{h.collection}/{h.item['id']}" for h in page.hits]
 
 
+def _recorded(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[Any]:
+    """What ``owner.name`` returns from now on, call by call."""
+    results: list[Any] = []
+    function = getattr(owner, name)
+    monkeypatch.setattr(owner, name, lambda *a: results.append(function(*a)) or results[-1])
+    return results
+
+
 def _pages(repo: EmbeddedRepository, planned: bool) -> list[list[str]]:
     catalog = StacCatalog(repo.database)
     catalog.planned = planned
@@ -274,9 +285,7 @@ def test_a_commit_on_sqlite_gives_the_planner_statistics_of_the_search_tables(
 def test_a_walk_along_a_repeated_array_value_meets_each_item_once(
     hubs: dict[str, EmbeddedRepository], kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    walked_along: list[Any] = []
-    along = plan.along
-    monkeypatch.setattr(plan, "along", lambda *a: walked_along.append(along(*a)) or walked_along[-1])
+    walked_along = _recorded(monkeypatch, plan, "along")
     monkeypatch.setattr(plan, "cap", lambda *a, **k: 1)  # no driver is small enough: walk along 'tir'
     catalog = StacCatalog(hubs[kind].database)
     body = {
@@ -290,3 +299,46 @@ def test_a_walk_along_a_repeated_array_value_meets_each_item_once(
     assert pages == [_page(catalog, {**body, "token": token}) for token in (0, 100)]
     found = pages[0] + pages[1]
     assert len(found) == len(set(found)) > 100  # every item once, over two pages
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_walk_along_a_text_value_tests_the_other_terms_on_the_walked_entry(
+    hubs: dict[str, EmbeddedRepository], kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = _recorded(monkeypatch, item_query, "build")
+    monkeypatch.setattr(plan, "cap", lambda *a, **k: 1)  # no driver is small enough: every search walks
+    catalog = StacCatalog(hubs[kind].database)
+    rng = random.Random(SEED + 1)
+    filters = ["platform = 'landsat-8' AND eo:cloud_cover < 20"] + [_filter(rng) for _ in range(40)]
+    planned = [_page(catalog, {"filter": f, "filter-lang": "cql2-text", "limit": 10}) for f in filters]
+    sql = str(built[0][0].compile(dialect=hubs[kind].database.engine.dialect))
+    # the platform term is the walk itself; the cloud cover probe reads the walked entry's item
+    assert sql.count("EXISTS") == 1 and "stac_item_values.item_row_id = along.item_row_id" in sql
+    catalog.planned = False
+    assert planned == [
+        _page(catalog, {"filter": f, "filter-lang": "cql2-text", "limit": 10}) for f in filters
+    ]
+    assert sum(map(len, planned)) > 100
+
+
+def test_only_a_term_that_is_one_text_value_is_left_to_the_walk_along_it() -> None:
+    def drivers(cql2: str, visible: Any = None) -> list[tuple[Any, bool]]:
+        translation = translate(parse_filter(cql2), "sqlite", lambda k: True, visible)
+        return [(d.text, d.exact) for d in translation.drivers]
+
+    assert drivers("platform = 'x'") == [(("platform", "x"), True)]
+    assert drivers("platform IN ('x')") == [(("platform", "x"), True)]
+    assert drivers("a_contains(instruments, ('tir'))") == [(("instruments", "tir"), True)]
+    # the walk along one member still tests the others; IN and A_EQUALS are more than one value
+    assert drivers("a_contains(instruments, ('tir', 'sar'))") == [
+        (("instruments", "tir"), False),
+        (("instruments", "sar"), False),
+    ]
+    assert drivers("a_equals(instruments, ('tir'))") == [(("instruments", "tir"), False)]
+    assert drivers("platform IN ('x', 'y')") == [(None, False)]
+    assert drivers("gsd = 10") == [(None, False)]
+    # a walk along the values reads every dataset's names: the visibility of eohub:trained_on is tested
+    visible = select(RepositoryRow.id)
+    assert drivers("\"eohub:trained_on\" = 'datasets/a'", visible) == [
+        (("eohub:trained_on", "datasets/a"), False)
+    ]

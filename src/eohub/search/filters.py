@@ -48,6 +48,15 @@ class Translation:
     condition: ColumnElement[bool] | None
     geometries: list[dict[str, Any]] = field(default_factory=list)
     drivers: list[Driver] = field(default_factory=list)
+    terms: list[tuple[ColumnElement[bool], list[Driver]]] = field(default_factory=list)
+    """Each top-level ``AND`` term's condition and drivers (``condition`` is all of them)."""
+
+    def condition_along(self, walked: Driver) -> ColumnElement[bool] | None:
+        """The condition left to test on a walk along ``walked``: without the term it stands for
+        exactly (a walk along ``platform = 'x'`` meets only items whose platform is 'x')."""
+        exact = walked.exact
+        rest = [c for c, drivers in self.terms if not (exact and len(drivers) == 1 and drivers[0] is walked)]
+        return _balanced(and_, rest) if rest else None
 
 
 def _property(node: Any) -> str | None:
@@ -253,12 +262,18 @@ class _Translator:
             kinds = {k for k, _ in values}
             members = [self._column(k).in_([v for kk, v in values if kk == k]) for k in kinds]
             return [Driver([self._values(key, or_(*members))])]
-        return [self._driver(key, self._column(k) == v, k, v, True) for k, v in values]
+        exact = op == "a_contains" and len(values) == 1
+        return [self._driver(key, self._column(k) == v, k, v, True, exact) for k, v in values]
 
-    def _driver(self, key: str, condition: ColumnElement[bool], kind: str, value: Any, equal: bool) -> Driver:
-        """The driver of one term on ``key``; one text value (``equal``) can also be walked along."""
+    def _driver(
+        self, key: str, condition: ColumnElement[bool], kind: str, value: Any, equal: bool, exact: bool = True
+    ) -> Driver:
+        """The driver of one term on ``key``; one text value (``equal``) can also be walked along, and
+        needs no other test of its term when the term is that value alone (``exact``)."""
         text_value = (key, value) if equal and kind in ("text", "bool") and isinstance(value, str) else None
-        return Driver([self._values(key, condition)], text_value)
+        # a walk along the values reads them all: a restricted key's term is still tested on each
+        exact = exact and text_value is not None and restrict(key, self.visible) is None
+        return Driver([self._values(key, condition)], text_value, exact)
 
     def _text(self, node: Any) -> str:
         kind, value = _literal(node)
@@ -372,6 +387,6 @@ def translate(
     collection_id = RepositoryRow.kind + literal("s.") + RepositoryRow.name
     translator = _Translator(dialect, known, collection_id, visible)
     rest, geometries = _split_spatial(expr)
-    conditions = [translator.node(term, False) for term in rest]
-    condition = _balanced(and_, conditions) if conditions else None
-    return Translation(condition, geometries, [d for term in rest for d in translator.drivers(term)])
+    terms = [(translator.node(term, False), translator.drivers(term)) for term in rest]
+    condition = _balanced(and_, [c for c, _ in terms]) if terms else None
+    return Translation(condition, geometries, [d for _, drivers in terms for d in drivers], terms)

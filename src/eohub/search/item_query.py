@@ -12,13 +12,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, literal, select, true, tuple_
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from eohub.core.names import name_key
 from eohub.db.tables import RepositoryRow, StacCollectionRow, StacItemRow, StacValueRow
 from eohub.search import plan, spatial, trained_on
 from eohub.search.collections import parse_collection_id
 from eohub.search.cql2_parse import FilterError
-from eohub.search.filters import translate
+from eohub.search.filters import Translation, translate
 from eohub.search.query import SearchRequest
 from eohub.search.spatial_filter import SpatialFilter
 
@@ -81,10 +82,9 @@ def build(
         query = query.where(StacItemRow.t_start.is_not(None))
     geometries = [request.intersects] if request.intersects else []
     drivers: list[plan.Driver] = []
+    translation: Translation | None = None  # its condition is added last: a walk along a value tests it first
     if request.filter is not None:
         translation = translate(request.filter, dialect, lambda k: k in known, context.datasets)
-        if translation.condition is not None:
-            query = query.where(translation.condition)
         geometries += translation.geometries
         drivers += translation.drivers
     boxes = [request.bbox] if request.bbox else []
@@ -103,8 +103,11 @@ def build(
         chosen = plan.choose(session, drivers, most)
         if chosen is not None:
             query = query.where(chosen.condition(dialect))
-        elif not request.sortby and (along := plan.along(session, drivers, most)) is not None:
-            query, newest = _walk_along(query, along, request)
+        elif not request.sortby and translation and (along := plan.along(session, drivers, most)):
+            query, newest = _walk_along(query, along, request, translation.condition_along(along))
+            translation = None
+    if translation is not None and translation.condition is not None:
+        query = query.where(translation.condition)
     return query.order_by(*ordering(request, known, newest)), found
 
 
@@ -164,9 +167,15 @@ def ordering(request: SearchRequest, known: dict[str, str], newest: Any = StacIt
     return order
 
 
-def _walk_along(query: Select[Any], driver: plan.Driver, request: SearchRequest) -> tuple[Select[Any], Any]:
+def _walk_along(
+    query: Select[Any], driver: plan.Driver, request: SearchRequest, filtered: ColumnElement[bool] | None
+) -> tuple[Select[Any], Any]:
     """``query`` read along the values of ``driver``'s text, newest first, and the time column that
-    orders it: the value's own copy of its item's ``t_start`` (one row per item and value)."""
+    orders it: the value's own copy of its item's ``t_start`` (one row per item and value).
+
+    The filter's probes of an item's values are rewritten to name the walked value's ``item_row_id``
+    (the same item): both databases then test them on the index entry, before fetching the item's row,
+    which most entries never need when the other conditions are selective."""
     assert driver.text is not None
     key, value = driver.text
     along = aliased(StacValueRow, name="along")
@@ -174,4 +183,12 @@ def _walk_along(query: Select[Any], driver: plan.Driver, request: SearchRequest)
     query = query.join(along, on)
     if request.datetime is not None and request.datetime.end is not None:
         query = query.where(along.t_start <= request.datetime.end)
+    if filtered is not None:
+        item_id, walked = StacItemRow.__table__.c.id, along.item_row_id.expression
+
+        def rebased(element: Any) -> Any:
+            is_id = isinstance(element, ColumnElement) and element._deannotate() is item_id
+            return walked if is_id else None
+
+        query = query.where(replacement_traverse(filtered, {}, rebased))
     return query, along.t_start

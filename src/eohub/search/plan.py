@@ -45,10 +45,12 @@ class Driver:
     """Ids of ``stac_items`` rows that hold every match of the search (the union of ``parts``).
 
     ``text`` is the ``(key, text)`` of a driver that is one text value: its items can also be read
-    newest first, along the ``(key, text, t_start)`` index of the values (:func:`along`)."""
+    newest first, along the ``(key, text, t_start)`` index of the values (:func:`along`). ``exact``:
+    the filter's term that gave it holds for exactly these items, so a walk along it need not test it."""
 
     parts: list[Select[tuple[int]]]
     text: tuple[str, str] | None = None
+    exact: bool = False
 
     def count(self, session: Session, most: int) -> int:
         """The size of the set, counted no further than ``most``."""
