@@ -9,8 +9,7 @@ import pytest
 from eohub.db.engine import normalize_url
 from eohub.errors import IntegrityError
 from eohub.quality import QualityReport
-from eohub.repository import EmbeddedRepository, open_embedded, open_repository
-from eohub.repository import embedded as embedded_module
+from eohub.repository import EmbeddedRepository, embedded_commit, open_embedded, open_repository
 from eohub.storage import LocalBlobStore
 
 from .repository_helpers import folder_files, write_q0_model
@@ -53,7 +52,7 @@ def test_failure_inside_the_commit_leaves_no_version_rows(
     def explode(*args: object) -> None:
         raise KeyboardInterrupt  # an interrupted process, after the version row and files were inserted
 
-    monkeypatch.setattr(embedded_module, "_insert_documents", explode)
+    monkeypatch.setattr(embedded_commit, "_insert_documents", explode)
     with pytest.raises(KeyboardInterrupt):
         repo.ingest("model", folder)
     assert repo.stats() == before

@@ -4,7 +4,7 @@ init FOLDER (models only, :mod:`eohub.cli.model_init`), ingest PATH, get NAME, l
 info NAME. Tables are printed with rich; ``--format json`` prints the same data as JSON. Every command
 talks to :func:`eohub.repository.open_repository`, so the same commands work on the embedded repository
 and on a hub. A version's files are everything ``get`` writes, STAC documents named among them
-(:func:`eohub.repository.base.describe_files`); its changes count both.
+(:func:`eohub.repository.records.describe_files`); its changes count both.
 
 (No ``from __future__ import annotations`` here: Typer evaluates the option annotations, whose help texts
 name the group's kind, a local of :func:`make_group`.)

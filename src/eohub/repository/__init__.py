@@ -15,19 +15,20 @@ from eohub.core.names import KINDS, Kind, check_kind, check_name
 from eohub.errors import UsageError
 
 if TYPE_CHECKING:
-    from eohub.repository.base import IngestResult, Repository, RepositoryInfo, VersionInfo
+    from eohub.repository.base import Repository
     from eohub.repository.embedded import EmbeddedRepository
     from eohub.repository.manifest import FileEntry, Manifest, ManifestDiff, diff
+    from eohub.repository.records import IngestResult, RepositoryInfo, VersionInfo
 
 # Imported on first use, so that commands which never open a repository do not pay for the database
 # and validation stack at start-up (PEP 562).
 __getattr__ = lazy_exports(
     __name__,
     {
-        "IngestResult": "base",
+        "IngestResult": "records",
         "Repository": "base",
-        "RepositoryInfo": "base",
-        "VersionInfo": "base",
+        "RepositoryInfo": "records",
+        "VersionInfo": "records",
         "EmbeddedRepository": "embedded",
         "local_user": "embedded",
         "FileEntry": "manifest",

@@ -20,7 +20,7 @@ from eohub.mlm.card_html import card_section
 from eohub.quality.report import quality_html
 
 if TYPE_CHECKING:
-    from eohub.repository.base import IngestResult, RepositoryInfo, VersionInfo
+    from eohub.repository.records import IngestResult, RepositoryInfo, VersionInfo
 
 MAX_DESCRIPTION = 600
 """Characters of a README body shown (it is Markdown, shown as text; the web page renders it)."""

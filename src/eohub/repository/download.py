@@ -13,7 +13,7 @@
   written path must stay inside the folder once resolved, and symlinks are never followed.
 - STAC documents are written as stored: their hrefs are relative to the documents, so the downloaded
   catalog opens with pystac and its assets resolve to the downloaded files. The folder's files are the
-  version's files, data files and STAC documents alike (:func:`eohub.repository.base.describe_files`).
+  version's files, data files and STAC documents alike (:func:`eohub.repository.records.describe_files`).
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ assets, goes to a private store on disk: memory stays flat with the item count),
 ``eohub quality FOLDER --kind dataset``, and stored with the version
 (:class:`~eohub.quality.metrics.shape.DatasetMetrics`, its JSON shape). Severe findings become quality
 reasons of the version: it stays at Q1 with them, and is stored all the same. The modules: ``shape`` (the
-result and its JSON), ``items`` (the streaming item reader), ``balance``, ``spill`` (the on-disk store),
-``duplicates``, ``footprints`` (near duplicates and leakage), ``labels`` (label rasters and vector
-labels, read bounded), ``verdicts`` (findings) and ``compute`` (all of them over one stream).
+result and its JSON; its sections in ``sections``, read back bounded by ``coerce``), ``items`` (the
+streaming item reader), ``balance``, ``spill`` (the on-disk store), ``duplicates``, ``footprints`` (near
+duplicates and leakage), ``labels`` (label rasters and vector labels, read bounded), ``verdicts``
+(findings) and ``compute`` (all of them over one stream).
 """
 
 from __future__ import annotations
