@@ -22,6 +22,8 @@ test: install
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	-@if [ "$$(id -u)" = 0 ]; then bash scripts/install-system-deps.sh --bench; \
+	  else sudo -n bash scripts/install-system-deps.sh --bench; fi  # PostGIS for pgstac; without it, "not run"
 	$(BIN)/python -m benchmarks
 
 lint: install
