@@ -251,7 +251,7 @@ def vector_counts(path: str, key: str, limits: Limits, max_values: int) -> tuple
 
 @dataclass
 class LabelChecks:
-    """Accumulates label validity over the rasters read (see :class:`~.shape.LabelValidity`)."""
+    """Accumulates label validity over the rasters read (see :class:`~.sections.LabelValidity`)."""
 
     rasters: int = 0
     pixels: int = 0
