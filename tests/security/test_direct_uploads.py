@@ -1,7 +1,9 @@
 """Uploads straight to S3 keep proof of possession and immutability (docs/security.md).
 
-A hub on PostgreSQL + S3 (SeaweedFS) hands out presigned URLs: each names a random staging key of the
-caller, never a blob's key, and a blob becomes referenceable only once the hub has checked its SHA-256.
+A hub on PostgreSQL + S3 (SeaweedFS) hands out presigned URLs: a random staging key of the caller, or,
+for a blob not stored yet, the blob's own key with a PUT that can only create it, only with the signed
+checksum's bytes, and that records which upload wrote it. A blob becomes referenceable by a caller only
+once the hub has checked that the caller's upload holds its bytes.
 """
 
 from __future__ import annotations
@@ -94,11 +96,81 @@ def test_completing_an_upload_never_sent_does_not_prove_possession(s3_hub: HubSe
     assert _missing(s3_hub, "bob", secret)
 
 
-def test_a_presigned_url_names_a_random_staging_key_of_its_user_never_a_blob(s3_hub: HubServer):
+def _put(target: dict, data: bytes, **headers: str) -> int:
+    return httpx.put(target["url"], content=data, headers={**target["headers"], **headers}).status_code
+
+
+def _path(target: dict) -> str:
+    return urlsplit(target["url"]).path
+
+
+def test_a_new_blob_is_written_at_its_key_only_once_only_with_its_bytes(s3_hub: HubServer):
+    data = b"new bytes" * 1000
+    digest = hashlib.sha256(data).hexdigest()
+    target = _plan(s3_hub, "alice", data)["targets"][0]
+    assert _path(target).endswith("/" + digest) and "/uploads/" not in _path(target)
+    for dropped in ("If-None-Match", "x-amz-meta-eohub-upload", "x-amz-checksum-sha256"):
+        bare = {k: v for k, v in target["headers"].items() if k != dropped}
+        assert httpx.put(target["url"], content=data, headers=bare).status_code == 403, dropped  # signed
+    other = {**target, "headers": {**target["headers"], "x-amz-meta-eohub-upload": "0" * 32}}
+    assert _put(other, data) == 403  # the upload's token is part of the signature
+    assert _put(target, b"not-bytes" * 1000) == 400  # S3 checks the signed SHA-256
+    assert _put(target, data) == 200
+    assert _put(target, data) == 412  # created once, never replaced
+    assert _complete(s3_hub, "alice", data)["complete"] is True
+    assert not _missing(s3_hub, "alice", data)
+
+
+def test_a_blob_another_upload_wrote_proves_nothing_until_the_caller_sends_it(s3_hub: HubServer):
+    secret = b"alice's private weights, not stored yet" * 500
+    bob = _plan(s3_hub, "bob", secret)["targets"][0]  # bob knows the digest, plans before alice sends
+    alice = _plan(s3_hub, "alice", secret)["targets"][0]
+    assert _path(bob) == _path(alice) and bob["headers"] != alice["headers"]
+    assert _put(alice, secret) == 200
+    assert _complete(s3_hub, "alice", secret)["complete"] is True
+    answer = _complete(s3_hub, "bob", secret)  # the blob is there, but bob's upload did not write it
+    assert answer["complete"] is False and answer["status"] < 500
+    assert _missing(s3_hub, "bob", secret)
+    assert _put(bob, secret) == 412  # bob's URL cannot replace alice's object
+    again = _plan(s3_hub, "bob", secret)["targets"][0]  # now bob must send the bytes to a staging key
+    assert "/uploads/bob/" in _path(again)
+    assert _put(again, secret) == 200
+    assert _complete(s3_hub, "bob", secret)["complete"] is True
+    assert not _missing(s3_hub, "bob", secret)
+
+
+def test_a_stored_blob_is_sent_to_a_random_staging_key_of_the_caller(s3_hub: HubServer):
     data = b"shared bytes" * 1000
     digest = hashlib.sha256(data).hexdigest()
-    alice, bob = (urlsplit(_plan(s3_hub, user, data)["targets"][0]["url"]) for user in ("alice", "bob"))
-    assert "/uploads/alice/" in alice.path and "/uploads/bob/" in bob.path
-    assert digest not in alice.path and digest not in bob.path
-    blob_url = alice._replace(path=alice.path.rsplit("/uploads/", 1)[0] + "/" + digest).geturl()
+    first = _plan(s3_hub, "alice", data)["targets"][0]
+    assert _put(first, data) == 200 and _complete(s3_hub, "alice", data)["complete"] is True
+    bob, carol = (urlsplit(_plan(s3_hub, user, data)["targets"][0]["url"]) for user in ("bob", "carol"))
+    assert "/uploads/bob/" in bob.path and "/uploads/carol/" in carol.path
+    assert digest not in bob.path and digest not in carol.path
+    blob_url = bob._replace(path=bob.path.rsplit("/uploads/", 1)[0] + "/" + digest).geturl()
     assert httpx.put(blob_url, content=data).status_code == 403  # the signature covers the key
+
+
+def test_content_headers_an_uploader_sent_do_not_reach_downloaders(s3_hub: HubServer, tmp_path: Path):
+    from eohub.client import RemoteRepository
+    from tests.repository_helpers import write_q0_model
+
+    folder = tmp_path / "m"
+    write_q0_model(folder, name="tricky-model")
+    weights = folder / "weights.bin"
+    weights.write_bytes(b"\x1f\x8b but not gzip" * 4096)
+    target = _plan(s3_hub, "mallory", weights.read_bytes())["targets"][0]
+    tricks = {"Content-Encoding": "gzip", "Content-Type": "text/html"}
+    assert _put(target, weights.read_bytes(), **tricks) == 200
+    with RemoteRepository(s3_hub.url, s3_hub.token("mallory")) as remote:
+        remote.ingest("model", folder)
+    auth = _auth(s3_hub, "alice")
+    redirect = httpx.get(f"{s3_hub.url}/api/models/tricky-model/versions/1/files/weights.bin", headers=auth)
+    assert redirect.status_code == 307
+    with httpx.stream("GET", redirect.headers["location"]) as answer:
+        assert answer.headers.get("content-encoding", "identity") == "identity"
+        assert answer.headers["content-type"] == "application/octet-stream"
+        assert b"".join(answer.iter_bytes()) == weights.read_bytes()
+    with RemoteRepository(s3_hub.url, s3_hub.token("alice")) as remote:
+        got = remote.download("model", "tricky-model", tmp_path / "get")
+    assert (got / "weights.bin").read_bytes() == weights.read_bytes()

@@ -231,3 +231,30 @@ def test_a_malformed_manifest_is_a_one_line_error(hostile: HostileHub, tmp_path:
     ):
         hostile.answers["manifest"] = manifest
         _one_line_error(_get(hostile, tmp_path, "--path", "target"), "manifest")
+
+
+@pytest.mark.parametrize(
+    ("headers", "accepted"),
+    [
+        ({"x-amz-checksum-sha256": "abc=", "x-amz-meta-eohub-upload": "t"}, True),
+        ({"If-None-Match": "*"}, True),
+        ({"If-None-Match": '"etag"'}, False),
+        ({"Authorization": "Bearer stolen"}, False),
+        ({"Host": "elsewhere.example"}, False),
+        ({"Content-Encoding": "gzip"}, False),
+        ({"x-amz-meta-n": 7}, False),
+    ],
+)
+def test_an_upload_plan_may_only_ask_for_storage_headers(headers: dict, accepted: bool):
+    from eohub.client.uploads import _checked_plan
+    from eohub.errors import IntegrityError
+    from eohub.repository.manifest import FileEntry
+
+    entry = FileEntry("w.bin", 10, "a" * 64)
+    target = {"url": "http://127.0.0.1:9/bucket/key", "headers": headers, "offset": 0, "length": 10}
+    plan = {"sha256": entry.sha256, "offset": 0, "method": "direct", "targets": [target]}
+    if accepted:
+        assert _checked_plan(plan, entry, "http://127.0.0.1:9")["targets"][0]["headers"] == headers
+    else:
+        with pytest.raises(IntegrityError, match="malformed upload plan"):
+            _checked_plan(plan, entry, "http://127.0.0.1:9")

@@ -292,7 +292,8 @@ class HubUploads:
                         "SHA-256)"
                     )
                 reason = f"{response.status_code} {response.text[:200]}"
-                if response.status_code in (400, 401, 403, 404):  # expired or refused: new URLs help
+                # expired, refused, or (412) the blob created by another upload: a new plan helps
+                if response.status_code in (400, 401, 403, 404, 412):
                     progress.advance(-sent[0])
                     return reason
             progress.advance(-sent[0])
@@ -336,6 +337,14 @@ def _run_all(work: Callable[[Any], Any], items: list[Any], threads: int, collect
     return [r for r in results if r is not None] if collect else []
 
 
+def _storage_header(name: object, value: object) -> bool:
+    """Whether a hub may have the client send this header to storage: S3's own (checksum, metadata) and
+    ``If-None-Match: *`` (create only), nothing that could redirect, authenticate or reshape the request."""
+    if not isinstance(name, str) or not isinstance(value, str):
+        return False
+    return name.lower().startswith("x-amz-") or (name.lower() == "if-none-match" and value == "*")
+
+
 def _checked_plan(data: Any, entry: FileEntry, hub: str) -> dict[str, Any]:
     """An upload plan as a hub sends it, checked: the blob asked for, whole-number offsets, targets that
     are http(s) URLs with spans inside the file."""
@@ -356,10 +365,7 @@ def _checked_plan(data: Any, entry: FileEntry, hub: str) -> dict[str, Any]:
             if start + length > entry.size or not (part is None or (isinstance(part, int) and part > 0)):
                 raise ValueError("target span")
             headers = t.get("headers") or {}
-            if not isinstance(headers, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) and k.lower().startswith("x-amz-")
-                for k, v in headers.items()
-            ):
+            if not isinstance(headers, dict) or not all(_storage_header(k, v) for k, v in headers.items()):
                 raise ValueError("target headers")
             targets.append(
                 {

@@ -108,7 +108,7 @@ class UploadRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     length: Mapped[int] = mapped_column(BigInteger)
     token: Mapped[str] = mapped_column(String(32), unique=True)  # random: names the staging key
-    mode: Mapped[str] = mapped_column(String(8))  # "put" (one presigned PUT) or "parts" (multipart)
+    mode: Mapped[str] = mapped_column(String(8))  # "put", "parts" (staging key), "blob" (blob key)
     multipart_id: Mapped[str | None] = mapped_column(Text, nullable=True)
     part_size: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

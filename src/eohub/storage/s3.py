@@ -250,12 +250,22 @@ class S3BlobStore(BlobStore):
         self._call(self.client.delete_object, digest, Bucket=self.bucket, Key=self.key(digest))
 
     def presign_get(self, digest: str, seconds: int) -> str:
-        """A URL that reads the blob for ``seconds`` without credentials (``Range`` allowed)."""
+        """A URL that reads the blob for ``seconds`` without credentials (``Range`` allowed).
+
+        The answer's content headers are set by the URL, not taken from the object: an uploader may have
+        sent ``Content-Encoding: gzip`` or ``Content-Type: text/html`` with the bytes, and a client would
+        then decode (and fail the SHA-256) or a browser render what was uploaded."""
         return self._call(
             self.client.generate_presigned_url,
             digest,
             ClientMethod="get_object",
-            Params={"Bucket": self.bucket, "Key": self.key(digest)},
+            Params={
+                "Bucket": self.bucket,
+                "Key": self.key(digest),
+                "ResponseContentEncoding": "identity",
+                "ResponseContentType": "application/octet-stream",
+                "ResponseContentDisposition": "attachment",
+            },
             ExpiresIn=seconds,
         )
 

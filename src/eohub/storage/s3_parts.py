@@ -14,7 +14,9 @@ from eohub.storage.s3 import _MIN_PART_SIZE, MAX_PARTS
 from eohub.storage.s3_staging import S3Staging
 from eohub.storage.uploads import UploadWriter
 
-PUT, PARTS = "put", "parts"
+PUT, PARTS, BLOB = "put", "parts", "blob"
+"""Upload modes: one PUT to a staging key, a multipart upload to a staging key, one PUT to the blob's
+own key (:meth:`~eohub.storage.s3_staging.S3Staging.presign_put` with a token)."""
 _MiB = 1024 * 1024
 
 
@@ -29,6 +31,7 @@ class Session:
     mode: str
     multipart_id: str | None
     part_size: int
+    token: str
 
     @property
     def count(self) -> int:

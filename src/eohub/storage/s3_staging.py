@@ -2,9 +2,15 @@
 
 Clients write only under ``<prefix>/uploads/<user>/<random>`` (:data:`~eohub.storage.s3.STAGING`), with
 presigned URLs that expire (``EOHUB_PRESIGN_SECONDS``): one PUT whose signed ``x-amz-checksum-sha256``
-header makes S3 refuse other bytes, or the parts of a multipart upload. Never under a blob's name: the
-hub checks a staged object's SHA-256 and copies it to ``<prefix>/<sha256>`` itself, only while its ETag
-is the one it checked (:meth:`S3Staging.adopt`). :mod:`eohub.storage.s3_uploads` keeps the state.
+header makes S3 refuse other bytes, or the parts of a multipart upload. The hub checks a staged object's
+SHA-256 and copies it to ``<prefix>/<sha256>`` itself, only while its ETag is the one it checked
+(:meth:`S3Staging.adopt`).
+
+One exception, only on a server seen to enforce it (:func:`probe_checksums`): a blob not stored yet may
+be written at its own key by one PUT that carries the signed checksum, ``If-None-Match: *`` (S3 creates
+the key, never replaces it) and the signed metadata ``eohub-upload: <token>`` naming the upload, so that
+only the upload that wrote it can claim it (:meth:`S3Staging.presign_put` with ``token``).
+:mod:`eohub.storage.s3_uploads` keeps the state.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -24,32 +31,44 @@ from eohub.storage.s3 import COPY_LIMIT, STAGING, S3BlobStore, _code, _stream
 
 log = logging.getLogger(__name__)
 
+UPLOAD_METADATA = "eohub-upload"
+"""The S3 metadata naming the upload that wrote a blob at its own key."""
+
 
 class S3Staging:
     """Staging keys, presigned uploads to them and their checked adoption as blobs of ``store``."""
 
     def __init__(self, store: S3BlobStore) -> None:
         self.store = store
-        self._verifies: bool | None = None
+        self._probe: Probe | None = None
 
     def key(self, user: str, token: str) -> str:
         """The key where ``user``'s upload ``token`` waits until the hub has checked it."""
         return self.store._under(f"{STAGING}/{user}/{token}")
 
-    def presign_put(self, key: str, digest: str, seconds: int) -> tuple[str, dict[str, str]]:
-        """A URL that writes ``key`` once with one PUT, and the headers the PUT must carry.
+    def presign_put(
+        self, key: str, digest: str, seconds: int, token: str | None = None
+    ) -> tuple[str, dict[str, str]]:
+        """A URL that writes ``key`` with one PUT, and the headers the PUT must carry.
 
         ``x-amz-checksum-sha256`` is a signed header of the URL: a request without it, or with another
-        value, fails its signature check, and S3 refuses a body whose SHA-256 differs from it."""
+        value, fails its signature check, and S3 refuses a body whose SHA-256 differs from it. With
+        ``token`` (a blob's own key), ``If-None-Match: *`` and the metadata ``eohub-upload: token`` are
+        signed too: the PUT only creates the key, and the object says which upload wrote it."""
         checksum = base64.b64encode(bytes.fromhex(check_digest(digest))).decode("ascii")
+        params: dict[str, Any] = {"Bucket": self.store.bucket, "Key": key, "ChecksumSHA256": checksum}
+        headers = {"x-amz-checksum-sha256": checksum}
+        if token is not None:
+            params |= {"IfNoneMatch": "*", "Metadata": {UPLOAD_METADATA: token}}
+            headers |= {"If-None-Match": "*", f"x-amz-meta-{UPLOAD_METADATA}": token}
         url = self.store._call(
             self.store.client.generate_presigned_url,
             key,
             ClientMethod="put_object",
-            Params={"Bucket": self.store.bucket, "Key": key, "ChecksumSHA256": checksum},
+            Params=params,
             ExpiresIn=seconds,
         )
-        return url, {"x-amz-checksum-sha256": checksum}
+        return url, headers
 
     def start_parts(self, key: str) -> str:
         """Begin a multipart upload to ``key``; its upload id."""
@@ -115,8 +134,9 @@ class S3Staging:
         self.store._abort(key, upload_id)
 
     def head_key(self, key: str) -> dict[str, Any] | None:
-        """``{"size", "etag", "sha256"}`` of the object ``key`` (``sha256``: the hex SHA-256 S3 checked
-        when the object was written, ``None`` if it has none); ``None`` when there is no such object."""
+        """``{"size", "etag", "sha256", "upload"}`` of the object ``key`` (``sha256``: the hex SHA-256 S3
+        checked when the object was written, ``None`` if it has none; ``upload``: the token of the upload
+        that wrote it at a blob's key, else ``None``); ``None`` when there is no such object."""
         try:
             head = self.store.client.head_object(Bucket=self.store.bucket, Key=key, ChecksumMode="ENABLED")
         except (ClientError, BotoCoreError) as e:
@@ -132,7 +152,14 @@ class S3Staging:
             except ValueError:
                 raw = b""
             digest = raw.hex() if len(raw) == 32 else None
-        return {"size": int(head["ContentLength"]), "etag": str(head["ETag"]), "sha256": digest}
+        metadata = head.get("Metadata") if isinstance(head.get("Metadata"), dict) else {}
+        upload = metadata.get(UPLOAD_METADATA)
+        return {
+            "size": int(head["ContentLength"]),
+            "etag": str(head["ETag"]),
+            "sha256": digest,
+            "upload": upload if isinstance(upload, str) else None,
+        }
 
     def sha256_of(self, key: str, etag: str) -> tuple[str, int]:
         """Read the object ``key`` back (only while its ETag is ``etag``) and hash it: (digest, size)."""
@@ -211,44 +238,76 @@ class S3Staging:
 
         Checked once per process on the server itself (:func:`probe_checksums`), never assumed: when it
         does not hold, the hub hashes what clients send by reading it back from S3."""
-        if self._verifies is None:
-            self._verifies = probe_checksums(self)
-        return self._verifies
+        return self._probed().verifies
+
+    def writes_blobs(self) -> bool:
+        """Whether a client may write a new blob at its own key (see the module docstring): the server
+        verifies checksums, refuses a second PUT with ``If-None-Match: *`` and keeps the signed metadata."""
+        probe = self._probed()
+        return probe.verifies and probe.creates_only
+
+    def _probed(self) -> Probe:
+        if self._probe is None:
+            self._probe = probe_checksums(self)
+        return self._probe
 
 
-def probe_checksums(staging: S3Staging) -> bool:
-    """Send the S3 server three presigned PUTs to a fresh staging key and check it behaves as the hub's
-    direct uploads need (see :meth:`S3BlobStore.verifies_checksums`): other bytes than the signed
-    checksum are refused, a request without the header is refused, the right bytes are kept with that
-    checksum. Any other outcome, or any error, is "does not verify"."""
+@dataclass(frozen=True)
+class Probe:
+    """What an S3 server was seen to enforce on presigned PUTs."""
+
+    verifies: bool
+    creates_only: bool
+
+
+def probe_checksums(staging: S3Staging) -> Probe:
+    """Send the S3 server presigned PUTs to fresh staging keys and check it behaves as the hub's direct
+    uploads need. ``verifies``: other bytes than the signed checksum are refused, a request without the
+    header is refused, the right bytes are kept with that checksum. ``creates_only``: a PUT signed with
+    ``If-None-Match: *`` and the upload's metadata is refused without them, creates the key with the
+    metadata, and is refused once the key exists. Any other outcome, or any error, is ``False``."""
     import httpx
 
-    key = staging.key(".probe", secrets.token_hex(16))
+    key, blob_key = (staging.key(".probe", secrets.token_hex(16)) for _ in range(2))
     right, wrong = b"eohub checksum probe: these bytes", b"eohub checksum probe: other bytes"
     digest = hashlib.sha256(right).hexdigest()
+    verifies = creates_only = False
     try:
         url, headers = staging.presign_put(key, digest, 60)
+        token = secrets.token_hex(16)
+        blob_url, blob_headers = staging.presign_put(blob_key, digest, 60, token=token)
         with httpx.Client(timeout=30) as http:
             refused_body = http.put(url, content=wrong, headers=headers).status_code >= 400
             refused_bare = http.put(url, content=right).status_code >= 400
             empty = staging.head_key(key) is None
             kept = http.put(url, content=right, headers=headers).status_code == 200
-        head = staging.head_key(key)
-        ok = (
-            refused_body and refused_bare and empty and kept and head is not None and head["sha256"] == digest
-        )
+            head = staging.head_key(key)
+            stored = head is not None and head["sha256"] == digest
+            verifies = all((refused_body, refused_bare, empty, kept, stored))
+            if verifies:
+                unsigned = {k: v for k, v in blob_headers.items() if k.lower() != "if-none-match"}
+                refused_unsigned = http.put(blob_url, content=right, headers=unsigned).status_code >= 400
+                created = http.put(blob_url, content=right, headers=blob_headers).status_code == 200
+                refused_again = http.put(blob_url, content=right, headers=blob_headers).status_code == 412
+                blob = staging.head_key(blob_key)
+                named = blob is not None and blob["sha256"] == digest and blob["upload"] == token
+                creates_only = all((refused_unsigned, created, refused_again, named))
     except (httpx.HTTPError, EohubError) as e:
         log.warning("S3 checksum probe failed: %s", e)
-        ok = False
     finally:
         try:
-            staging.store.client.delete_object(Bucket=staging.store.bucket, Key=key)
-        except (ClientError, BotoCoreError):
+            staging.delete_keys([key, blob_key])
+        except EohubError:
             pass
-    if not ok:
+    if not verifies:
         log.warning(
             "S3 at %s does not verify x-amz-checksum-sha256 of presigned uploads: the hub reads every "
             "direct upload back to hash it",
             staging.store.bucket,
         )
-    return ok
+    elif not creates_only:
+        log.info(
+            "S3 at %s does not enforce If-None-Match on presigned PUTs: uploads are staged",
+            staging.store.bucket,
+        )
+    return Probe(verifies, creates_only)

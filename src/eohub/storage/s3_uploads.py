@@ -18,7 +18,14 @@ keeps anything on its disk. Two ways in:
 
 Only then does the hub copy the staging object to the blob's key, inside S3 and only while its ETag is
 the one it checked, and record the caller's proof. A staging object whose bytes do not match is deleted:
-it never becomes a blob. ``docs/security.md`` gives the argument in full.
+it never becomes a blob.
+
+- **one PUT to the blob's key** (a single-PUT file whose blob is not stored yet, on a server that was
+  seen to enforce signed checksums and ``If-None-Match``, :meth:`~S3Staging.writes_blobs`): the PUT
+  can only create the key, only with the right bytes, and it records the upload's random token in the
+  object's metadata. Completing it, the hub takes the object as proof only if it carries the token of
+  the caller's upload, so no copy is made; an object written by another upload sends the caller back to
+  a staging key (it sends the bytes again). ``docs/security.md`` gives the argument in full.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
@@ -37,7 +45,7 @@ from eohub.db.tables import UploadRow, UserRow, utcnow
 from eohub.errors import AuthenticationError, EohubError, IntegrityError, UsageError
 from eohub.storage.base import AbandonedWrite, check_digest, verify_digest
 from eohub.storage.s3 import S3BlobStore
-from eohub.storage.s3_parts import PARTS, PUT, RelayWriter, Session, part_size_for
+from eohub.storage.s3_parts import BLOB, PARTS, PUT, RelayWriter, Session, part_size_for
 from eohub.storage.s3_staging import S3Staging
 from eohub.storage.uploads import (
     EMPTY_SHA256,
@@ -66,15 +74,18 @@ class S3Uploads(Uploads):
     # --- sessions ---------------------------------------------------------------------------------
 
     def _snapshot(self, row: UploadRow, uploader: str) -> Session:
+        key = self.store.key(row.sha256) if row.mode == BLOB else self.staging.key(uploader, row.token)
         return Session(
-            row.id,
-            row.sha256,
-            row.length,
-            self.staging.key(uploader, row.token),
-            row.mode,
-            row.multipart_id,
-            row.part_size,
+            row.id, row.sha256, row.length, key, row.mode, row.multipart_id, row.part_size, row.token
         )
+
+    def _put_mode(self, digests: list[str]) -> dict[str, str]:
+        """The mode of a new single-PUT upload of each of ``digests``: to the blob's own key when the
+        server allows it and the blob is not stored, else to a staging key."""
+        if not digests or not self.staging.writes_blobs():
+            return dict.fromkeys(digests, PUT)
+        absent = self.store.missing(digests)
+        return {d: BLOB if d in absent else PUT for d in digests}
 
     def _find(self, uploader: str, digest: str) -> Session | None:
         with self.database.sessions() as s:
@@ -99,6 +110,7 @@ class S3Uploads(Uploads):
         request made one of them first: then each is opened on its own)."""
         user = check_uploader(uploader)
         tokens = {digest: secrets.token_hex(16) for digest in wanted}
+        modes = self._put_mode(list(wanted))
         try:
             with self.database.sessions.begin() as s:
                 user_id = s.scalar(select(UserRow.id).where(UserRow.name == user))
@@ -110,7 +122,7 @@ class S3Uploads(Uploads):
                         sha256=d,
                         length=n,
                         token=tokens[d],
-                        mode=PUT,
+                        mode=modes[d],
                         part_size=part_size_for(n, self.limits.s3_part_bytes),
                     )
                     for d, n in wanted.items()
@@ -133,9 +145,9 @@ class S3Uploads(Uploads):
         if found is not None:
             self._forget(found)
         if mode is None:
-            mode = PUT if length <= self.limits.s3_single_put_bytes else PARTS
+            mode = self._put_mode([digest])[digest] if length <= self.limits.s3_single_put_bytes else PARTS
         token = secrets.token_hex(16)
-        key = self.staging.key(uploader, token)
+        key = self.store.key(digest) if mode == BLOB else self.staging.key(uploader, token)
         part_size = part_size_for(length, self.limits.s3_part_bytes)
         multipart_id = self.staging.start_parts(key) if mode == PARTS and length else None
         try:
@@ -173,6 +185,8 @@ class S3Uploads(Uploads):
         self._forget_many([session])
 
     def _forget_many(self, sessions: list[Session]) -> None:
+        """Remove sessions' rows, then what they left in the staging area (a blob's own key is never
+        removed here: housekeeping collects a blob no version references)."""
         if not sessions:
             return
         with self.database.sessions.begin() as s:
@@ -180,7 +194,7 @@ class S3Uploads(Uploads):
         for session in sessions:
             if session.multipart_id:
                 self.staging.abort_parts(session.key, session.multipart_id)
-        self.staging.delete_keys([x.key for x in sessions])
+        self.staging.delete_keys([x.key for x in sessions if x.mode != BLOB])
 
     # --- state --------------------------------------------------------------------------------------
 
@@ -198,8 +212,10 @@ class S3Uploads(Uploads):
         }
 
     def _confirmed(self, session: Session, uploaded: dict[int, str] | None) -> int:
-        if session.mode == PUT or uploaded is None:
+        if session.mode in (PUT, BLOB) or uploaded is None:
             head = self.staging.head_key(session.key)
+            if session.mode == BLOB and head is not None and head["upload"] != session.token:
+                return 0  # another upload wrote the blob: this one has sent nothing
             return session.length if head is not None and head["size"] == session.length else 0
         offset = 0
         for number in range(1, session.count + 1):
@@ -221,11 +237,14 @@ class S3Uploads(Uploads):
         if length == 0:
             return plan  # the empty blob: nothing to send, completing it stores it
         session, fresh = self._open(uploader, digest, length, None)
-        if session.mode == PUT:
+        if session.mode == BLOB and not fresh:
+            head = self.staging.head_key(session.key)
+            if head is not None and head["upload"] != session.token:
+                session = self._to_staging(session, uploader)
+        if session.mode in (PUT, BLOB):
             plan.offset = 0 if fresh else self._confirmed(session, None)
             if plan.offset < length:
-                url, headers = self.staging.presign_put(session.key, digest, seconds)
-                plan.targets = [Target(url, headers, 0, length)]
+                plan.targets = [Target(*self._presign_put(session), 0, length)]
             return plan
         uploaded = self._uploaded(session)
         if uploaded is None:  # the multipart upload was completed or abandoned: start again
@@ -257,11 +276,14 @@ class S3Uploads(Uploads):
             session = made.get(digest)
             if session is None:
                 return self.plan(uploader, digest, wanted[digest], parts)
-            url, headers = self.staging.presign_put(session.key, digest, seconds)
-            target = Target(url, headers, 0, session.length)
+            target = Target(*self._presign_put(session), 0, session.length)
             return UploadPlan(digest, session.length, method="direct", targets=[target], expires_in=seconds)
 
         return _each(one, list(wanted))
+
+    def _presign_put(self, session: Session) -> tuple[str, dict[str, str]]:
+        token = session.token if session.mode == BLOB else None
+        return self.staging.presign_put(session.key, session.digest, self.limits.presign_seconds, token)
 
     # --- bytes through the hub -------------------------------------------------------------------------
 
@@ -321,6 +343,8 @@ class S3Uploads(Uploads):
         """Check the staged bytes of ``session`` against its SHA-256 and store them as the blob."""
         digest = session.digest
         head = self._finished_object(session)
+        if session.mode == BLOB:
+            return self._claim(session, head, uploader)
         reported = head["sha256"]
         if reported not in (None, digest):
             verify_digest(digest, reported)  # S3 checked other bytes: no need to read them
@@ -332,6 +356,30 @@ class S3Uploads(Uploads):
         self.staging.adopt(digest, session.key, head["etag"], head["size"])
         log.info("blob %s received from %s in S3 (%d bytes)", digest, uploader, session.length)
         return session.length
+
+    def _claim(self, session: Session, head: dict, uploader: str) -> int:
+        """Take a blob the caller's upload wrote at its own key: only if the object carries this upload's
+        token (S3 checked its bytes against the signed checksum). Written by another upload, it proves
+        nothing of the caller: the session moves to a staging key and the caller sends the bytes."""
+        digest = session.digest
+        if head["upload"] != session.token:
+            self._to_staging(session, uploader)
+            raise UsageError(
+                f"blob {digest[:12]}... was stored by another upload meanwhile: send its bytes again"
+            )
+        if head["sha256"] != digest:  # only a server that stopped checking what it was seen to check
+            self.store.delete(digest)
+            raise IntegrityError(f"blob {digest[:12]}...: S3 kept other bytes than the signed checksum's")
+        log.info("blob %s written to its key in S3 by %s (%d bytes)", digest, uploader, session.length)
+        return session.length
+
+    def _to_staging(self, session: Session, uploader: str) -> Session:
+        """``session`` moved from the blob's key (written by another upload) to a staging key."""
+        with self.database.sessions.begin() as s:
+            s.execute(
+                update(UploadRow).where(UploadRow.id == session.id).values(mode=PUT, touched_at=utcnow())
+            )
+        return replace(session, mode=PUT, key=self.staging.key(uploader, session.token))
 
     def _finished_object(self, session: Session) -> dict:
         """The staging object holding every byte of ``session`` (its parts joined first)."""
