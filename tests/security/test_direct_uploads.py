@@ -112,6 +112,10 @@ def test_a_new_blob_is_written_at_its_key_only_once_only_with_its_bytes(s3_hub: 
     for dropped in ("If-None-Match", "x-amz-meta-eohub-upload", "x-amz-checksum-sha256"):
         bare = {k: v for k, v in target["headers"].items() if k != dropped}
         assert httpx.put(target["url"], content=data, headers=bare).status_code == 403, dropped  # signed
+    from eohub.storage.s3_staging import UNSIGNED_PROBE_HEADERS
+
+    for extra in (UNSIGNED_PROBE_HEADERS, {"x-amz-acl": "public-read"}, {"x-amz-meta-eohub-x": "1"}):
+        assert _put(target, data, **extra) == 403, extra  # nothing the hub did not sign
     other = {**target, "headers": {**target["headers"], "x-amz-meta-eohub-upload": "0" * 32}}
     assert _put(other, data) == 403  # the upload's token is part of the signature
     assert _put(target, b"not-bytes" * 1000) == 400  # S3 checks the signed SHA-256

@@ -33,6 +33,16 @@ log = logging.getLogger(__name__)
 
 UPLOAD_METADATA = "eohub-upload"
 """The S3 metadata naming the upload that wrote a blob at its own key."""
+_PROBE_KEY = bytes(range(32))
+UNSIGNED_PROBE_HEADERS = {
+    "x-amz-server-side-encryption-customer-algorithm": "AES256",
+    "x-amz-server-side-encryption-customer-key": base64.b64encode(_PROBE_KEY).decode("ascii"),
+    "x-amz-server-side-encryption-customer-key-MD5": base64.b64encode(
+        hashlib.md5(_PROBE_KEY).digest()
+    ).decode(),
+}
+"""Headers a client could add to a presigned PUT without the hub signing them: a server that takes them
+lets an uploader encrypt a shared blob with a key of their own."""
 
 
 class S3Staging:
@@ -264,8 +274,10 @@ def probe_checksums(staging: S3Staging) -> Probe:
     """Send the S3 server presigned PUTs to fresh staging keys and check it behaves as the hub's direct
     uploads need. ``verifies``: other bytes than the signed checksum are refused, a request without the
     header is refused, the right bytes are kept with that checksum. ``creates_only``: a PUT signed with
-    ``If-None-Match: *`` and the upload's metadata is refused without them, creates the key with the
-    metadata, and is refused once the key exists. Any other outcome, or any error, is ``False``."""
+    ``If-None-Match: *`` and the upload's metadata is refused without them or with an ``x-amz-*`` header
+    it does not sign (an uploader's SSE-C key would make the blob unreadable to everyone else), creates
+    the key with the metadata, and is refused once the key exists. Any other outcome, or any error, is
+    ``False``."""
     import httpx
 
     key, blob_key = (staging.key(".probe", secrets.token_hex(16)) for _ in range(2))
@@ -287,11 +299,13 @@ def probe_checksums(staging: S3Staging) -> Probe:
             if verifies:
                 unsigned = {k: v for k, v in blob_headers.items() if k.lower() != "if-none-match"}
                 refused_unsigned = http.put(blob_url, content=right, headers=unsigned).status_code >= 400
+                extra = {**blob_headers, **UNSIGNED_PROBE_HEADERS}  # e.g. an uploader's own encryption key
+                refused_extra = http.put(blob_url, content=right, headers=extra).status_code >= 400
                 created = http.put(blob_url, content=right, headers=blob_headers).status_code == 200
                 refused_again = http.put(blob_url, content=right, headers=blob_headers).status_code == 412
                 blob = staging.head_key(blob_key)
                 named = blob is not None and blob["sha256"] == digest and blob["upload"] == token
-                creates_only = all((refused_unsigned, created, refused_again, named))
+                creates_only = all((refused_unsigned, refused_extra, created, refused_again, named))
     except (httpx.HTTPError, EohubError) as e:
         log.warning("S3 checksum probe failed: %s", e)
     finally:
