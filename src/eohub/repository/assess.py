@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import unquote
 
 from eohub.config import Limits
 from eohub.core.names import Kind
@@ -22,7 +24,7 @@ from eohub.errors import IntegrityError
 from eohub.mlm.documents import StacDocument
 from eohub.mlm.validate import validate_document
 from eohub.quality import QualityReport, assess_quality
-from eohub.repository.manifest import FileEntry
+from eohub.repository.manifest import FileEntry, local_hrefs
 from eohub.repository.scan import IngestPlan
 
 BlobReader = Callable[[FileEntry], Iterator[bytes]]
@@ -100,13 +102,54 @@ def _create(path: Path) -> BinaryIO:
     return os.fdopen(fd, "wb")
 
 
-def stage(plan: IngestPlan, folder: Path, read: BlobReader, symlinks: bool = True) -> None:
-    """Lay the version out in ``folder`` as a download would (links to the sources where possible)."""
+def rated_files(plan: IngestPlan) -> Callable[[str], bool]:
+    """Which files of ``plan`` the rating reads the bytes of; the others it only sees exist, with their
+    size (whether an asset covers them).
+
+    All of them when a document describes an MLM model (its run may read any file of the model's
+    folder: ONNX external data). Otherwise the README, JSON and Markdown files, and every file a
+    document's asset or link names (dataset metrics read label rasters and vectors); a file whose name
+    appears in an href is counted in, whatever the href's spelling."""
+    if any(_mentions_mlm(data) for data in plan.documents.values()):
+        return lambda path: True
+    targets: set[str] = set()
+    names: list[str] = []
+    for path, data in plan.documents.items():
+        for href in local_hrefs(data):
+            decoded = unquote(href)
+            targets.add(posixpath.normpath(posixpath.join(posixpath.dirname(path), decoded)))
+            names.append(decoded)
+
+    def needed(path: str) -> bool:
+        if path.lower().endswith((".json", ".geojson", ".md")) or path in targets:
+            return True
+        if any(path.startswith(t.rstrip("/") + "/") for t in targets):
+            return True
+        base = posixpath.basename(path)
+        return any(base in name for name in names)
+
+    return needed
+
+
+def stage(
+    plan: IngestPlan,
+    folder: Path,
+    read: BlobReader,
+    symlinks: bool = True,
+    needed: Callable[[str], bool] | None = None,
+) -> None:
+    """Lay the version out in ``folder`` as a download would (links to the sources where possible).
+
+    A file to fetch through ``read`` that ``needed`` leaves out is a sparse file of its size: the
+    rating of a version in S3 does not download files it never opens."""
     for planned in plan.files:
         dest = folder / planned.entry.path
         dest.parent.mkdir(parents=True, exist_ok=True)
         if planned.source is not None:
             _link(planned.source, dest, symlinks)
+        elif needed is not None and not needed(planned.entry.path):
+            with _create(dest) as out:
+                out.truncate(planned.entry.size)
         else:
             with _create(dest) as out:
                 for chunk in read(planned.entry):
@@ -137,7 +180,7 @@ def assess(
     with tempfile.TemporaryDirectory(prefix="eohub-stage-", dir=staging) as tmp:
         staged = Path(tmp) / "version"
         staged.mkdir()
-        stage(plan, staged, read, symlinks)
+        stage(plan, staged, read, symlinks, rated_files(plan))
         digests = {planned.entry.path: planned.entry.sha256 for planned in plan.files}
         report = assess_quality(staged, kind, limits, digests=digests)
         prefixes = sorted({str(staged) + os.sep, str(staged.resolve()) + os.sep}, key=len, reverse=True)

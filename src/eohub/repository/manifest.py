@@ -188,7 +188,7 @@ class Manifest:
         ``file:`` URL or a ``..`` that climbs out of the version names a file of whatever machine reads
         it. A hub checks this before it rates a version, so its rating never opens its own files."""
         for path, doc in self.documents.items():
-            for href in _local_hrefs(doc):
+            for href in local_hrefs(doc):
                 if SCHEME.match(href) or href.startswith("/") or "\\" in href or "\x00" in href:
                     raise IntegrityError(f"{path}: href {href[:200]!r} is not relative to the document")
                 decoded = unquote(href)
@@ -229,7 +229,7 @@ class Manifest:
         ).check()
 
 
-def _local_hrefs(doc: dict[str, Any]) -> list[str]:
+def local_hrefs(doc: dict[str, Any]) -> list[str]:
     """Every href of a document's assets and links that names a local path (not a URL or an image)."""
     hrefs = []
     assets = doc.get("assets")
