@@ -27,7 +27,9 @@ engine, engines taking turns; the table gives the median over :data:`ROUNDS` rou
 run here is named in the table with the reason.
 
 ``python -m benchmarks stac`` writes ``benchmarks/results/stac.md``. ``EOHUB_BENCH_STAC_SIZES=20000,50000``
-measures smaller sizes (two, increasing).
+measures smaller sizes (two, increasing); ``EOHUB_BENCH_STAC_ENGINES=postgresql,rustac`` runs only those
+engines (of ``sqlite``, ``postgresql``, ``rustac``, ``pgstac``; pages are then compared with the first one
+run) and ``EOHUB_BENCH_STAC_OUT`` names another results file.
 """
 
 from __future__ import annotations
@@ -496,10 +498,26 @@ def _try(label: str, make: Callable[[], Any], missing: dict[str, str]) -> Any:
         return None
 
 
+ENGINES = {"sqlite": "eohub SQLite", "postgresql": "eohub PostgreSQL", "rustac": "rustac", "pgstac": "pgstac"}
+
+
+def chosen_engines() -> set[str]:
+    """The labels of the engines to run (``EOHUB_BENCH_STAC_ENGINES``, all by default)."""
+    raw = os.environ.get("EOHUB_BENCH_STAC_ENGINES")
+    if not raw:
+        return set(ENGINES.values())
+    names = {n.strip().lower() for n in raw.split(",") if n.strip()}
+    unknown = names - ENGINES.keys()
+    if unknown:
+        raise SystemExit(f"unknown engine(s) {', '.join(sorted(unknown))}; known: {', '.join(ENGINES)}")
+    return {ENGINES[n] for n in names}
+
+
 def main() -> None:
     from tests.servers import ServerUnavailable, start_postgres
 
     small, large = sizes()
+    chosen = chosen_engines()
     missing: dict[str, str] = {}
     results: dict[int, dict[tuple[str, str], Timing]] = {}
     loads: dict[int, dict[str, float]] = {}
@@ -518,7 +536,12 @@ def main() -> None:
         if server is not None:
             dsn = server.url(server.create_database(), driver="postgresql")
             engines.append(_try("pgstac", lambda: Pgstac(dsn), missing))
-        engines = [e for e in engines if e is not None]
+        for engine in engines:
+            if engine is not None and engine.label not in chosen:
+                missing[engine.label] = "not chosen (EOHUB_BENCH_STAC_ENGINES)"
+                if isinstance(engine, Hub):
+                    engine.database.close()
+        engines = [e for e in engines if e is not None and e.label in chosen]
         try:
             for engine in engines:
                 if isinstance(engine, Hub):
@@ -543,8 +566,9 @@ def main() -> None:
                     engine.database.close()
             if server is not None:
                 server.stop()
-    RESULTS.write_text(report(small, large, results, loads, load_average, missing))
-    print(RESULTS.read_text())
+    out = Path(os.environ.get("EOHUB_BENCH_STAC_OUT") or RESULTS)
+    out.write_text(report(small, large, results, loads, load_average, missing))
+    print(out.read_text())
 
 
 def report(
