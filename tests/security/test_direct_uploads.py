@@ -178,3 +178,26 @@ def test_content_headers_an_uploader_sent_do_not_reach_downloaders(s3_hub: HubSe
     with RemoteRepository(s3_hub.url, s3_hub.token("alice")) as remote:
         got = remote.download("model", "tricky-model", tmp_path / "get")
     assert (got / "weights.bin").read_bytes() == weights.read_bytes()
+
+
+def test_a_blob_written_at_its_key_but_never_completed_is_collected(
+    s3_hub: HubServer, s3_location: str, s3_server: object
+):
+    import time
+
+    from .test_housekeeping import _gc
+
+    data = b"sent, never completed" * 700
+    digest = hashlib.sha256(data).hexdigest()
+    target = _plan(s3_hub, "alice", data)["targets"][0]
+    assert _put(target, data) == 200
+    bucket, prefix = s3_location.removeprefix("s3://").split("/", 1)
+    client = s3_server.client()  # type: ignore[attr-defined]
+    assert client.head_object(Bucket=bucket, Key=f"{prefix}/{digest}")["ContentLength"] == len(data)
+    assert "would remove 0 blobs no version references" in _gc(s3_hub)  # fresh: an upload in progress
+    s3_hub.env["EOHUB_UPLOAD_TTL_SECONDS"] = "0"
+    time.sleep(1.1)  # touched_at is stored with a resolution of seconds on some databases
+    report = _gc(s3_hub, "--delete")
+    assert "removed 1 blobs no version references" in report and "removed 1 abandoned uploads" in report
+    assert client.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/{digest}").get("KeyCount") == 0
+    assert _missing(s3_hub, "alice", data)
