@@ -201,3 +201,23 @@ def test_a_blob_written_at_its_key_but_never_completed_is_collected(
     assert "removed 1 blobs no version references" in report and "removed 1 abandoned uploads" in report
     assert client.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/{digest}").get("KeyCount") == 0
     assert _missing(s3_hub, "alice", data)
+
+
+def test_a_client_whose_upload_lost_the_race_sends_the_bytes_to_a_staging_key(
+    s3_hub: HubServer, tmp_path: Path
+):
+    from eohub.client import RemoteRepository
+    from tests.repository_helpers import write_q0_model
+
+    folder = write_q0_model(tmp_path / "m", name="Raced-Model")
+    weights = folder / "weights.bin"
+    weights.write_bytes(b"both users hold these bytes" * 2000)
+    data = weights.read_bytes()
+    _plan(s3_hub, "bob", data)  # bob's upload session names the blob's key
+    alice = _plan(s3_hub, "alice", data)["targets"][0]
+    assert _put(alice, data) == 200 and _complete(s3_hub, "alice", data)["complete"] is True
+    with RemoteRepository(s3_hub.url, s3_hub.token("bob")) as bob:
+        bob.ingest("model", folder)  # the hub moves bob's session to a staging key; the client follows
+        assert not bob.missing_blobs({hashlib.sha256(data).hexdigest()})
+        got = bob.download("model", "Raced-Model", tmp_path / "get")
+    assert (got / "weights.bin").read_bytes() == data
