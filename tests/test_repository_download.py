@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -195,3 +196,71 @@ def test_a_failing_file_stops_the_others_and_reports_the_cause(tmp_path: Path):
     with pytest.raises(IntegrityError, match="f2.bin"):
         write_version(manifest, tmp_path / "m" / "v1", one_bad, workers=4)
     assert list((tmp_path / "m").iterdir()) == []
+
+
+def _ranged(content: dict[str, bytes], asked: list[tuple[int, int | None]], fail_at: int | None = None):
+    def fetch(entry: FileEntry, start: int, end: int | None = None) -> Iterator[bytes]:
+        asked.append((start, end))
+        if start == fail_at:
+            raise TransferError("connection dropped")
+        yield content[entry.path][start:end]
+
+    return fetch
+
+
+def test_a_large_file_is_fetched_in_spans_on_several_threads_and_written_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from eohub.repository import download
+
+    monkeypatch.setattr(download, "PART_BYTES", 1000)
+    monkeypatch.setattr(download, "PARTS_FROM", 5000)
+    data = bytes(range(256)) * 41  # 10,496 bytes: ten whole spans and a short one
+    content = {"big.bin": data, "small.bin": b"under PARTS_FROM"}
+    manifest, _ = _serve(content)
+    asked: list[tuple[int, int | None]] = []
+    target = write_version(manifest, tmp_path / "m" / "v1", _ranged(content, asked), part_threads=3)
+    assert (target / "big.bin").read_bytes() == data and (target / "small.bin").read_bytes() == content[
+        "small.bin"
+    ]
+    spans = sorted(a for a in asked if a[1] is not None)
+    assert spans == [(a, min(a + 1000, len(data))) for a in range(0, len(data), 1000)]
+    assert (0, None) in asked  # the small file: one request from its start
+
+
+def test_a_download_in_spans_that_breaks_leaves_a_prefix_and_resumes_from_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from eohub.repository import download
+
+    monkeypatch.setattr(download, "PART_BYTES", 1000)
+    monkeypatch.setattr(download, "PARTS_FROM", 1)
+    data = os.urandom(9_000)
+    content = {"big.bin": data}
+    manifest, _ = _serve(content)
+    target = tmp_path / "m" / "v1"
+    with pytest.raises(TransferError):
+        write_version(manifest, target, _ranged(content, [], fail_at=5000), part_threads=2)
+    assert (tmp_path / "m" / ".v1.partial" / "big.bin").read_bytes() == data[:5000]  # spans before 5000 only
+    asked: list[tuple[int, int | None]] = []
+    write_version(manifest, target, _ranged(content, asked), part_threads=2)
+    assert min(asked)[0] == 5000
+    assert (target / "big.bin").read_bytes() == data
+
+
+def test_a_span_cut_short_is_a_transfer_error_not_a_wrong_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from eohub.repository import download
+
+    monkeypatch.setattr(download, "PART_BYTES", 1000)
+    monkeypatch.setattr(download, "PARTS_FROM", 1)
+    data = os.urandom(3_000)
+    manifest, _ = _serve({"big.bin": data})
+
+    def short(entry: FileEntry, start: int, end: int | None = None) -> Iterator[bytes]:
+        yield data[start : (end or len(data)) - (1 if start == 1000 else 0)]
+
+    with pytest.raises(TransferError, match="999 of 1000 bytes"):
+        write_version(manifest, tmp_path / "m" / "v1", short, part_threads=2)
+    assert (tmp_path / "m" / ".v1.partial" / "big.bin").read_bytes() == data[:1000]

@@ -221,3 +221,57 @@ def test_a_client_whose_upload_lost_the_race_sends_the_bytes_to_a_staging_key(
         assert not bob.missing_blobs({hashlib.sha256(data).hexdigest()})
         got = bob.download("model", "Raced-Model", tmp_path / "get")
     assert (got / "weights.bin").read_bytes() == data
+
+
+def test_a_client_whose_create_only_put_is_refused_plans_again_and_sends_to_staging(
+    s3_hub: HubServer, tmp_path: Path, s3_location: str, s3_server: object, caplog: pytest.LogCaptureFixture
+):
+    import logging
+
+    from eohub.client import RemoteRepository
+    from tests.repository_helpers import write_q0_model
+
+    folder = write_q0_model(tmp_path / "m", name="Refused-Model")
+    weights = folder / "weights.bin"
+    weights.write_bytes(b"written at the key, never completed" * 2000)
+    data = weights.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    assert _put(_plan(s3_hub, "alice", data)["targets"][0], data) == 200  # alice never completes it
+    fresh = _plan(s3_hub, "carol", data)["targets"][0]
+    assert _path(fresh).endswith("/" + digest)  # a new plan still names the blob's key: the PUT gets 412
+    with RemoteRepository(s3_hub.url, s3_hub.token("bob")) as bob, caplog.at_level(logging.INFO):
+        bob.ingest("model", folder)  # 412 on the blob's key, a new plan, the bytes to a staging key
+    assert any("refused by the storage (412" in r.getMessage() for r in caplog.records)
+    with RemoteRepository(s3_hub.url, s3_hub.token("bob")) as bob:
+        assert not bob.missing_blobs({digest})
+        got = bob.download("model", "Refused-Model", tmp_path / "get")
+    assert (got / "weights.bin").read_bytes() == data
+    bucket, prefix = s3_location.removeprefix("s3://").split("/", 1)
+    head = s3_server.client().head_object(Bucket=bucket, Key=f"{prefix}/{digest}")  # type: ignore[attr-defined]
+    assert head["ContentLength"] == len(data)
+
+
+def test_blobs_are_checked_in_groups_while_the_next_ones_are_sent(
+    s3_hub: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from eohub.client import RemoteRepository, uploads
+    from tests.repository_helpers import write_q0_model
+
+    folder = write_q0_model(tmp_path / "m", name="Grouped-Model")
+    (folder / "parts").mkdir()
+    for i in range(12):
+        (folder / "parts" / f"p{i}.bin").write_bytes(bytes([i]) * 5000)
+    monkeypatch.setattr(uploads, "COMPLETE_GROUP", 3)
+    groups: list[int] = []
+    complete = uploads.HubUploads._complete
+
+    def counted(self: uploads.HubUploads, digests: list[str]) -> dict[str, str]:
+        groups.append(len(digests))
+        return complete(self, digests)
+
+    monkeypatch.setattr(uploads.HubUploads, "_complete", counted)
+    with RemoteRepository(s3_hub.url, s3_hub.token("alice")) as alice:
+        alice.ingest("model", folder)
+        got = alice.download("model", "Grouped-Model", tmp_path / "get")
+    assert len(groups) >= 4 and sum(groups) >= 12  # in groups, not one request at the end
+    assert all((got / "parts" / f"p{i}.bin").read_bytes() == bytes([i]) * 5000 for i in range(12))

@@ -73,6 +73,14 @@ class HostileHub:
         def file(name: str, version: str, path: str, request: Request) -> Response:
             return self._answer("file", status=206 if request.headers.get("range") else 200)
 
+        @app.post("/api/models/{name}/versions/{version}/locations")
+        def locations(name: str, version: str) -> Response:
+            return self._answer("locations") if "locations" in self.answers else Response(status_code=404)
+
+        @app.get("/storage/{key}")
+        def storage(key: str) -> Response:
+            return self._answer("storage", status=206)
+
         self.port = free_port()
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -258,3 +266,43 @@ def test_an_upload_plan_may_only_ask_for_storage_headers(headers: dict, accepted
     else:
         with pytest.raises(IntegrityError, match="malformed upload plan"):
             _checked_plan(plan, entry, "http://127.0.0.1:9")
+
+
+def _locations(hub: HostileHub, url: str | None = None, **answer: Any) -> dict[str, Any]:
+    return {"expires_in": 900, "locations": {"model.onnx": url or f"{hub.url}/storage/x"}, **answer}
+
+
+def test_storage_locations_a_hub_gives_are_followed_and_their_bytes_checked(
+    hostile: HostileHub, tmp_path: Path
+):
+    hostile.answers["locations"] = _locations(hostile)
+    hostile.answers["storage"] = MODEL
+    hostile.answers["file"] = Response(status_code=500)  # only the storage location answers
+    done = _get(hostile, tmp_path, "--path", "target")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "target" / "Good-Model" / "v1" / "model.onnx").read_bytes() == MODEL
+    hostile.answers["storage"] = b"other bytes, same length"[: len(MODEL)].ljust(len(MODEL), b"!")
+    _one_line_error(_get(hostile, tmp_path, "--path", "again"), "SHA-256")
+    assert not (tmp_path / "again" / "Good-Model" / "v1").exists()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"locations": {"model.onnx": "file:///etc/passwd"}, "expires_in": 900},
+        {"locations": {"model.onnx": "http://"}, "expires_in": 900},
+        {"locations": {"../../etc/passwd": "http://127.0.0.1:9/x"}, "expires_in": 900},
+        {"locations": {"model.onnx": 5}, "expires_in": 900},
+        {"locations": ["http://127.0.0.1:9/x"], "expires_in": 900},
+        {"locations": {"model.onnx": "http://127.0.0.1:9/x"}, "expires_in": True},
+        {"locations": {"model.onnx": "http://127.0.0.1:9/" + "x" * 9000}, "expires_in": 900},
+    ],
+    ids=["file-scheme", "no-host", "path-not-asked", "not-a-string", "a-list", "bool-seconds", "too-long"],
+)
+def test_malformed_storage_locations_are_a_one_line_error(
+    hostile: HostileHub, tmp_path: Path, answer: dict[str, Any]
+):
+    hostile.answers["locations"] = answer
+    _one_line_error(_get(hostile, tmp_path, "--path", "target"))
+    assert not (tmp_path / "target" / "Good-Model" / "v1").exists()
+    assert not (tmp_path / "etc").exists()

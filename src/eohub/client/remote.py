@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from eohub.client.http import HubSession, _Retryable
+from eohub.client.locations import Locations
 from eohub.client.uploads import HubUploads, _Batch, _short, _storage_url
 from eohub.core.names import PLURALS, Kind, check_kind, check_name, name_key
 from eohub.errors import EohubError, IntegrityError, TransferError
 from eohub.quality import QualityReport
 from eohub.repository.base import CommitResult, Repository, RepositoryInfo, VersionInfo, check_version
+from eohub.repository.download import Fetch
 from eohub.repository.links import TrainedModel
 from eohub.repository.manifest import FileEntry, Manifest
 from eohub.repository.scan import IngestPlan
@@ -91,8 +93,61 @@ class RemoteRepository(HubUploads, Repository):
         url = self._path(kind, name, "versions", str(check_version(version)), "files", path)
         return self._stream(url, start, end)
 
-    def fetch(self, kind: Kind, name: str, version: int, entry: FileEntry, start: int = 0) -> Iterator[bytes]:
-        return self.read_file(kind, name, version, entry.path, start, entry.size)
+    part_threads = 4
+
+    def fetcher(self, kind: Kind, name: str, version: int, manifest: Manifest) -> Fetch:
+        """Files are read straight from storage with URLs asked for a thousand at a time (a hub on S3),
+        else through ``GET .../files/{path}``."""
+        where = self._path(kind, name, "versions", str(check_version(version)), "locations")
+        locations = Locations(
+            lambda paths: self.session.json("POST", where, json={"paths": paths}),
+            [e.path for e in manifest.files if e.size],
+            lambda url: _storage_url(url, self.url),
+        )
+
+        def fetch(entry: FileEntry, start: int, end: int | None = None) -> Iterator[bytes]:
+            stop = entry.size if end is None else end
+            if start >= stop:
+                return iter(())  # nothing to ask for (an empty file's digest is still checked)
+            url = locations.url(entry.path)
+            if url is None:
+                return self.fetch(kind, name, version, entry, start, stop)
+            return self._from_storage(
+                url, entry, start, stop, lambda at: self.fetch(kind, name, version, entry, at, stop)
+            )
+
+        return fetch
+
+    def fetch(
+        self, kind: Kind, name: str, version: int, entry: FileEntry, start: int = 0, end: int | None = None
+    ) -> Iterator[bytes]:
+        return self.read_file(kind, name, version, entry.path, start, entry.size if end is None else end)
+
+    def _from_storage(
+        self, url: str, entry: FileEntry, start: int, end: int, rest: Callable[[int], Iterator[bytes]]
+    ) -> Iterator[bytes]:
+        """Bytes ``[start, end)`` of ``entry`` from a storage URL; what it does not give (expired, broken
+        off) comes from ``rest(position)``, through the hub."""
+        position = start
+        try:
+            headers = {"Range": f"bytes={start}-{end - 1}"}
+            context = self.storage().stream("GET", url, headers=headers)
+            response = context.__enter__()
+            whole = start == 0 and end == entry.size
+            if response.status_code != 206 and not (whole and response.status_code == 200):
+                context.__exit__(None, None, None)
+                raise _Retryable(f"the storage answered {response.status_code}")
+            for chunk in _chunks(context, response):
+                if position + len(chunk) > end:
+                    raise IntegrityError(f"{entry.path}: the storage sent more than the bytes asked for")
+                position += len(chunk)
+                with self._lock:
+                    self.bytes_received += len(chunk)
+                yield chunk
+        except (httpx.TransportError, _Retryable) as exc:
+            log.info("%s from storage stopped at byte %d (%s); through the hub", entry.path, position, exc)
+        if position < end:
+            yield from rest(position)
 
     def _stream(self, url: str, start: int, end: int | None) -> Iterator[bytes]:
         """Bytes ``[start, end)`` of ``url``; a broken stream is resumed where it stopped."""

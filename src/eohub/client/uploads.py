@@ -21,7 +21,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -44,6 +44,8 @@ REQUEST_BYTES = 64 * 1024 * 1024
 UPLOAD_BATCH = 1_000
 """Blobs of one ``POST /api/uploads`` or ``/api/uploads/complete`` (the hub's bound)."""
 UPLOAD_THREADS = 8
+COMPLETE_GROUP = 100
+"""Blobs sent straight to storage whose checks are asked for together while the next ones are sent."""
 """Files sent at once (small files are round trips more than bytes)."""
 PART_THREADS = 4
 """Parts of one file sent to S3 at once."""
@@ -93,14 +95,28 @@ class HubUploads:
             for f in files:
                 self._batches[f.entry.sha256] = batch
         try:
+            completing = ThreadPoolExecutor(1, thread_name_prefix="eohub-complete")
+            checks: list[Future[dict[str, str]]] = []
+
+            def complete_sent(least: int) -> None:
+                with self._lock:
+                    ready = batch.sent[:] if len(batch.sent) >= least else []
+                    del batch.sent[: len(ready)]
+                if ready:
+                    checks.append(completing.submit(self._complete, ready))
 
             def send(f: PlannedFile) -> None:
                 assert f.source is not None
                 self.upload_blob(f.entry, f.source, progress)
                 progress.file_done()
+                complete_sent(COMPLETE_GROUP)  # the hub checks these while the next ones are sent
 
-            _run_all(send, files, UPLOAD_THREADS)
-            failed = self._complete(batch.sent)
+            try:
+                _run_all(send, files, UPLOAD_THREADS)
+                complete_sent(1)
+                failed = {k: v for check in checks for k, v in check.result().items()}
+            finally:
+                completing.shutdown(cancel_futures=True)
         finally:
             with self._lock:
                 for f in files:
@@ -242,6 +258,10 @@ class HubUploads:
                 if not refused and not plan["more"]:
                     return
                 refusals = refusals + 1 if refused else 0
+                if refused:
+                    log.info(
+                        "upload of %s refused by the storage (%s); planning again", entry.path, refused[0]
+                    )
                 if refusals > self.session.attempts:
                     raise TransferError(
                         f"{source}: the storage keeps refusing the upload ({refused[0]}); "

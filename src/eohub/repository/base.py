@@ -29,7 +29,7 @@ from eohub.core.readme import metadata_notes
 from eohub.errors import Argument, InvalidStacError, NotFoundError, UsageError
 from eohub.quality import QualityReport
 from eohub.repository.assess import assess, stac_problems, upgrade_mlm
-from eohub.repository.download import version_folder, write_version
+from eohub.repository.download import Fetch, version_folder, write_version
 from eohub.repository.links import TrainedModel, check_trained_on
 from eohub.repository.manifest import FileEntry, Manifest, diff
 from eohub.repository.progress import Progress, Silent
@@ -293,15 +293,24 @@ class Repository(ABC):
         number = info.latest.number if version is None else check_version(version)
         manifest = self.manifest(kind, info.name, number)
         target = version_folder(Path(".") if path is None else path, info.name, number)
-        written = write_version(
-            manifest, target, lambda e, start: self.fetch(kind, info.name, number, e, start), force, progress
-        )
+        fetch = self.fetcher(kind, info.name, number, manifest)
+        written = write_version(manifest, target, fetch, force, progress, part_threads=self.part_threads)
         files = len(manifest.files) + len(manifest.documents)
         return Downloaded(written, number, files, len(manifest.documents), manifest.size)
 
-    def fetch(self, kind: Kind, name: str, version: int, entry: FileEntry, start: int = 0) -> Iterator[bytes]:
-        """The bytes of one manifest entry from ``start`` (a backend may read the blob directly)."""
-        return self.read_file(kind, name, version, entry.path, start)
+    part_threads = 1
+    """Spans of one large file a download fetches at once (see :func:`write_version`)."""
+
+    def fetcher(self, kind: Kind, name: str, version: int, manifest: Manifest) -> Fetch:
+        """How :meth:`download_version` reads the files of ``manifest`` (a backend may look them up in
+        batches)."""
+        return lambda entry, start, end=None: self.fetch(kind, name, version, entry, start, end)
+
+    def fetch(
+        self, kind: Kind, name: str, version: int, entry: FileEntry, start: int = 0, end: int | None = None
+    ) -> Iterator[bytes]:
+        """Bytes ``[start, end)`` of one manifest entry (a backend may read the blob directly)."""
+        return self.read_file(kind, name, version, entry.path, start, end)
 
 
 def _trained_on(kind: Kind, values: Sequence[str]) -> list[str]:

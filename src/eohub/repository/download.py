@@ -25,8 +25,11 @@ import os
 import shutil
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 
 from eohub.core.names import check_name, check_stored_path, check_version
@@ -37,10 +40,15 @@ from eohub.storage.base import CHUNK
 
 log = logging.getLogger(__name__)
 
-Fetch = Callable[[FileEntry, int], Iterator[bytes]]
-"""``fetch(entry, start)``: the bytes of ``entry`` from offset ``start`` to its end, in chunks."""
+Fetch = Callable[..., Iterator[bytes]]
+"""``fetch(entry, start, end=None)``: the bytes of ``entry`` from offset ``start`` to ``end`` (its end for
+``None``), in chunks."""
 
 PARALLEL_FILES = 4
+PART_BYTES = 8 * 1024 * 1024
+"""The span of a large file one thread fetches at a time (held in memory until it is written)."""
+PARTS_FROM = 64 * 1024 * 1024
+"""Files with at least this many bytes left are fetched in spans on several threads."""
 _KEEP_PARTIAL = (TransferError, KeyboardInterrupt)
 
 
@@ -86,11 +94,14 @@ def _valid_copy(path: Path, entry: FileEntry) -> bool:
 class _Writer:
     """Fills the partial folder with the manifest's files; shared by the download threads."""
 
-    def __init__(self, root: Path, fetch: Fetch, progress: Progress, reuse: Path | None) -> None:
+    def __init__(
+        self, root: Path, fetch: Fetch, progress: Progress, reuse: Path | None, part_threads: int = 1
+    ) -> None:
         self.root = root
         self.fetch = fetch
         self.progress = progress
         self.reuse = reuse
+        self.part_threads = part_threads
         self.stop = threading.Event()
 
     def write(self, entry: FileEntry) -> None:
@@ -135,8 +146,10 @@ class _Writer:
         flags = (
             os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | (os.O_APPEND if resume else os.O_TRUNC)
         )
-        with os.fdopen(os.open(dest, flags, 0o644), "wb") as out:
-            for chunk in self.fetch(entry, size):
+        parts = self.part_threads > 1 and entry.size - size >= PARTS_FROM
+        chunks = _in_spans(self.fetch, entry, size, self.part_threads) if parts else self.fetch(entry, size)
+        with os.fdopen(os.open(dest, flags, 0o644), "wb") as out, _closing(chunks):
+            for chunk in chunks:
                 if self.stop.is_set():
                     raise TransferError("download stopped")
                 if size + len(chunk) > entry.size:
@@ -155,6 +168,51 @@ class _Writer:
             f"{entry.path}: downloaded content does not match its SHA-256 "
             f"(expected {entry.sha256}, {entry.size} bytes; got {h.hexdigest()}, {size} bytes)"
         )
+
+
+@contextmanager
+def _closing(chunks: Iterator[bytes]) -> Iterator[None]:
+    """Close ``chunks`` (a generator: its connection, its span threads) when the loop over it ends."""
+    try:
+        yield
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
+def _in_spans(fetch: Fetch, entry: FileEntry, start: int, threads: int) -> Iterator[bytes]:
+    """The bytes of ``entry`` from ``start``, in order, fetched in :data:`PART_BYTES` spans on ``threads``
+    threads (one span more waits, fetched): the file is still written and hashed front to back, so an
+    interrupted download leaves a prefix to resume from."""
+    spans = ((a, min(a + PART_BYTES, entry.size)) for a in range(start, entry.size, PART_BYTES))
+    stop = threading.Event()
+
+    def span(bounds: tuple[int, int]) -> bytes:
+        chunks, size = [], 0
+        for chunk in fetch(entry, *bounds):
+            if stop.is_set():
+                raise TransferError("download stopped")
+            size += len(chunk)
+            if size > bounds[1] - bounds[0]:
+                raise IntegrityError(f"{entry.path}: the source sent more than the bytes asked for")
+            chunks.append(chunk)
+        if size < bounds[1] - bounds[0]:
+            raise TransferError(f"{entry.path}: the source sent {size} of {bounds[1] - bounds[0]} bytes")
+        return b"".join(chunks)  # hashed and written in one call: the writer waits for the GIL once
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="eohub-span") as pool:
+        pending = deque(pool.submit(span, b) for b in islice(spans, threads + 1))
+        try:
+            while pending:
+                data = pending.popleft().result()
+                pending.extend(pool.submit(span, b) for b in islice(spans, 1))
+                yield data
+                del data
+        finally:
+            stop.set()
+            for future in pending:
+                future.cancel()
 
 
 def _check_paths(manifest: Manifest) -> None:
@@ -231,8 +289,11 @@ def write_version(
     force: bool = False,
     progress: Progress | None = None,
     workers: int = PARALLEL_FILES,
+    part_threads: int = 1,
 ) -> Path:
-    """Write ``manifest`` into ``target`` (see the module docstring); return ``target``."""
+    """Write ``manifest`` into ``target`` (see the module docstring); return ``target``. ``workers`` files
+    are fetched at once, and a large file in spans on ``part_threads`` threads (``fetch`` is then also
+    asked for ranges)."""
     progress = progress or Silent()
     if target.exists() or target.is_symlink():
         if not force:
@@ -244,7 +305,7 @@ def write_version(
             raise UsageError(f"{target} exists and is not a folder; remove it yourself")
     _check_paths(manifest)
     partial = _open_partial(target)
-    writer = _Writer(partial, fetch, progress, target if target.is_dir() else None)
+    writer = _Writer(partial, fetch, progress, target if target.is_dir() else None, part_threads)
     try:
         progress.begin(f"downloading {target}", manifest.size, len(manifest.files))
         try:

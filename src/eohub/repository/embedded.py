@@ -123,22 +123,32 @@ class EmbeddedRepository(EmbeddedCommits):
                 raise NotFoundError(f"{kind} '{name}' version {row.number} has no file {path!r}")
             return FileEntry(found.path, found.size, found.sha256), row.number
 
+    def file_entries(self, kind: Kind, name: str, version: int | None, paths: list[str]) -> list[FileEntry]:
+        """The stored files among ``paths`` of a version (the latest for ``None``); others are left out."""
+        with self.database.sessions() as s:
+            row = self._version_row(s, self._row(s, kind, name), version)
+            found = s.scalars(select(FileRow).where(FileRow.version_id == row.id, FileRow.path.in_(paths)))
+            return [FileEntry(f.path, f.size, f.sha256) for f in found]
+
     def read_file(
         self, kind: Kind, name: str, version: int, path: str, start: int = 0, end: int | None = None
     ) -> Iterator[bytes]:
         entry, _ = self.file_entry(kind, name, version, path)
         return self.store.read(entry.sha256, start, end)
 
-    def fetch(self, kind: Kind, name: str, version: int, entry: FileEntry, start: int = 0) -> Iterator[bytes]:
-        return self.store.read(entry.sha256, start)  # the manifest was read with the caller's access
+    def fetch(
+        self, kind: Kind, name: str, version: int, entry: FileEntry, start: int = 0, end: int | None = None
+    ) -> Iterator[bytes]:
+        return self.store.read(entry.sha256, start, end)  # the manifest was read with the caller's access
 
     # --- writes ---------------------------------------------------------------------------------
 
     def missing_blobs(self, digests: set[str]) -> set[str]:
         """Digests the store lacks, and those the caller may not reference (they must upload them)."""
-        missing = self.store.missing(digests)
+        with self.database.sessions() as s:
+            allowed = ledger.referenceable(s, self.user, self.admin, digests)
+        allowed -= self.store.missing(allowed)  # asked only of blobs the caller may reference
         with self.database.sessions.begin() as s:
-            allowed = ledger.referenceable(s, self.user, self.admin, set(digests) - missing)
             ledger.touch(s, allowed)  # about to be referenced: housekeeping leaves them alone
         return set(digests) - allowed
 
@@ -171,9 +181,8 @@ class EmbeddedRepository(EmbeddedCommits):
             raise AuthenticationError("uploading needs a user (set EOHUB_TOKEN or run eohub auth login)")
         with self.database.sessions.begin() as s:
             user = self._user_row(s)
-            for digest, size in sorted(sizes.items()):  # one order for all: concurrent batches never deadlock
-                ledger.record_blob(s, digest, size)
-                ledger.record_proof(s, user, digest)
+            ledger.record_blobs(s, sizes)  # in digest order: concurrent batches never deadlock
+            ledger.record_proofs(s, user, sizes)
 
     def set_visibility(self, kind: Kind, name: str, private: bool) -> RepositoryInfo:
         with self.database.sessions.begin() as s:

@@ -172,20 +172,24 @@ class EmbeddedCommits(EmbeddedAccess):
         return CommitResult(version_info(last, author_of(s, last)), False, False)
 
     def _check_blobs(self, manifest: Manifest) -> None:
-        """Every blob is stored, its size is the store's, and the caller may reference it."""
+        """Every blob is stored, its size is the store's, and the caller may reference it.
+
+        A blob the ``blobs`` table lists with its size was measured by the hub when it was stored, and
+        housekeeping unlists a blob before deleting it: only the others are asked of the store."""
         digests = manifest.digests()
-        missing = self.store.missing(digests)
+        with self.database.sessions() as s:
+            sizes = ledger.known(s, digests)
+        unmeasured = {d for d in digests if sizes.get(d) is None}
+        missing = self.store.missing(unmeasured)
         if missing:
             raise IntegrityError(
                 f"cannot commit: {len(missing)} blob(s) are not stored (e.g. {min(missing)}); "
                 "upload them first"
             )
         with self.database.sessions.begin() as s:
-            sizes = ledger.known(s, digests)
-            for digest in digests:
-                if sizes.get(digest) is None:  # stored before the hub listed blobs, or by an old client
-                    sizes[digest] = self.store.size(digest)
-                    ledger.record_blob(s, digest, sizes[digest])
+            for digest in unmeasured:  # stored before the hub listed blobs, or by an old client
+                sizes[digest] = self.store.size(digest)
+                ledger.record_blob(s, digest, sizes[digest])
             allowed = ledger.referenceable(s, self.user, self.admin, digests)
         for entry in manifest.files:
             if entry.sha256 not in allowed:

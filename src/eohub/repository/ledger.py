@@ -55,6 +55,40 @@ def record_blob(session: Session, digest: str, size: int) -> None:
         pass
 
 
+def record_blobs(session: Session, sizes: dict[str, int]) -> None:
+    """:func:`record_blob` of many: the listed ones found in batches, the others inserted together."""
+    listed = known(session, sizes)
+    for digest, size in listed.items():
+        if size is None:
+            record_blob(session, digest, sizes[digest])
+    new = [{"sha256": d, "size": sizes[d]} for d in sorted(sizes) if d not in listed]
+    try:
+        with session.begin_nested():
+            if new:
+                session.execute(insert(BlobRow), new)
+    except sa_exc.IntegrityError:  # another upload listed one of them meanwhile: one by one
+        for row in new:
+            record_blob(session, row["sha256"], row["size"])
+
+
+def record_proofs(session: Session, user: UserRow, digests: Iterable[str]) -> None:
+    """:func:`record_proof` of many."""
+    proved: set[str] = set()
+    for batch in _batches(digests):
+        found = select(BlobProofRow.sha256).where(
+            BlobProofRow.user_id == user.id, BlobProofRow.sha256.in_(batch)
+        )
+        proved.update(session.scalars(found))
+    new = [{"user_id": user.id, "sha256": d} for d in sorted(set(digests) - proved)]
+    try:
+        with session.begin_nested():
+            if new:
+                session.execute(insert(BlobProofRow), new)
+    except sa_exc.IntegrityError:  # another request of the same user's proved one meanwhile
+        for row in new:
+            record_proof(session, user, row["sha256"])
+
+
 def record_proof(session: Session, user: UserRow, digest: str) -> None:
     """Remember that ``user`` uploaded the bytes of ``digest``."""
     found = session.scalar(

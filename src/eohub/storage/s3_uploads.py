@@ -41,7 +41,7 @@ from sqlalchemy import exc as sa_exc
 
 from eohub.config import Limits
 from eohub.db.engine import Database
-from eohub.db.tables import UploadRow, UserRow, utcnow
+from eohub.db.tables import BlobRow, UploadRow, UserRow, utcnow
 from eohub.errors import AuthenticationError, EohubError, IntegrityError, UsageError
 from eohub.storage.base import AbandonedWrite, check_digest, verify_digest
 from eohub.storage.s3 import S3BlobStore
@@ -60,6 +60,8 @@ from eohub.storage.uploads import (
 )
 
 log = logging.getLogger(__name__)
+
+LISTED_BATCH = 500
 
 
 class S3Uploads(Uploads):
@@ -81,11 +83,19 @@ class S3Uploads(Uploads):
 
     def _put_mode(self, digests: list[str]) -> dict[str, str]:
         """The mode of a new single-PUT upload of each of ``digests``: to the blob's own key when the
-        server allows it and the blob is not stored, else to a staging key."""
+        server allows it and the hub lists no such blob, else to a staging key.
+
+        The ``blobs`` table answers, not a HEAD per digest: a blob stored but not listed (written by an
+        upload that never completed, or by another one a moment ago) refuses the create-only PUT (412),
+        and the client's next plan finds the key written by another upload and moves to staging."""
         if not digests or not self.staging.writes_blobs():
             return dict.fromkeys(digests, PUT)
-        absent = self.store.missing(digests)
-        return {d: BLOB if d in absent else PUT for d in digests}
+        listed: set[str] = set()
+        with self.database.sessions() as s:
+            for i in range(0, len(digests), LISTED_BATCH):
+                batch = digests[i : i + LISTED_BATCH]
+                listed.update(s.scalars(select(BlobRow.sha256).where(BlobRow.sha256.in_(batch))))
+        return {d: PUT if d in listed else BLOB for d in digests}
 
     def _find(self, uploader: str, digest: str) -> Session | None:
         with self.database.sessions() as s:

@@ -24,6 +24,7 @@ from eohub.server.limits import MAX_VERSION, whole_number
 
 router = APIRouter(prefix="/api", tags=["repositories"])
 MAX_TRAINED_ON = 1000
+MAX_LOCATIONS = 1000
 
 
 class Plural(str, Enum):  # noqa: UP042 - FastAPI path enums
@@ -194,6 +195,27 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 class _RangeNotSatisfiable(Exception):
     def __init__(self, size: int) -> None:
         self.size = size
+
+
+class Paths(BaseModel):
+    paths: list[Annotated[str, Field(max_length=MAX_HREF)]] = Field(max_length=MAX_LOCATIONS)
+
+
+@router.post(
+    "/{plural}/{name}/versions/{version}/locations",
+    summary="Where to download these files straight from storage (presigned URLs; none on local storage)",
+)
+def file_locations(
+    plural: Plural, name: str, version: str, body: Paths, repo: Repo, context: Hub
+) -> dict[str, Any]:
+    """A presigned ``GET`` URL, valid ``expires_in`` seconds, for each non-empty file among ``paths``
+    (at most 1,000): what ``GET .../files/{path}`` would redirect to, asked for many files at once.
+    Paths the version lacks are left out; so is everything when the hub serves the bytes itself."""
+    presign = getattr(context.store, "presign_get", None)
+    seconds = context.settings.limits.presign_seconds
+    entries = repo.file_entries(plural.kind, name, _version(version), list(dict.fromkeys(body.paths)))
+    urls = {e.path: presign(e.sha256, seconds) for e in entries if e.size} if presign is not None else {}
+    return {"expires_in": seconds, "locations": urls}
 
 
 @router.get(

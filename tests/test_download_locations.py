@@ -1,0 +1,116 @@
+"""Downloads from a hub on S3 read each file straight from storage, with presigned URLs asked for a
+thousand files at a time (``POST .../locations``); a hub on local storage gives none and serves the bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from eohub.client import RemoteRepository
+from tests.hub_server import HubServer, start_hub
+
+FILES = {f"data/f{i:02d}.bin": bytes([i]) * (1000 + i) for i in range(30)} | {"data/empty.bin": b""}
+
+
+@pytest.fixture
+def s3_hub(tmp_path: Path, s3_location: str, s3_server: object) -> Iterator[HubServer]:
+    hub = start_hub(tmp_path / "hub", {"EOHUB_STORAGE": s3_location, **s3_server.env})  # type: ignore[attr-defined]
+    yield hub
+    hub.stop()
+
+
+def _dataset(hub: HubServer, folder: Path, private: bool = False) -> None:
+    (folder / "data").mkdir(parents=True)
+    (folder / "README.md").write_text("---\nname: Many-Files\n---\nMany small files.\n")
+    for path, data in FILES.items():
+        (folder / path).write_bytes(data)
+    with RemoteRepository(hub.url, hub.token("alice")) as alice:
+        alice.ingest("dataset", folder, private=private)
+
+
+def _locations(hub: HubServer, user: str, paths: list[str]) -> httpx.Response:
+    return httpx.post(
+        f"{hub.url}/api/datasets/Many-Files/versions/latest/locations",
+        json={"paths": paths},
+        headers={"Authorization": f"Bearer {hub.token(user)}"},
+    )
+
+
+def test_a_hub_on_s3_gives_the_storage_urls_of_many_files_in_one_answer(s3_hub: HubServer, tmp_path: Path):
+    _dataset(s3_hub, tmp_path / "d", private=True)
+    asked = [*FILES, "data/not-there.bin"]
+    answer = _locations(s3_hub, "alice", asked)
+    assert answer.status_code == 200, answer.text
+    urls = answer.json()["locations"]
+    assert set(urls) == {p for p, data in FILES.items() if data}  # not the empty file, not unknown paths
+    for path, url in urls.items():
+        assert hashlib.sha256(httpx.get(url).content).digest() == hashlib.sha256(FILES[path]).digest()
+    assert _locations(s3_hub, "bob", asked).status_code == 404  # private: bob learns nothing
+    assert _locations(s3_hub, "alice", ["x"] * 1001).status_code == 400  # at most a thousand at once
+
+
+def test_a_download_from_a_hub_on_s3_reads_every_file_from_storage(
+    s3_hub: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    _dataset(s3_hub, tmp_path / "d")
+
+    def through_the_hub(*args: object, **kwargs: object) -> Iterator[bytes]:
+        raise AssertionError("a file was read through the hub")
+
+    monkeypatch.setattr(RemoteRepository, "read_file", through_the_hub)
+    with RemoteRepository(s3_hub.url, s3_hub.token("bob")) as bob:
+        got = bob.download("dataset", "Many-Files", tmp_path / "get")
+    assert {p: (got / p).read_bytes() for p in FILES} == FILES
+
+
+def test_expired_storage_urls_fall_back_to_the_hub(
+    tmp_path: Path,
+    s3_location: str,
+    s3_server: object,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+):
+    import logging
+
+    from eohub.client import locations
+
+    env = {"EOHUB_STORAGE": s3_location, "EOHUB_PRESIGN_SECONDS": "1", **s3_server.env}  # type: ignore[attr-defined]
+    hub = start_hub(tmp_path / "hub", env)
+    try:
+        _dataset(hub, tmp_path / "d")
+        monkeypatch.setattr(locations, "MARGIN_SECONDS", -3600)  # use them however old they are
+        fill = locations.Locations._fill
+
+        def late(self: locations.Locations, paths: list[str]) -> None:
+            fill(self, paths)
+            time.sleep(2)  # every URL has expired when it is used: S3 answers 403
+
+        monkeypatch.setattr(locations.Locations, "_fill", late)
+        with RemoteRepository(hub.url, hub.token("bob")) as bob, caplog.at_level(logging.INFO):
+            got = bob.download("dataset", "Many-Files", tmp_path / "get")
+        assert {p: (got / p).read_bytes() for p in FILES} == FILES
+        assert any(
+            "from storage stopped at byte 0 (the storage answered 403)" in r.getMessage()
+            for r in caplog.records
+        )
+    finally:
+        hub.stop()
+
+
+def test_a_hub_on_local_storage_gives_no_urls_and_serves_the_bytes(tmp_path: Path):
+    hub = start_hub(tmp_path / "hub")
+    try:
+        _dataset(hub, tmp_path / "d")
+        answer = _locations(hub, "alice", list(FILES))
+        assert answer.status_code == 200 and answer.json()["locations"] == {}
+        with RemoteRepository(hub.url, hub.token("bob")) as bob:
+            got = bob.download("dataset", "Many-Files", tmp_path / "get")
+        assert {p: (got / p).read_bytes() for p in FILES} == FILES
+    finally:
+        hub.stop()
