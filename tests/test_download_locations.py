@@ -78,20 +78,11 @@ def test_expired_storage_urls_fall_back_to_the_hub(
 ):
     import logging
 
-    from eohub.client import locations
-
     env = {"EOHUB_STORAGE": s3_location, "EOHUB_PRESIGN_SECONDS": "1", **s3_server.env}  # type: ignore[attr-defined]
     hub = start_hub(tmp_path / "hub", env)
     try:
         _dataset(hub, tmp_path / "d")
-        monkeypatch.setattr(locations, "MARGIN_SECONDS", -3600)  # use them however old they are
-        fill = locations.Locations._fill
-
-        def late(self: locations.Locations, paths: list[str]) -> None:
-            fill(self, paths)
-            time.sleep(2)  # every URL has expired when it is used: S3 answers 403
-
-        monkeypatch.setattr(locations.Locations, "_fill", late)
+        _expire_every_url(monkeypatch)
         with RemoteRepository(hub.url, hub.token("bob")) as bob, caplog.at_level(logging.INFO):
             got = bob.download("dataset", "Many-Files", tmp_path / "get")
         assert {p: (got / p).read_bytes() for p in FILES} == FILES
@@ -114,3 +105,61 @@ def test_a_hub_on_local_storage_gives_no_urls_and_serves_the_bytes(tmp_path: Pat
         assert {p: (got / p).read_bytes() for p in FILES} == FILES
     finally:
         hub.stop()
+
+
+@pytest.mark.parametrize("expired", [False, True], ids=["fresh-urls", "expired-urls"])
+def test_a_large_file_is_read_from_storage_in_spans(
+    tmp_path: Path,
+    s3_location: str,
+    s3_server: object,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    expired: bool,
+):
+    import logging
+    import os
+
+    from eohub.repository import download
+
+    monkeypatch.setattr(download, "PART_BYTES", 1024 * 1024)  # spans of BULK_BYTES: read by SpanReader
+    monkeypatch.setattr(download, "PARTS_FROM", 1024 * 1024)
+    seconds = "1" if expired else "900"
+    env = {"EOHUB_STORAGE": s3_location, "EOHUB_PRESIGN_SECONDS": seconds, **s3_server.env}  # type: ignore[attr-defined]
+    hub = start_hub(tmp_path / "hub", env)
+    try:
+        folder = tmp_path / "m"
+        folder.mkdir()
+        (folder / "README.md").write_text("---\nname: Large-Model\n---\nOne large file.\n")
+        data = os.urandom(3 * 1024 * 1024 + 12345)
+        (folder / "weights.bin").write_bytes(data)
+        with RemoteRepository(hub.url, hub.token("alice")) as alice:
+            alice.ingest("model", folder)
+        if expired:
+            _expire_every_url(monkeypatch)
+        else:
+            monkeypatch.setattr(RemoteRepository, "read_file", _never)
+        with RemoteRepository(hub.url, hub.token("bob")) as bob, caplog.at_level(logging.INFO):
+            got = bob.download("model", "Large-Model", tmp_path / "get")
+        assert (got / "weights.bin").read_bytes() == data
+        refused = [r for r in caplog.records if "the storage answered 403" in r.getMessage()]
+        assert bool(refused) == expired  # expired: each span through the hub instead
+    finally:
+        hub.stop()
+
+
+def _never(*args: object, **kwargs: object) -> Iterator[bytes]:
+    raise AssertionError("a file was read through the hub")
+
+
+def _expire_every_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """URLs of a hub presigning for 1 s are used however old they are, and only after 2 s: S3 says 403."""
+    from eohub.client import locations
+
+    monkeypatch.setattr(locations, "MARGIN_SECONDS", -3600)
+    fill = locations.Locations._fill
+
+    def late(self: locations.Locations, paths: list[str]) -> None:
+        fill(self, paths)
+        time.sleep(2)
+
+    monkeypatch.setattr(locations.Locations, "_fill", late)

@@ -23,6 +23,7 @@ import httpx
 
 from eohub.client.http import HubSession, _Retryable
 from eohub.client.locations import Locations
+from eohub.client.storage_reads import SpanReader, StorageReadError
 from eohub.client.uploads import HubUploads, _Batch, _short, _storage_url
 from eohub.core.names import PLURALS, Kind, check_kind, check_name, name_key
 from eohub.errors import EohubError, IntegrityError, TransferError
@@ -39,6 +40,8 @@ READ_SIZE = 1024 * 1024
 DIGEST_BATCH = 10_000
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_NOTES, MAX_NOTE, MAX_LISTED = 200, 500, 10_000
+BULK_BYTES = 1024 * 1024
+"""Spans of at least this many bytes are read from storage into one buffer (:mod:`storage_reads`)."""
 
 
 class RemoteRepository(HubUploads, Repository):
@@ -52,6 +55,7 @@ class RemoteRepository(HubUploads, Repository):
         self.bytes_received = 0
         self._lock = threading.Lock()
         self._storage: httpx.Client | None = None
+        self._spans: SpanReader | None = None
         self._batches: dict[str, _Batch] = {}
 
     def close(self) -> None:
@@ -118,6 +122,13 @@ class RemoteRepository(HubUploads, Repository):
 
         return fetch
 
+    def _span_reader(self) -> SpanReader:
+        with self._lock:
+            if self._spans is None:
+                timeout = self.session.http.timeout.read or 120.0
+                self._spans = SpanReader(timeout, self.session.http.headers["User-Agent"])
+            return self._spans
+
     def fetch(
         self, kind: Kind, name: str, version: int, entry: FileEntry, start: int = 0, end: int | None = None
     ) -> Iterator[bytes]:
@@ -129,11 +140,25 @@ class RemoteRepository(HubUploads, Repository):
         """Bytes ``[start, end)`` of ``entry`` from a storage URL; what it does not give (expired, broken
         off) comes from ``rest(position)``, through the hub."""
         position = start
+        whole = start == 0 and end == entry.size
+        if end - start >= BULK_BYTES:
+            try:
+                data = self._span_reader().read(url, start, end, whole)
+            except StorageReadError as exc:
+                log.info("%s from storage stopped at byte %d (%s); through the hub", entry.path, start, exc)
+                data = exc.got
+            position += len(data)
+            with self._lock:
+                self.bytes_received += len(data)
+            if data:
+                yield data
+            if position < end:
+                yield from rest(position)
+            return
         try:
             headers = {"Range": f"bytes={start}-{end - 1}"}
             context = self.storage().stream("GET", url, headers=headers)
             response = context.__enter__()
-            whole = start == 0 and end == entry.size
             if response.status_code != 206 and not (whole and response.status_code == 200):
                 context.__exit__(None, None, None)
                 raise _Retryable(f"the storage answered {response.status_code}")

@@ -47,6 +47,9 @@ Fetch = Callable[..., Iterator[bytes]]
 PARALLEL_FILES = 4
 PART_BYTES = 8 * 1024 * 1024
 """The span of a large file one thread fetches at a time (held in memory until it is written)."""
+WRITE_BYTES = 256 * 1024
+"""The most bytes of one ``write``: a span in one 8 MiB call cost the kernel several times more CPU to
+copy into the page cache (measured on this project's 2-core VM: 3.3 against 0.7 CPU-s per GiB)."""
 PARTS_FROM = 64 * 1024 * 1024
 """Files with at least this many bytes left are fetched in spans on several threads."""
 _KEEP_PARTIAL = (TransferError, KeyboardInterrupt)
@@ -155,7 +158,9 @@ class _Writer:
                 if size + len(chunk) > entry.size:
                     raise IntegrityError(f"{entry.path}: the source sent more than its {entry.size} bytes")
                 h.update(chunk)
-                out.write(chunk)
+                view = memoryview(chunk)
+                for i in range(0, len(view), WRITE_BYTES):
+                    out.write(view[i : i + WRITE_BYTES])
                 size += len(chunk)
                 self.progress.advance(len(chunk))
         if h.hexdigest() == entry.sha256 and size == entry.size:
@@ -199,7 +204,8 @@ def _in_spans(fetch: Fetch, entry: FileEntry, start: int, threads: int) -> Itera
             chunks.append(chunk)
         if size < bounds[1] - bounds[0]:
             raise TransferError(f"{entry.path}: the source sent {size} of {bounds[1] - bounds[0]} bytes")
-        return b"".join(chunks)  # hashed and written in one call: the writer waits for the GIL once
+        # hashed and written in one call: the writer waits for the GIL once
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="eohub-span") as pool:
         pending = deque(pool.submit(span, b) for b in islice(spans, threads + 1))

@@ -1,0 +1,84 @@
+"""Large spans of a file read from a presigned storage URL into one buffer, with the standard library's
+``http.client``.
+
+httpx reads a body 64 KiB at a time and sets the socket's timeout before each read: for a 1 GiB file
+that is some 16,000 reads, each with an ``ioctl`` and a ``poll``, seconds of CPU on a small machine.
+``HTTPResponse.readinto`` fills the whole span with as few ``recv`` calls as the socket allows. Each
+download thread keeps one connection per storage host.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from urllib.parse import urlsplit
+
+
+class StorageReadError(Exception):
+    """The span could not be read (connection, status): ``got`` bytes of it arrived first."""
+
+    def __init__(self, reason: str, got: bytearray | None = None) -> None:
+        super().__init__(reason)
+        self.got = got or bytearray()
+
+
+class SpanReader:
+    """Reads ``[start, end)`` of storage URLs; connections are kept per thread and host."""
+
+    def __init__(self, timeout: float, user_agent: str) -> None:
+        self.timeout = timeout
+        self.user_agent = user_agent
+        self._local = threading.local()
+
+    def read(self, url: str, start: int, end: int, whole: bool) -> bytearray:
+        """The bytes ``[start, end)`` of ``url`` (``whole``: the span is the entire object, so a 200
+        answer will do); anything else raises :class:`StorageReadError`."""
+        parts = urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection = self._connection(parts.scheme, parts.hostname or "", parts.port)
+        buffer = bytearray(end - start)
+        got = 0
+        try:
+            connection.request(
+                "GET", target, headers={"Range": f"bytes={start}-{end - 1}", "User-Agent": self.user_agent}
+            )
+            response = connection.getresponse()
+            if response.status != 206 and not (whole and response.status == 200):
+                response.read(64 * 1024)
+                raise StorageReadError(f"the storage answered {response.status}")
+            view = memoryview(buffer)
+            while got < len(buffer):
+                count = response.readinto(view[got:])
+                if not count:
+                    break
+                got += count
+            extra = response.read(1)
+            response.close()
+        except (OSError, http.client.HTTPException) as exc:
+            self._drop()
+            raise StorageReadError(str(exc) or type(exc).__name__, buffer[:got]) from None
+        except StorageReadError:
+            self._drop()
+            raise
+        if extra:  # more than asked for: ignored (the file's digest is checked), the connection dropped
+            self._drop()
+        if got < len(buffer):
+            self._drop()
+            raise StorageReadError(f"the storage sent {got} of {len(buffer)} bytes", buffer[:got])
+        return buffer
+
+    def _connection(self, scheme: str, host: str, port: int | None) -> http.client.HTTPConnection:
+        key = (scheme, host, port)
+        if getattr(self._local, "key", None) != key:
+            self._drop()
+            kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+            self._local.connection = kind(host, port, timeout=self.timeout)
+            self._local.key = key
+        return self._local.connection
+
+    def _drop(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+        self._local.connection = None
+        self._local.key = None
