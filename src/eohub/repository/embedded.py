@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import undefer
 
-from eohub.core.names import Kind, check_kind
+from eohub.core.names import Kind, check_kind, check_version, name_key
 from eohub.db.tables import DocumentRow, FileRow, RepositoryRow, UserRow, VersionRow, utcnow
 from eohub.errors import AuthenticationError, IntegrityError, NotFoundError
 from eohub.repository import ledger, training
@@ -117,6 +117,20 @@ class EmbeddedRepository(EmbeddedCommits):
     def file_entry(self, kind: Kind, name: str, version: int | None, path: str) -> tuple[FileEntry, int]:
         """One stored file of a version (the latest for ``None``) and that version's number."""
         with self.database.sessions() as s:
+            if version is not None:  # one query for the common case; the steps below name what is missing
+                found = s.execute(
+                    select(FileRow, RepositoryRow)
+                    .join(VersionRow, VersionRow.id == FileRow.version_id)
+                    .join(RepositoryRow, RepositoryRow.id == VersionRow.repository_id)
+                    .where(
+                        RepositoryRow.kind == check_kind(kind),
+                        RepositoryRow.name_key == name_key(name),
+                        VersionRow.number == check_version(version),
+                        FileRow.path == path,
+                    )
+                ).first()
+                if found is not None and self._visible(found[1]):
+                    return FileEntry(found[0].path, found[0].size, found[0].sha256), version
             row = self._version_row(s, self._row(s, kind, name), version)
             found = s.scalar(select(FileRow).where(FileRow.version_id == row.id, FileRow.path == path))
             if found is None:

@@ -19,6 +19,8 @@ from datetime import datetime
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import exists, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from eohub.db.tables import BlobProofRow, BlobRow, FileRow, RepositoryRow, UserRow, VersionRow, utcnow
@@ -55,38 +57,35 @@ def record_blob(session: Session, digest: str, size: int) -> None:
         pass
 
 
+def _insert_new(session: Session, table: type[BlobRow] | type[BlobProofRow], rows: list[dict]) -> None:
+    """Insert ``rows``, skipping those whose unique key is taken (another request listed them first):
+    ``ON CONFLICT DO NOTHING`` on both databases, no savepoint per batch."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    make = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}.get(dialect)
+    if make is None:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(f"no ON CONFLICT for {dialect}")
+    session.execute(make(table).on_conflict_do_nothing(), rows)
+
+
 def record_blobs(session: Session, sizes: dict[str, int]) -> None:
     """:func:`record_blob` of many: the listed ones found in batches, the others inserted together."""
     listed = known(session, sizes)
     for digest, size in listed.items():
         if size is None:
             record_blob(session, digest, sizes[digest])
-    new = [{"sha256": d, "size": sizes[d]} for d in sorted(sizes) if d not in listed]
-    try:
-        with session.begin_nested():
-            if new:
-                session.execute(insert(BlobRow), new)
-    except sa_exc.IntegrityError:  # another upload listed one of them meanwhile: one by one
-        for row in new:
-            record_blob(session, row["sha256"], row["size"])
+    moment = utcnow()
+    new = [d for d in sorted(sizes) if d not in listed]
+    rows = [{"sha256": d, "size": sizes[d], "created_at": moment, "touched_at": moment} for d in new]
+    _insert_new(session, BlobRow, rows)
 
 
 def record_proofs(session: Session, user: UserRow, digests: Iterable[str]) -> None:
-    """:func:`record_proof` of many."""
-    proved: set[str] = set()
-    for batch in _batches(digests):
-        found = select(BlobProofRow.sha256).where(
-            BlobProofRow.user_id == user.id, BlobProofRow.sha256.in_(batch)
-        )
-        proved.update(session.scalars(found))
-    new = [{"user_id": user.id, "sha256": d} for d in sorted(set(digests) - proved)]
-    try:
-        with session.begin_nested():
-            if new:
-                session.execute(insert(BlobProofRow), new)
-    except sa_exc.IntegrityError:  # another request of the same user's proved one meanwhile
-        for row in new:
-            record_proof(session, user, row["sha256"])
+    """:func:`record_proof` of many (in digest order: concurrent batches never deadlock)."""
+    moment = utcnow()
+    rows = [{"user_id": user.id, "sha256": d, "created_at": moment} for d in sorted(set(digests))]
+    _insert_new(session, BlobProofRow, rows)
 
 
 def record_proof(session: Session, user: UserRow, digest: str) -> None:

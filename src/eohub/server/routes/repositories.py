@@ -25,6 +25,8 @@ from eohub.server.limits import MAX_VERSION, whole_number
 router = APIRouter(prefix="/api", tags=["repositories"])
 MAX_TRAINED_ON = 1000
 MAX_LOCATIONS = 1000
+WHOLE_BODY_BYTES = 1024 * 1024
+"""A file span up to this size is answered from memory rather than streamed."""
 
 
 class Plural(str, Enum):  # noqa: UP042 - FastAPI path enums
@@ -253,7 +255,9 @@ def download_file(
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{entry.size}"
     reading = end > start and not is_head(request)  # a HEAD gets the headers only: the blob stays shut
-    chunks = repo.read_file(plural.kind, name, number, path, start, end) if reading else iter(())
+    chunks = repo.fetch(plural.kind, name, number, entry, start, end) if reading else iter(())
+    if end - start <= WHOLE_BODY_BYTES:  # read here: no thread hand-over per chunk while it is sent
+        return Response(b"".join(chunks), status, headers, media_type="application/octet-stream")
     return StreamingResponse(
         chunks, status_code=status, headers=headers, media_type="application/octet-stream"
     )
