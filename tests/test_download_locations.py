@@ -163,3 +163,20 @@ def _expire_every_url(monkeypatch: pytest.MonkeyPatch) -> None:
         time.sleep(2)
 
     monkeypatch.setattr(locations.Locations, "_fill", late)
+
+
+def test_nul_characters_in_names_and_paths_are_a_400_on_postgresql(tmp_path: Path, postgres_url: str):
+    hub = start_hub(tmp_path / "hub", {"EOHUB_DATABASE_URL": postgres_url})
+    try:
+        _dataset(hub, tmp_path / "d")
+        auth = {"Authorization": f"Bearer {hub.token('alice')}"}
+        base = f"{hub.url}/api/datasets"
+        locations = httpx.post(
+            f"{base}/Many-Files/versions/1/locations", json={"paths": ["data/a\x00b"]}, headers=auth
+        )
+        assert locations.status_code == 400, locations.text
+        for url in (f"{base}/Many-Files/versions/1/files/data/a%00b", f"{base}/Many%00Files"):
+            answer = httpx.get(url, headers=auth)
+            assert 400 <= answer.status_code < 500, (url, answer.status_code, answer.text)
+    finally:
+        hub.stop()

@@ -58,6 +58,9 @@ def test_knowing_the_digest_of_a_private_file_gives_nothing(any_hub: HubServer, 
     assert answer.status_code == 422
     assert digest in answer.json()["detail"]
     assert httpx.get(f"{any_hub.url}/api/models/Stolen", headers=mallory).status_code == 404
+    absent = {**victim, "path": "stolen.onnx", "sha256": hashlib.sha256(b"stored nowhere").hexdigest()}
+    other = commit(any_hub, "mallory", "Stolen", [absent]).json()["detail"]
+    assert answer.json()["detail"].replace(digest, "D") == other.replace(absent["sha256"], "D")  # no oracle
 
 
 def test_blobs_of_a_deleted_repository_stop_being_referenceable(any_hub: HubServer, tmp_path: Path):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 1000
 """Paths per ``POST .../locations`` (the hub's bound)."""
+KEPT_BATCHES = 3
+"""Answers kept (the newest first): a large file far behind the other downloads keeps its URL."""
 MARGIN_SECONDS = 60
 """A URL is not used when it expires within this many seconds (the file may take that long)."""
 
@@ -39,7 +42,7 @@ class Locations:
         self._check_url = check_url
         self._paths = paths
         self._index = {p: i for i, p in enumerate(paths)}
-        self._urls: dict[str, tuple[str, float]] = {}
+        self._batches: deque[dict[str, tuple[str, float]]] = deque(maxlen=KEPT_BATCHES)
         self._lock = threading.Lock()
         self.enabled = bool(paths)
 
@@ -48,11 +51,11 @@ class Locations:
         with self._lock:
             if not self.enabled or path not in self._index:
                 return None
-            found = self._urls.pop(path, None)
+            found = self._find(path)  # kept: every span of a large file uses it
             if found is None or found[1] <= time.monotonic():
                 start = self._index[path]
                 self._fill(self._paths[start : start + BATCH])
-                found = self._urls.pop(path, None)
+                found = self._find(path)
             return found[0] if found is not None and found[1] > time.monotonic() else None
 
     def _fill(self, paths: list[str]) -> None:
@@ -70,7 +73,10 @@ class Locations:
             self.enabled = False  # the hub serves the bytes itself
             return
         deadline = time.monotonic() + seconds - MARGIN_SECONDS
-        self._urls.update((p, (u, deadline)) for p, u in urls.items())
+        self._batches.appendleft({p: (u, deadline) for p, u in urls.items()})
+
+    def _find(self, path: str) -> tuple[str, float] | None:
+        return next((batch[path] for batch in self._batches if path in batch), None)
 
 
 def _checked(answer: Any, asked: set[str], check_url: Callable[[str], str]) -> tuple[dict[str, str], int]:

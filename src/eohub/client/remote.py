@@ -41,7 +41,9 @@ DIGEST_BATCH = 10_000
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_NOTES, MAX_NOTE, MAX_LISTED = 200, 500, 10_000
 BULK_BYTES = 1024 * 1024
-"""Spans of at least this many bytes are read from storage into one buffer (:mod:`storage_reads`)."""
+"""Spans of at least this many bytes are read from storage into one buffer (:mod:`storage_reads`)..."""
+BULK_MOST = 16 * 1024 * 1024
+"""... and of at most this many (a larger span, or a whole file, is streamed: the buffer is bounded)."""
 
 
 class RemoteRepository(HubUploads, Repository):
@@ -62,6 +64,8 @@ class RemoteRepository(HubUploads, Repository):
         self.session.close()
         if self._storage is not None:
             self._storage.close()
+        if self._spans is not None:
+            self._spans.close()
 
     @staticmethod
     def _path(kind: Kind, name: str, *rest: str) -> str:
@@ -141,7 +145,7 @@ class RemoteRepository(HubUploads, Repository):
         off) comes from ``rest(position)``, through the hub."""
         position = start
         whole = start == 0 and end == entry.size
-        if end - start >= BULK_BYTES:
+        if BULK_BYTES <= end - start <= BULK_MOST:
             try:
                 data = self._span_reader().read(url, start, end, whole)
             except StorageReadError as exc:
@@ -169,7 +173,7 @@ class RemoteRepository(HubUploads, Repository):
                 with self._lock:
                     self.bytes_received += len(chunk)
                 yield chunk
-        except (httpx.TransportError, _Retryable) as exc:
+        except (httpx.TransportError, httpx.InvalidURL, _Retryable, ValueError) as exc:
             log.info("%s from storage stopped at byte %d (%s); through the hub", entry.path, position, exc)
         if position < end:
             yield from rest(position)

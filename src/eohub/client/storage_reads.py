@@ -29,6 +29,15 @@ class SpanReader:
         self.timeout = timeout
         self.user_agent = user_agent
         self._local = threading.local()
+        self._open: set[http.client.HTTPConnection] = set()
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close every connection the threads kept."""
+        with self._lock:
+            for connection in self._open:
+                connection.close()
+            self._open.clear()
 
     def read(self, url: str, start: int, end: int, whole: bool) -> bytearray:
         """The bytes ``[start, end)`` of ``url`` (``whole``: the span is the entire object, so a 200
@@ -54,7 +63,7 @@ class SpanReader:
                 got += count
             extra = response.read(1)
             response.close()
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:
             self._drop()
             raise StorageReadError(str(exc) or type(exc).__name__, buffer[:got]) from None
         except StorageReadError:
@@ -74,11 +83,15 @@ class SpanReader:
             kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
             self._local.connection = kind(host, port, timeout=self.timeout)
             self._local.key = key
+            with self._lock:
+                self._open.add(self._local.connection)
         return self._local.connection
 
     def _drop(self) -> None:
         connection = getattr(self._local, "connection", None)
         if connection is not None:
             connection.close()
+            with self._lock:
+                self._open.discard(connection)
         self._local.connection = None
         self._local.key = None

@@ -16,6 +16,7 @@ few read buffers whatever the file size.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import threading
@@ -28,6 +29,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import httpx
+import idna
 
 from eohub.client.http import HubSession, _Retryable, hub_error, parse_answer, read_bounded
 from eohub.errors import EohubError, IntegrityError, NotFoundError, TransferError, UsageError
@@ -410,11 +412,31 @@ def _checked_plan(data: Any, entry: FileEntry, hub: str) -> dict[str, Any]:
 
 
 def _storage_url(location: str, hub: str) -> str:
-    """A redirect's target, which must be an absolute http(s) URL (it is fetched without credentials)."""
-    parts = urlsplit(location)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(location) > 8192:
-        raise IntegrityError(f"the hub at {hub} redirected a download to {location[:200]!r}")
+    """A redirect's target, which must be an absolute http(s) URL of printable ASCII with a valid host and
+    port (it is fetched without credentials)."""
+    refused = IntegrityError(f"the hub at {hub} sent a storage URL that is not one: {location[:200]!r}")
+    if len(location) > 8192 or not location.isascii() or not location.isprintable() or " " in location:
+        raise refused
+    try:
+        parts = urlsplit(location)
+        port = parts.port
+        host = parts.hostname
+        if host and not _ip_literal(host):
+            idna.encode(host)  # as httpx will, when it connects
+        httpx.URL(location)
+    except (ValueError, UnicodeError, httpx.InvalidURL):
+        raise refused from None
+    if parts.scheme not in ("http", "https") or not host or (port is not None and not 0 < port < 65536):
+        raise refused
     return location
+
+
+def _ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -174,22 +174,12 @@ class EmbeddedCommits(EmbeddedAccess):
     def _check_blobs(self, manifest: Manifest) -> None:
         """Every blob is stored, its size is the store's, and the caller may reference it.
 
-        A blob the ``blobs`` table lists with its size was measured by the hub when it was stored, and
-        housekeeping unlists a blob before deleting it: only the others are asked of the store."""
+        Whether the caller may reference each blob is checked first, so a commit never tells whether the
+        hub stores a digest the caller may not reference. Every blob is then asked of the store: a blob
+        listed in ``blobs`` may still have been deleted by a housekeeping run that raced the upload which
+        listed it again."""
         digests = manifest.digests()
         with self.database.sessions() as s:
-            sizes = ledger.known(s, digests)
-        unmeasured = {d for d in digests if sizes.get(d) is None}
-        missing = self.store.missing(unmeasured)
-        if missing:
-            raise IntegrityError(
-                f"cannot commit: {len(missing)} blob(s) are not stored (e.g. {min(missing)}); "
-                "upload them first"
-            )
-        with self.database.sessions.begin() as s:
-            for digest in unmeasured:  # stored before the hub listed blobs, or by an old client
-                sizes[digest] = self.store.size(digest)
-                ledger.record_blob(s, digest, sizes[digest])
             allowed = ledger.referenceable(s, self.user, self.admin, digests)
         for entry in manifest.files:
             if entry.sha256 not in allowed:
@@ -197,6 +187,19 @@ class EmbeddedCommits(EmbeddedAccess):
                     f"{entry.path}: blob {entry.sha256} was not uploaded by you and is in no version you "
                     "can read; upload the file (eohub does this when the blob is reported missing)"
                 )
+        missing = self.store.missing(digests)
+        if missing:
+            raise IntegrityError(
+                f"cannot commit: {len(missing)} blob(s) are not stored (e.g. {min(missing)}); "
+                "upload them first"
+            )
+        with self.database.sessions.begin() as s:
+            sizes = ledger.known(s, digests)
+            for digest in digests:
+                if sizes.get(digest) is None:  # stored before the hub listed blobs, or by an old client
+                    sizes[digest] = self.store.size(digest)
+                    ledger.record_blob(s, digest, sizes[digest])
+        for entry in manifest.files:
             if sizes[entry.sha256] != entry.size:
                 raise IntegrityError(
                     f"{entry.path}: declared size {entry.size} differs from the stored blob's "

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from eohub import errors
@@ -85,6 +86,11 @@ def _http_error(page: PageRenderer | None) -> Callable[[Request, Exception], Res
     return handle
 
 
+def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refuses (PostgreSQL: a NUL character in text) came from the request."""
+    return JSONResponse({"detail": "bad request: a value the hub cannot store or look up"}, status_code=400)
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse({"detail": "internal error; the hub's log has the details"}, status_code=500)
@@ -95,4 +101,5 @@ def install(app: FastAPI, page: PageRenderer | None = None) -> None:
     app.add_exception_handler(errors.EohubError, _eohub_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error(page))
+    app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)

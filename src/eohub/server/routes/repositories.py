@@ -200,7 +200,9 @@ class _RangeNotSatisfiable(Exception):
 
 
 class Paths(BaseModel):
-    paths: list[Annotated[str, Field(max_length=MAX_HREF)]] = Field(max_length=MAX_LOCATIONS)
+    paths: list[Annotated[str, Field(max_length=MAX_HREF, pattern=r"^[^\x00-\x1f\x7f]*$")]] = Field(
+        max_length=MAX_LOCATIONS
+    )
 
 
 @router.post(
