@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -62,10 +63,15 @@ def test_failure_inside_the_commit_leaves_no_version_rows(
 def test_commit_refuses_a_manifest_whose_blobs_are_missing(repo: EmbeddedRepository, tmp_path: Path):
     repo.ingest("model", write_q0_model(tmp_path / "m"))
     manifest = repo.manifest("model", "EuroSAT-RGB")
-    manifest.files.append(type(manifest.files[0])("ghost.bin", 1, "f" * 64))
     quality = QualityReport(str(tmp_path), "model", 0, [])
-    with pytest.raises(IntegrityError, match="not stored"):
-        repo.commit_version("model", "EuroSAT-RGB", manifest, quality)
+    ghost = replace(manifest, files=[*manifest.files, type(manifest.files[0])("ghost.bin", 1, "f" * 64)])
+    with pytest.raises(IntegrityError, match="ghost.bin: blob f+ was not uploaded by you"):
+        repo.commit_version("model", "EuroSAT-RGB", ghost, quality)  # never stored, never proved
+    lost = manifest.files[0]
+    repo.store.delete(lost.sha256)  # referenceable (in a version the caller reads), but gone from the store
+    renamed = replace(manifest, files=[replace(lost, path="lost.bin"), *manifest.files[1:]])
+    with pytest.raises(IntegrityError, match="1 blob.s. are not stored"):
+        repo.commit_version("model", "EuroSAT-RGB", renamed, quality)
     assert len(repo.versions("model", "EuroSAT-RGB")) == 1
 
 
