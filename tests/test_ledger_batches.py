@@ -1,5 +1,5 @@
 """The ledger lists many blobs and proofs at once (a batch of uploads) with the same outcome as one by one,
-also when another request listed some of them meanwhile."""
+also when another request listed some of them meanwhile (``ON CONFLICT DO NOTHING``)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_many_blobs_and_proofs_are_recorded_once_with_their_sizes(database):
     assert _listed(database) == (sizes, sorted(sizes))
 
 
-def test_rows_listed_meanwhile_fall_back_to_one_by_one(database, monkeypatch: pytest.MonkeyPatch):
+def test_rows_listed_meanwhile_are_skipped(database, monkeypatch: pytest.MonkeyPatch):
     sizes = {_digest(i): 10 for i in range(5)}
     with database.sessions.begin() as s:
         s.add(BlobRow(sha256=_digest(2), size=10))

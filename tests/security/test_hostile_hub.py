@@ -302,6 +302,7 @@ def test_storage_locations_a_hub_gives_are_followed_and_their_bytes_checked(
         {"locations": {"model.onnx": "http://127.0.0.1:9/\u00e9t\u00e9"}, "expires_in": 900},
         {"locations": {"model.onnx": "http://127.0.0.1:9/a b\r\nX-Evil: 1"}, "expires_in": 900},
         {"locations": {"model.onnx": "http://xn--a.-b/x"}, "expires_in": 900},
+        {"locations": {"model.onnx": "http://127.0.0.1:9/x"}, "expires_in": 10**12},
     ],
     ids=[
         "file-scheme",
@@ -317,6 +318,7 @@ def test_storage_locations_a_hub_gives_are_followed_and_their_bytes_checked(
         "not-ascii",
         "header-injection",
         "bad-idna",
+        "huge-lifetime",
     ],
 )
 def test_malformed_storage_locations_are_a_one_line_error(

@@ -27,6 +27,8 @@ BATCH = 1000
 """Paths per ``POST .../locations`` (the hub's bound)."""
 KEPT_BATCHES = 3
 """Answers kept (the newest first): a large file far behind the other downloads keeps its URL."""
+MAX_SECONDS = 7 * 24 * 3600
+"""The longest life a presigned S3 URL can have (a hub claiming more sent something else)."""
 MARGIN_SECONDS = 60
 """A URL is not used when it expires within this many seconds (the file may take that long)."""
 
@@ -87,6 +89,7 @@ def _checked(answer: Any, asked: set[str], check_url: Callable[[str], str]) -> t
         not isinstance(urls, dict)
         or not isinstance(seconds, int)
         or isinstance(seconds, bool)
+        or not 0 < seconds <= MAX_SECONDS
         or not all(isinstance(p, str) and p in asked and isinstance(u, str) for p, u in urls.items())
     ):
         raise IntegrityError("the hub sent malformed storage locations")

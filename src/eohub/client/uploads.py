@@ -46,9 +46,9 @@ REQUEST_BYTES = 64 * 1024 * 1024
 UPLOAD_BATCH = 1_000
 """Blobs of one ``POST /api/uploads`` or ``/api/uploads/complete`` (the hub's bound)."""
 UPLOAD_THREADS = 8
+"""Files sent at once (small files are round trips more than bytes)."""
 COMPLETE_GROUP = 100
 """Blobs sent straight to storage whose checks are asked for together while the next ones are sent."""
-"""Files sent at once (small files are round trips more than bytes)."""
 PART_THREADS = 4
 """Parts of one file sent to S3 at once."""
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import exists, insert, or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -82,23 +82,11 @@ def record_blobs(session: Session, sizes: dict[str, int]) -> None:
 
 
 def record_proofs(session: Session, user: UserRow, digests: Iterable[str]) -> None:
-    """:func:`record_proof` of many (in digest order: concurrent batches never deadlock)."""
+    """Remember that ``user`` uploaded the bytes of each of ``digests`` (in digest order: concurrent
+    batches never deadlock)."""
     moment = utcnow()
     rows = [{"user_id": user.id, "sha256": d, "created_at": moment} for d in sorted(set(digests))]
     _insert_new(session, BlobProofRow, rows)
-
-
-def record_proof(session: Session, user: UserRow, digest: str) -> None:
-    """Remember that ``user`` uploaded the bytes of ``digest``."""
-    found = session.scalar(
-        select(BlobProofRow.id).where(BlobProofRow.user_id == user.id, BlobProofRow.sha256 == digest)
-    )
-    if found is None:
-        try:
-            with session.begin_nested():
-                session.execute(insert(BlobProofRow).values(user_id=user.id, sha256=digest))
-        except sa_exc.IntegrityError:
-            pass
 
 
 def referenceable(session: Session, user: str | None, admin: bool, digests: Iterable[str]) -> set[str]:
