@@ -22,6 +22,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
 
+from eohub.core.blob_batch import MEDIA_TYPE, encode_head
 from tests.servers import free_port
 
 MODEL = b"onnx bytes of a model"
@@ -76,6 +77,13 @@ class HostileHub:
         @app.post("/api/models/{name}/versions/{version}/locations")
         def locations(name: str, version: str) -> Response:
             return self._answer("locations") if "locations" in self.answers else Response(status_code=404)
+
+        @app.post("/api/models/{name}/versions/{version}/files")
+        def files(name: str, version: str) -> Response:
+            answer = self.answers.get("files")
+            if isinstance(answer, bytes):
+                return Response(answer, media_type=MEDIA_TYPE)
+            return answer if isinstance(answer, Response) else Response(status_code=404)
 
         @app.get("/storage/{key}")
         def storage(key: str) -> Response:
@@ -254,7 +262,7 @@ def test_a_malformed_manifest_is_a_one_line_error(hostile: HostileHub, tmp_path:
     ],
 )
 def test_an_upload_plan_may_only_ask_for_storage_headers(headers: dict, accepted: bool):
-    from eohub.client.uploads import _checked_plan
+    from eohub.client.hub_checks import checked_plan as _checked_plan
     from eohub.errors import IntegrityError
     from eohub.repository.manifest import FileEntry
 
@@ -328,3 +336,52 @@ def test_malformed_storage_locations_are_a_one_line_error(
     _one_line_error(_get(hostile, tmp_path, "--path", "target"))
     assert not (tmp_path / "target" / "Good-Model" / "v1").exists()
     assert not (tmp_path / "etc").exists()
+
+
+def _group(*blobs: tuple[str, bytes]) -> bytes:
+    return encode_head([(d, len(b)) for d, b in blobs]) + b"".join(b for _, b in blobs)
+
+
+def test_small_files_a_hub_sends_in_a_group_are_checked(hostile: HostileHub, tmp_path: Path):
+    hostile.answers["files"] = _group((hashlib.sha256(MODEL).hexdigest(), MODEL))
+    hostile.answers["file"] = b"x" * len(MODEL)  # wrong bytes: only the group may be used
+    done = _get(hostile, tmp_path, "--path", "target")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "target" / "Good-Model" / "v1" / "model.onnx").read_bytes() == MODEL
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        Response(b'{"detail": "no"}', status_code=400, media_type="application/json"),
+        Response(status_code=307, headers={"Location": "/api/models/Good-Model/versions/1/files/"}),
+        Response(b'{"files": []}', media_type="application/json"),
+    ],
+    ids=["400", "older-hub-307", "json"],
+)
+def test_a_hub_that_does_not_send_groups_serves_each_file(
+    hostile: HostileHub, tmp_path: Path, refusal: Response
+):
+    hostile.answers["files"] = refusal
+    done = _get(hostile, tmp_path, "--path", "target")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "target" / "Good-Model" / "v1" / "model.onnx").read_bytes() == MODEL
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (_group((hashlib.sha256(b"other").hexdigest(), b"other" * 4 + b"x")), ("other files",)),
+        (_group((hashlib.sha256(MODEL).hexdigest(), b"y" * len(MODEL))), ("SHA-256",)),
+        (b"not a group of files", ("malformed group",)),
+        (b'{"blobs": ' + b"[" * 10_000 + b"\n", ("malformed group",)),
+        (_group((hashlib.sha256(MODEL).hexdigest(), MODEL)) + b"z" * (2 * 1024 * 1024), ("more than",)),
+    ],
+    ids=["other-file", "wrong-bytes", "not-framed", "deep-head", "endless"],
+)
+def test_a_bad_group_of_files_is_a_one_line_error(
+    hostile: HostileHub, tmp_path: Path, answer: bytes, words: tuple[str, ...]
+):
+    hostile.answers["files"] = answer
+    _one_line_error(_get(hostile, tmp_path, "--path", "target"), *words)
+    assert not (tmp_path / "target" / "Good-Model" / "v1").exists()

@@ -21,12 +21,15 @@ from urllib.parse import quote
 
 import httpx
 
+from eohub.client.file_batches import FileBatches
 from eohub.client.http import HubSession, _Retryable
+from eohub.client.hub_checks import short, storage_url
 from eohub.client.locations import Locations
 from eohub.client.storage_reads import SpanReader, StorageReadError
-from eohub.client.uploads import HubUploads, _Batch, _short, _storage_url
+from eohub.client.uploads import HubUploads, _Batch
+from eohub.core.blob_batch import MEDIA_TYPE
 from eohub.core.names import PLURALS, Kind, check_kind, check_name, name_key
-from eohub.errors import EohubError, IntegrityError, TransferError
+from eohub.errors import EohubError, IntegrityError, TransferError, UsageError
 from eohub.quality import QualityReport
 from eohub.repository.base import CommitResult, Repository, RepositoryInfo, VersionInfo, check_version
 from eohub.repository.download import Fetch
@@ -93,7 +96,7 @@ class RemoteRepository(HubUploads, Repository):
         try:
             return Manifest.from_dict(data if isinstance(data, dict) else {"files": None})
         except (TypeError, ValueError, AttributeError) as exc:
-            raise IntegrityError(f"the hub sent a malformed manifest ({_short(exc)})") from None
+            raise IntegrityError(f"the hub sent a malformed manifest ({short(exc)})") from None
 
     def read_file(
         self, kind: Kind, name: str, version: int, path: str, start: int = 0, end: int | None = None
@@ -105,12 +108,16 @@ class RemoteRepository(HubUploads, Repository):
 
     def fetcher(self, kind: Kind, name: str, version: int, manifest: Manifest) -> Fetch:
         """Files are read straight from storage with URLs asked for a thousand at a time (a hub on S3),
-        else through ``GET .../files/{path}``."""
-        where = self._path(kind, name, "versions", str(check_version(version)), "locations")
+        else small ones in groups (:mod:`eohub.client.file_batches`) and the others through
+        ``GET .../files/{path}``."""
+        where = self._path(kind, name, "versions", str(check_version(version)))
         locations = Locations(
-            lambda paths: self.session.json("POST", where, json={"paths": paths}),
+            lambda paths: self.session.json("POST", f"{where}/locations", json={"paths": paths}),
             [e.path for e in manifest.files if e.size],
-            lambda url: _storage_url(url, self.url),
+            lambda url: storage_url(url, self.url),
+        )
+        groups = FileBatches(
+            lambda paths, most: self._read_at_most(f"{where}/files", paths, most), manifest.files
         )
 
         def fetch(entry: FileEntry, start: int, end: int | None = None) -> Iterator[bytes]:
@@ -119,12 +126,32 @@ class RemoteRepository(HubUploads, Repository):
                 return iter(())  # nothing to ask for (an empty file's digest is still checked)
             url = locations.url(entry.path)
             if url is None:
+                whole = groups.bytes_of(entry) if start == 0 and stop == entry.size else None
+                if whole is not None:
+                    with self._lock:
+                        self.bytes_received += len(whole)
+                    return iter((whole,))
                 return self.fetch(kind, name, version, entry, start, stop)
             return self._from_storage(
                 url, entry, start, stop, lambda at: self.fetch(kind, name, version, entry, at, stop)
             )
 
         return fetch
+
+    def _read_at_most(self, path: str, paths: list[str], most: int) -> bytes:
+        """The body of ``POST path`` with ``paths``, refused (:class:`IntegrityError`) past ``most`` bytes."""
+        parts: list[bytes] = []
+        size = 0
+        with self.session.stream("POST", path, json={"paths": paths}) as response:
+            media = response.headers.get("content-type", "").split(";")[0].strip()
+            if response.status_code != 200 or media != MEDIA_TYPE:  # an older hub redirects to GET .../files/
+                raise UsageError(f"{response.status_code} {media or 'without a media type'}")
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > most:
+                    raise IntegrityError(f"the hub at {self.url} sent more than the {most} bytes asked for")
+                parts.append(chunk)
+        return b"".join(parts)
 
     def _span_reader(self) -> SpanReader:
         with self._lock:
@@ -208,7 +235,7 @@ class RemoteRepository(HubUploads, Repository):
         if response.status_code in REDIRECTS:
             location = response.headers.get("location", "")
             context.__exit__(None, None, None)
-            context = self.storage().stream("GET", _storage_url(location, self.url), headers=headers)
+            context = self.storage().stream("GET", storage_url(location, self.url), headers=headers)
             response = context.__enter__()
             if response.status_code >= 400:  # an expired URL (403) and the like: ask the hub again
                 context.__exit__(None, None, None)
@@ -273,7 +300,7 @@ class RemoteRepository(HubUploads, Repository):
         try:
             return [TrainedModel.from_dict(d) for d in data[:MAX_LISTED]]
         except ValueError as exc:
-            raise IntegrityError(f"the hub sent a malformed list of models ({_short(exc)})") from None
+            raise IntegrityError(f"the hub sent a malformed list of models ({short(exc)})") from None
 
     def set_visibility(self, kind: Kind, name: str, private: bool) -> RepositoryInfo:
         data = self.session.json("PATCH", self._path(kind, name), json={"private": private})
@@ -314,7 +341,7 @@ def _checked_repository(data: Any, kind: Kind, asked: str | None = None) -> Repo
         if info.latest is not None:
             check_version(info.latest.number)
     except (KeyError, TypeError, ValueError, AttributeError, EohubError) as exc:
-        raise IntegrityError(f"the hub sent a malformed {kind} description ({_short(exc)})") from None
+        raise IntegrityError(f"the hub sent a malformed {kind} description ({short(exc)})") from None
     if info.kind != kind or (asked is not None and name_key(info.name) != name_key(asked)):
         raise IntegrityError(
             f"the hub answered with {info.kind} '{info.name}' when asked for {kind} '{asked}'"
@@ -327,5 +354,5 @@ def _checked_version(data: Any) -> VersionInfo:
         info = VersionInfo.from_dict(data)
         check_version(info.number)
     except (KeyError, TypeError, ValueError, AttributeError, EohubError) as exc:
-        raise IntegrityError(f"the hub sent a malformed version ({_short(exc)})") from None
+        raise IntegrityError(f"the hub sent a malformed version ({short(exc)})") from None
     return info

@@ -16,7 +16,6 @@ few read buffers whatever the file size.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import threading
@@ -26,12 +25,12 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit
 
 import httpx
-import idna
 
+from eohub.client import upload_batches
 from eohub.client.http import HubSession, _Retryable, hub_error, parse_answer, read_bounded
+from eohub.client.hub_checks import checked_plan
 from eohub.errors import EohubError, IntegrityError, NotFoundError, TransferError, UsageError
 from eohub.repository.confine import open_source
 from eohub.repository.manifest import FileEntry
@@ -51,6 +50,8 @@ COMPLETE_GROUP = 100
 """Blobs sent straight to storage whose checks are asked for together while the next ones are sent."""
 PART_THREADS = 4
 """Parts of one file sent to S3 at once."""
+MAX_BATCH_BYTES = 64 * 1024 * 1024
+"""The largest upload batch a client builds, whatever a hub allows (each is read into memory)."""
 
 
 class HubUploads:
@@ -92,7 +93,8 @@ class HubUploads:
             progress.end()
 
     def _upload_batch(self, files: list[PlannedFile], progress: Progress) -> None:
-        batch = _Batch(self._plans([f.entry for f in files]))
+        batch = _Batch(self._plans([f.entry for f in files], batch=True))
+        files = self._send_batched(files, batch.plans, progress)
         with self._lock:
             for f in files:
                 self._batches[f.entry.sha256] = batch
@@ -128,12 +130,48 @@ class HubUploads:
                 assert f.source is not None
                 self.upload_blob(f.entry, f.source, progress)
 
-    def _plans(self, entries: list[FileEntry], parts: int | None = None) -> dict[str, dict[str, Any]]:
+    def _send_batched(
+        self, files: list[PlannedFile], plans: dict[str, dict[str, Any]], progress: Progress
+    ) -> list[PlannedFile]:
+        """Send the files planned ``"batch"`` many per request, on several threads; return the others,
+        and those a batch did not complete (they go alone, through the hub)."""
+        small = [f for f in files if plans.get(f.entry.sha256, {}).get("method") == "batch"]
+        if not small:
+            return files
+        budget = plans[small[0].entry.sha256]["batch_bytes"]
+
+        def send(group: list[PlannedFile]) -> dict[str, str]:
+            failed = upload_batches.send(self.session, group)
+            with self._lock:
+                self.bytes_sent += sum(f.entry.size for f in group)
+            for f in group:
+                if f.entry.sha256 not in failed:
+                    progress.advance(f.entry.size)
+                    progress.file_done()
+            return failed
+
+        refused: dict[str, str] = {}
+        for failed in _run_all(
+            send, upload_batches.groups(small, budget, UPLOAD_THREADS), UPLOAD_THREADS, True
+        ):
+            refused.update(failed)
+        for digest, why in refused.items():
+            log.info("%s... was not taken in a batch (%s); sending it alone", digest[:12], why)
+            plans[digest]["method"] = "patch"
+        sent = {f.entry.sha256 for f in small} - set(refused)
+        return [f for f in files if f.entry.sha256 not in sent]
+
+    def _plans(
+        self, entries: list[FileEntry], parts: int | None = None, batch: bool = False
+    ) -> dict[str, dict[str, Any]]:
         """``POST /api/uploads``: how to send each blob (``{}`` from a hub that does not plan: then each
-        is sent through it from the offset it reports)."""
+        is sent through it from the offset it reports). With ``batch``, small blobs may be planned
+        ``"batch"``, with the hub's ``batch_bytes`` per request."""
         body: dict[str, Any] = {"uploads": [{"sha256": e.sha256, "length": e.size} for e in entries]}
         if parts is not None:
             body["parts"] = parts
+        if batch:
+            body["batch"] = True
         try:
             answer = self.session.json("POST", "/api/uploads", json=body)
         except (NotFoundError, UsageError) as exc:
@@ -143,7 +181,16 @@ class HubUploads:
         listed = answer.get("uploads") if isinstance(answer, dict) else None
         if not isinstance(listed, list) or len(listed) != len(entries):
             raise IntegrityError(f"the hub at {self.url} sent a malformed upload plan")
-        return {e.sha256: _checked_plan(data, e, self.url) for e, data in zip(entries, listed, strict=True)}
+        budget = answer.get("batch_bytes")
+        if not (isinstance(budget, int) and not isinstance(budget, bool) and 0 < budget <= MAX_BATCH_BYTES):
+            budget = None
+        plans = {e.sha256: checked_plan(data, e, self.url) for e, data in zip(entries, listed, strict=True)}
+        for e in entries:
+            plan = plans[e.sha256]
+            if plan["method"] == "batch":  # sent alone through the hub if it cannot go in a batch
+                fits = batch and budget is not None and plan["offset"] == 0
+                plan.update(method="batch" if fits else "patch", batch_bytes=budget)
+        return plans
 
     def _complete(self, digests: list[str]) -> dict[str, str]:
         """``POST /api/uploads/complete``: the hub checks what was sent straight to S3. Bytes that are not
@@ -152,20 +199,7 @@ class HubUploads:
         for i in range(0, len(digests), UPLOAD_BATCH):
             batch = digests[i : i + UPLOAD_BATCH]
             answer = self.session.json("POST", "/api/uploads/complete", json={"digests": batch})
-            listed = answer.get("uploads") if isinstance(answer, dict) else None
-            if not isinstance(listed, list) or len(listed) != len(batch):
-                raise IntegrityError(f"the hub at {self.url} sent a malformed answer to completing uploads")
-            for digest, item in zip(batch, listed, strict=True):
-                if not isinstance(item, dict) or item.get("sha256") != digest:
-                    raise IntegrityError(
-                        f"the hub at {self.url} sent a malformed answer to completing uploads"
-                    )
-                if item.get("complete") is not True:
-                    status = item.get("status")
-                    message = str(item.get("error") or "the upload did not complete")[:2000]
-                    if status == 422:
-                        raise IntegrityError(f"{digest[:12]}...: {message}")
-                    failed[digest] = message
+            failed.update(upload_batches.outcomes(answer, batch, self.url, "completing uploads"))
         return failed
 
     def upload_blob(self, entry: FileEntry, source: Path, progress: Progress) -> None:
@@ -359,86 +393,6 @@ def _run_all(work: Callable[[Any], Any], items: list[Any], threads: int, collect
     return [r for r in results if r is not None] if collect else []
 
 
-def _storage_header(name: object, value: object) -> bool:
-    """Whether a hub may have the client send this header to storage: S3's own (checksum, metadata) and
-    ``If-None-Match: *`` (create only), nothing that could redirect, authenticate or reshape the request."""
-    if not isinstance(name, str) or not isinstance(value, str):
-        return False
-    return name.lower().startswith("x-amz-") or (name.lower() == "if-none-match" and value == "*")
-
-
-def _checked_plan(data: Any, entry: FileEntry, hub: str) -> dict[str, Any]:
-    """An upload plan as a hub sends it, checked: the blob asked for, whole-number offsets, targets that
-    are http(s) URLs with spans inside the file."""
-    try:
-        if not isinstance(data, dict) or data.get("sha256") != entry.sha256:
-            raise ValueError("another blob")
-        offset = data.get("offset", 0)
-        if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= entry.size:
-            raise ValueError("offset")
-        method = data.get("method", "patch")
-        if method not in ("patch", "direct"):
-            raise ValueError(f"method {str(method)[:20]!r}")
-        targets = []
-        for t in data.get("targets") or []:
-            start, length, part = t["offset"], t["length"], t.get("part")
-            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (start, length)):
-                raise ValueError("target span")
-            if start + length > entry.size or not (part is None or (isinstance(part, int) and part > 0)):
-                raise ValueError("target span")
-            headers = t.get("headers") or {}
-            if not isinstance(headers, dict) or not all(_storage_header(k, v) for k, v in headers.items()):
-                raise ValueError("target headers")
-            targets.append(
-                {
-                    "url": _storage_url(str(t["url"]), hub),
-                    "headers": headers,
-                    "offset": start,
-                    "length": length,
-                    "part": part,
-                }
-            )
-        if len(targets) > 10_000:
-            raise ValueError("too many targets")
-    except (KeyError, TypeError, ValueError, AttributeError, IntegrityError) as exc:
-        raise IntegrityError(f"the hub at {hub} sent a malformed upload plan ({_short(exc)})") from None
-    return {
-        "offset": offset,
-        "complete": data.get("complete") is True,
-        "method": method,
-        "targets": targets,
-        "more": data.get("more") is True,
-    }
-
-
-def _storage_url(location: str, hub: str) -> str:
-    """A redirect's target, which must be an absolute http(s) URL of printable ASCII with a valid host and
-    port (it is fetched without credentials)."""
-    refused = IntegrityError(f"the hub at {hub} sent a storage URL that is not one: {location[:200]!r}")
-    if len(location) > 8192 or not location.isascii() or not location.isprintable() or " " in location:
-        raise refused
-    try:
-        parts = urlsplit(location)
-        port = parts.port
-        host = parts.hostname
-        if host and not _ip_literal(host):
-            idna.encode(host)  # as httpx will, when it connects
-        httpx.URL(location)
-    except (ValueError, UnicodeError, httpx.InvalidURL):
-        raise refused from None
-    if parts.scheme not in ("http", "https") or not host or (port is not None and not 0 < port < 65536):
-        raise refused
-    return location
-
-
-def _ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 def _json(response: httpx.Response) -> dict[str, Any]:
     try:
         data = parse_answer(response.content, "", "")
@@ -453,7 +407,3 @@ def _upload_state(data: Any, hub: str) -> tuple[int, bool]:
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise IntegrityError(f"the hub at {hub} sent a malformed upload state: {str(data)[:200]}")
     return offset, data.get("complete") is True
-
-
-def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200] or type(exc).__name__

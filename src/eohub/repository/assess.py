@@ -22,8 +22,7 @@ from eohub.config import Limits
 from eohub.core.names import Kind
 from eohub.errors import IntegrityError
 from eohub.mlm.documents import StacDocument
-from eohub.mlm.validate import validate_document
-from eohub.quality import QualityReport, assess_quality
+from eohub.quality import QualityReport
 from eohub.repository.manifest import FileEntry, local_hrefs
 from eohub.repository.scan import IngestPlan
 
@@ -35,13 +34,19 @@ def upgrade_mlm(plan: IngestPlan) -> list[str]:
     current MLM (what ``eohub mlm migrate`` does: the EOTDL tutorial's v1.2.0 layout, older versions);
     return one note per document migrated. A valid document is stored as written; one that needs a
     human stays as it is, and its validation errors say what is wrong."""
+    candidates = [
+        (path, data)
+        for path, data in plan.documents.items()
+        if data.get("type") in ("Feature", "Collection") and _mentions_mlm(data)
+    ]
+    if not candidates:
+        return []
     from eohub.errors import EohubError
     from eohub.mlm.migrate import migrate_data
+    from eohub.mlm.validate import validate_document
 
     notes = []
-    for path, data in plan.documents.items():
-        if data.get("type") not in ("Feature", "Collection") or not _mentions_mlm(data):
-            continue
+    for path, data in candidates:
         if not validate_document(StacDocument(Path(path), data)).errors:
             continue
         try:
@@ -66,6 +71,10 @@ def _mentions_mlm(data: dict) -> bool:
 def stac_problems(plan: IngestPlan) -> list[str]:
     """Validation errors of the stored documents, and local hrefs naming missing files, one line each."""
     problems = list(plan.problems)
+    if not plan.documents:
+        return problems
+    from eohub.mlm.validate import validate_document  # pystac and the schemas: only for documents
+
     for path, data in plan.documents.items():
         report = validate_document(StacDocument(Path(path), data))
         problems.extend(f.line() for f in report.errors)
@@ -181,6 +190,8 @@ def assess(
         staged.mkdir()
         stage(plan, staged, read, symlinks, rated_files(plan))
         digests = {planned.entry.path: planned.entry.sha256 for planned in plan.files}
+        from eohub.quality import assess_quality  # numpy, ONNX Runtime: not for a client that only sends
+
         report = assess_quality(staged, kind, limits, digests=digests)
         prefixes = sorted({str(staged) + os.sep, str(staged.resolve()) + os.sep}, key=len, reverse=True)
     reasons = []

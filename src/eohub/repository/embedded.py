@@ -137,12 +137,15 @@ class EmbeddedRepository(EmbeddedCommits):
                 raise NotFoundError(f"{kind} '{name}' version {row.number} has no file {path!r}")
             return FileEntry(found.path, found.size, found.sha256), row.number
 
-    def file_entries(self, kind: Kind, name: str, version: int | None, paths: list[str]) -> list[FileEntry]:
-        """The stored files among ``paths`` of a version (the latest for ``None``); others are left out."""
+    def file_entries(
+        self, kind: Kind, name: str, version: int | None, paths: list[str]
+    ) -> tuple[list[FileEntry], int]:
+        """The stored files among ``paths`` of a version (the latest for ``None``; others are left out),
+        and that version's number."""
         with self.database.sessions() as s:
             row = self._version_row(s, self._row(s, kind, name), version)
             found = s.scalars(select(FileRow).where(FileRow.version_id == row.id, FileRow.path.in_(paths)))
-            return [FileEntry(f.path, f.size, f.sha256) for f in found]
+            return [FileEntry(f.path, f.size, f.sha256) for f in found], row.number
 
     def read_file(
         self, kind: Kind, name: str, version: int, path: str, start: int = 0, end: int | None = None

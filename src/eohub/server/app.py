@@ -21,7 +21,7 @@ from eohub.server import errors, web
 from eohub.server.context import HubContext
 from eohub.server.head import HeadAsGet
 from eohub.server.limits import BodyLimits
-from eohub.server.routes import account, blobs, jobs, repositories
+from eohub.server.routes import account, blobs, jobs, repositories, upload_batch
 from eohub.server.stac.routes import router as stac_router
 from eohub.server.web.apidocs import docs_router
 from eohub.server.web.pages import error_page
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, context: HubContext | None = No
     errors.install(app, page=error_page)
     app.add_middleware(BodyLimits, limits=hub.settings.limits, token_valid=hub.token_valid)
     app.add_middleware(HeadAsGet)
-    for module in (account, blobs, jobs, repositories):  # fixed paths before {plural}/{name}
+    for module in (account, blobs, upload_batch, jobs, repositories):  # fixed paths before {plural}/{name}
         app.include_router(module.router)
     app.include_router(stac_router)
     app.include_router(docs_router(app.openapi_url or "/openapi.json", app.title))

@@ -7,6 +7,9 @@ to send each (:class:`~eohub.storage.uploads.UploadPlan`):
 - ``"patch"``: through the hub, ``PATCH /api/uploads/{sha256}`` with ``Upload-Offset`` (where these
   bytes start) and ``Upload-Length`` (the blob's size); the last byte triggers the SHA-256 check.
   ``GET /api/uploads/{sha256}`` says how many bytes the hub has, so a broken upload continues there.
+- ``"batch"`` (when the client asks for batches): a small blob that would go through the hub goes with
+  others in ``POST /api/uploads/batch`` (:mod:`eohub.server.routes.upload_batch`), at most
+  ``batch_bytes`` per request, the answer's bound.
 - ``"direct"`` (S3 storage): presigned ``PUT`` requests straight to S3, then
   ``POST /api/uploads/complete`` with the digests, where the hub checks each blob's SHA-256
   (:mod:`eohub.storage.s3_uploads`) before it enters the store.
@@ -18,6 +21,7 @@ versions reference it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
@@ -38,6 +42,9 @@ MAX_DIGESTS = 10_000
 """Digests of one question (the client asks in batches of this many; the body stays under 1 MiB)."""
 MAX_UPLOADS = 1_000
 """Blobs of one ``POST /api/uploads`` or ``/api/uploads/complete``."""
+BATCH_FILE_SHARE = 8
+"""A blob is sent in a batch (``POST /api/uploads/batch``) if it takes at most this share of a request
+body (``max_request_bytes``: 128 KiB of the default 1 MiB); larger ones are not round trips first."""
 
 
 class Digests(BaseModel):
@@ -57,6 +64,7 @@ class Wanted(BaseModel):
 class PlanRequest(BaseModel):
     uploads: list[Wanted] = Field(max_length=MAX_UPLOADS)
     parts: int | None = Field(None, ge=1, le=MAX_TARGETS, description="most part URLs per blob")
+    batch: bool = Field(False, description="the client sends small blobs in POST /api/uploads/batch")
 
 
 class CompleteRequest(BaseModel):
@@ -80,7 +88,8 @@ def upload_state(digest: str, context: Hub, repo: Repo, caller: SignedIn) -> Upl
     return UploadState(offset=context.uploads.offset(caller.name, digest), complete=False)
 
 
-def _check_length(context: HubContext, length: int) -> None:
+def check_upload_length(context: HubContext, length: int) -> None:
+    """A blob larger than the hub's largest file is a 413 before any byte of it is stored."""
     limit = context.settings.limits.max_file_bytes
     if length > limit:
         raise LimitError(
@@ -89,18 +98,27 @@ def _check_length(context: HubContext, length: int) -> None:
 
 
 @router.post("/uploads", summary="How to send each of these blobs (through the hub, or straight to S3)")
-def plan_uploads(body: PlanRequest, context: Hub, repo: Repo, caller: SignedIn) -> dict[str, list[Any]]:
+def plan_uploads(body: PlanRequest, context: Hub, repo: Repo, caller: SignedIn) -> dict[str, Any]:
     """One answer per blob, in order: ``complete`` when the caller may already reference it; else
     ``method`` ``"patch"`` from ``offset``, or ``"direct"`` with the ``targets`` to ``PUT`` (presigned,
     valid ``expires_in`` seconds; ``more`` when further parts remain: ask again after sending these)."""
     wanted = {check_digest(w.sha256): w.length for w in body.uploads}
     for length in wanted.values():
-        _check_length(context, length)
+        check_upload_length(context, length)
     ready = set(wanted) - repo.missing_blobs(set(wanted))
     todo = {d: n for d, n in wanted.items() if d not in ready}
     planned = {p.digest: p for p in context.uploads.plan_many(caller.name, todo, body.parts)}
     plans = [planned.get(d) or UploadPlan(d, n, n, complete=True) for d, n in wanted.items()]
-    return {"uploads": [p.to_dict() for p in plans]}
+    batch_bytes = context.settings.limits.max_request_bytes
+    if body.batch:  # small blobs that would go through the hub go many per request
+        plans = [_batched(p, batch_bytes // BATCH_FILE_SHARE) for p in plans]
+    return {"uploads": [p.to_dict() for p in plans], "batch_bytes": batch_bytes}
+
+
+def _batched(plan: UploadPlan, most: int) -> UploadPlan:
+    if plan.method != "patch" or plan.complete or plan.offset != 0 or plan.length > most:
+        return plan
+    return replace(plan, method="batch")
 
 
 @router.post("/uploads/complete", summary="Check blobs sent straight to S3 and make them the caller's")
@@ -150,7 +168,7 @@ async def append_upload(
     The last byte makes the hub check the upload's SHA-256; only then may the caller's versions
     reference it."""
     check_digest(digest)
-    _check_length(context, upload_length)
+    check_upload_length(context, upload_length)
     if upload_offset > upload_length:
         raise UsageError(f"Upload-Offset {upload_offset} is beyond Upload-Length {upload_length}")
     if await run_in_threadpool(repo.may_reference, digest):

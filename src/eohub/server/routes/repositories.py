@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from eohub.core.blob_batch import MEDIA_TYPE, encode_head
 from eohub.errors import UsageError
 from eohub.repository import Kind, Manifest
 from eohub.repository.links import MAX_HREF
@@ -25,6 +26,10 @@ from eohub.server.limits import MAX_VERSION, whole_number
 router = APIRouter(prefix="/api", tags=["repositories"])
 MAX_TRAINED_ON = 1000
 MAX_LOCATIONS = 1000
+FILE_BATCH_FILE_BYTES = 1024 * 1024
+"""The largest file ``POST .../files`` answers (small files are round trips more than bytes)."""
+FILE_BATCH_BYTES = 4 * 1024 * 1024
+"""The most bytes of files one ``POST .../files`` answer holds (it is built in memory)."""
 WHOLE_BODY_BYTES = 1024 * 1024
 """A file span up to this size is answered from memory rather than streamed."""
 
@@ -217,9 +222,34 @@ def file_locations(
     Paths the version lacks are left out; so is everything when the hub serves the bytes itself."""
     presign = getattr(context.store, "presign_get", None)
     seconds = context.settings.limits.presign_seconds
-    entries = repo.file_entries(plural.kind, name, _version(version), list(dict.fromkeys(body.paths)))
+    entries, _ = repo.file_entries(plural.kind, name, _version(version), list(dict.fromkeys(body.paths)))
     urls = {e.path: presign(e.sha256, seconds) for e in entries if e.size} if presign is not None else {}
     return {"expires_in": seconds, "locations": urls}
+
+
+@router.post(
+    "/{plural}/{name}/versions/{version}/files",
+    summary="The bytes of many small files in one answer (what a hub on local storage serves itself)",
+    response_class=Response,
+)
+def file_batch(plural: Plural, name: str, version: str, body: Paths, repo: Repo) -> Response:
+    """The files among ``paths`` (at most 1,000), in that order, framed as an upload batch
+    (:mod:`eohub.core.blob_batch`): one line of JSON naming each file's SHA-256 and length, then their
+    bytes. Paths the version lacks are left out. A file above ``FILE_BATCH_FILE_BYTES``, or files above
+    ``FILE_BATCH_BYTES`` together, are a 400: ask for those one by one."""
+    asked = list(dict.fromkeys(body.paths))
+    listed, number = repo.file_entries(plural.kind, name, _version(version), asked)
+    found = {e.path: e for e in listed}
+    entries = [found[p] for p in asked if p in found]
+    largest = max((e.size for e in entries), default=0)
+    if largest > FILE_BATCH_FILE_BYTES or sum(e.size for e in entries) > FILE_BATCH_BYTES:
+        raise UsageError(
+            f"POST .../files answers files of at most {FILE_BATCH_FILE_BYTES} bytes, {FILE_BATCH_BYTES} "
+            "together; download larger ones with GET .../files/{path}"
+        )
+    parts = [encode_head([(e.sha256, e.size) for e in entries])]
+    parts += [b"".join(repo.fetch(plural.kind, name, number, e)) for e in entries]
+    return Response(b"".join(parts), media_type=MEDIA_TYPE, headers={"Cache-Control": "no-store"})
 
 
 @router.get(
