@@ -17,13 +17,15 @@ import json
 from collections.abc import Sequence
 
 from eohub.core.jsonbounds import loads_bounded
-from eohub.errors import UsageError
+from eohub.errors import LimitError, UsageError
 
 MAX_BLOBS = 1_000
 """Blobs of one batch."""
 MAX_HEAD_BYTES = 96 * 1024
 """The JSON line naming them (a thousand digests and lengths take about 80 KB)."""
-MEDIA_TYPE = "application/vnd.eohub.upload-batch"
+HEAD_DEPTH = 3
+"""``{"blobs": [["<sha256>", <length>], ...]}`` nests three levels."""
+MEDIA_TYPE = "application/vnd.eohub.blob-batch"
 
 
 def encode_head(blobs: Sequence[tuple[str, int]]) -> bytes:
@@ -42,25 +44,28 @@ def decode(body: bytes) -> list[tuple[str, memoryview]]:
     Digests are returned as sent: the caller checks each (and its bytes) itself."""
     end = body.find(b"\n", 0, MAX_HEAD_BYTES + 1)
     if end < 0:
-        raise UsageError(f"an upload batch starts with one line of JSON of at most {MAX_HEAD_BYTES} bytes")
-    head = loads_bounded(body[:end], MAX_HEAD_BYTES, 3, "the upload batch's first line")
+        raise UsageError(f"a batch starts with one line of JSON of at most {MAX_HEAD_BYTES} bytes")
+    try:
+        head = loads_bounded(body[:end], MAX_HEAD_BYTES, HEAD_DEPTH, "the first line of a batch")
+    except LimitError:
+        raise UsageError(f"the first line of a batch nests deeper than {HEAD_DEPTH} levels") from None
     listed = head.get("blobs") if isinstance(head, dict) else None
     if not isinstance(listed, list) or not 0 < len(listed) <= MAX_BLOBS:
-        raise UsageError(f'an upload batch names 1 to {MAX_BLOBS} blobs in "blobs"')
+        raise UsageError(f'a batch names 1 to {MAX_BLOBS} blobs in "blobs"')
     lengths: list[tuple[str, int]] = []
     for item in listed:
         if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
-            raise UsageError('each blob of an upload batch is ["<sha256>", <length>]')
+            raise UsageError('each blob of a batch is ["<sha256>", <length>]')
         length = item[1]
         if not isinstance(length, int) or isinstance(length, bool) or length < 0:
-            raise UsageError("the length of a blob in an upload batch is a whole number of bytes")
+            raise UsageError("the length of a blob in a batch is a whole number of bytes")
         lengths.append((item[0], length))
     if len({d for d, _ in lengths}) != len(lengths):
-        raise UsageError("an upload batch names a blob twice")
+        raise UsageError("a batch names a blob twice")
     data = memoryview(body)[end + 1 :]
     if sum(n for _, n in lengths) != len(data):
         raise UsageError(
-            f"an upload batch carries {len(data)} bytes after its first line, not the "
+            f"a batch carries {len(data)} bytes after its first line, not the "
             f"{sum(n for _, n in lengths)} its blobs add up to"
         )
     blobs, at = [], 0
