@@ -131,6 +131,18 @@ class RemoteRepository(HubUploads, Repository):
                     with self._lock:
                         self.bytes_received += len(whole)
                     return iter((whole,))
+                if BULK_BYTES <= stop - start <= BULK_MOST:  # from the hub, read into one buffer
+                    here = self._path(
+                        kind, name, "versions", str(check_version(version)), "files", entry.path
+                    )
+                    return self._span(
+                        self.url + here,
+                        self._token_header(),
+                        entry,
+                        start,
+                        stop,
+                        lambda at: self.fetch(kind, name, version, entry, at, stop),
+                    )
                 return self.fetch(kind, name, version, entry, start, stop)
             return self._from_storage(
                 url, entry, start, stop, lambda at: self.fetch(kind, name, version, entry, at, stop)
@@ -153,6 +165,11 @@ class RemoteRepository(HubUploads, Repository):
                 parts.append(chunk)
         return b"".join(parts)
 
+    def _token_header(self) -> dict[str, str]:
+        """The hub's ``Authorization`` header (only ever sent to the hub's own URL)."""
+        token = self.session.http.headers.get("Authorization")
+        return {"Authorization": token} if token else {}
+
     def _span_reader(self) -> SpanReader:
         with self._lock:
             if self._spans is None:
@@ -173,18 +190,7 @@ class RemoteRepository(HubUploads, Repository):
         position = start
         whole = start == 0 and end == entry.size
         if BULK_BYTES <= end - start <= BULK_MOST:
-            try:
-                data = self._span_reader().read(url, start, end, whole)
-            except StorageReadError as exc:
-                log.info("%s from storage stopped at byte %d (%s); through the hub", entry.path, start, exc)
-                data = exc.got
-            position += len(data)
-            with self._lock:
-                self.bytes_received += len(data)
-            if data:
-                yield data
-            if position < end:
-                yield from rest(position)
+            yield from self._span(url, {}, entry, start, end, rest)
             return
         try:
             headers = {"Range": f"bytes={start}-{end - 1}"}
@@ -204,6 +210,29 @@ class RemoteRepository(HubUploads, Repository):
             log.info("%s from storage stopped at byte %d (%s); through the hub", entry.path, position, exc)
         if position < end:
             yield from rest(position)
+
+    def _span(
+        self,
+        url: str,
+        headers: dict[str, str],
+        entry: FileEntry,
+        start: int,
+        end: int,
+        rest: Callable[[int], Iterator[bytes]],
+    ) -> Iterator[bytes]:
+        """Bytes ``[start, end)`` of ``entry`` read from ``url`` into one buffer
+        (:mod:`eohub.client.storage_reads`); what it does not give comes from ``rest(position)``."""
+        try:
+            data = self._span_reader().read(url, start, end, start == 0 and end == entry.size, headers)
+        except StorageReadError as exc:
+            log.info("%s stopped at byte %d (%s); streamed from the hub", entry.path, start, exc)
+            data = exc.got
+        with self._lock:
+            self.bytes_received += len(data)
+        if data:
+            yield data
+        if start + len(data) < end:
+            yield from rest(start + len(data))
 
     def _stream(self, url: str, start: int, end: int | None) -> Iterator[bytes]:
         """Bytes ``[start, end)`` of ``url``; a broken stream is resumed where it stopped."""

@@ -1,5 +1,5 @@
-"""Large spans of a file read from a presigned storage URL into one buffer, with the standard library's
-``http.client``.
+"""Large spans of a file read into one buffer, from a presigned storage URL or from the hub itself, with
+the standard library's ``http.client``.
 
 httpx reads a body 64 KiB at a time and sets the socket's timeout before each read: for a 1 GiB file
 that is some 16,000 reads, each with an ``ioctl`` and a ``poll``, seconds of CPU on a small machine.
@@ -39,18 +39,20 @@ class SpanReader:
                 connection.close()
             self._open.clear()
 
-    def read(self, url: str, start: int, end: int, whole: bool) -> bytearray:
+    def read(
+        self, url: str, start: int, end: int, whole: bool, headers: dict[str, str] | None = None
+    ) -> bytearray:
         """The bytes ``[start, end)`` of ``url`` (``whole``: the span is the entire object, so a 200
-        answer will do); anything else raises :class:`StorageReadError`."""
+        answer will do), sent with ``headers`` besides the range; anything else raises
+        :class:`StorageReadError`."""
         parts = urlsplit(url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         connection = self._connection(parts.scheme, parts.hostname or "", parts.port)
         buffer = bytearray(end - start)
         got = 0
         try:
-            connection.request(
-                "GET", target, headers={"Range": f"bytes={start}-{end - 1}", "User-Agent": self.user_agent}
-            )
+            sent = {**(headers or {}), "Range": f"bytes={start}-{end - 1}", "User-Agent": self.user_agent}
+            connection.request("GET", target, headers=sent)
             response = connection.getresponse()
             if response.status != 206 and not (whole and response.status == 200):
                 response.read(64 * 1024)

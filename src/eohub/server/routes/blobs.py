@@ -20,6 +20,7 @@ versions reference it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Annotated, Any
@@ -177,10 +178,19 @@ async def append_upload(
         context.uploads.writer, caller.name, digest, upload_offset, upload_length
     )
     stream = request.stream()
+    writing: asyncio.Future[int] | None = None
     try:
         while (batch := await _next_batch(stream)) is not None:
-            await run_in_threadpool(writer.write, batch)
+            if writing is not None:
+                await writing  # in order: one batch is hashed and written while the next arrives
+            writing = asyncio.ensure_future(run_in_threadpool(writer.write, batch))
+        if writing is not None:
+            await writing
     finally:
+        if writing is not None:  # never closed under a write; its error, if first, was raised above
+            await asyncio.wait({writing})
+            if not writing.cancelled():
+                writing.exception()
         offset = await run_in_threadpool(writer.close)
     if offset == upload_length:
         return await run_in_threadpool(_complete, context, repo, caller.name, digest, upload_length)
