@@ -91,6 +91,37 @@ def test_a_file_above_the_batch_share_goes_alone_through_patch(hub: InProcessHub
     assert (target / "data" / "big.bin").read_bytes() == big
 
 
+def test_files_with_the_same_bytes_download_from_one_group(hub: InProcessHub, tmp_path: Path):
+    contents = _dataset(tmp_path / "twins", files=5, size=64)
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / "twins" / "data" / name).write_bytes(b"same bytes\n")
+    with RemoteRepository(hub.url, hub.token("alice")) as remote:
+        remote.ingest("dataset", tmp_path / "twins", name="twins")
+        seen = _counted(remote)
+        target = remote.download("dataset", "twins", tmp_path / "out")
+        assert seen["GET /api/datasets/twins/versions/1/files"] == 0
+    for name in ("a.txt", "b.txt", "c.txt"):
+        assert (target / "data" / name).read_bytes() == b"same bytes\n"
+    for path, data in contents.items():
+        assert (target / path).read_bytes() == data
+
+
+def test_a_hub_allowing_large_batches_still_gets_only_small_files_in_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("EOHUB_MAX_REQUEST_BYTES", str(256 * 1024 * 1024))  # plans files up to 32 MiB "batch"
+    server = InProcessHub(tmp_path / "hub-home").start()
+    try:
+        _dataset(tmp_path / "mixed", files=10, size=1024)
+        (tmp_path / "mixed" / "data" / "two-mib.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+        with RemoteRepository(server.url, server.token("alice")) as remote:
+            seen = _counted(remote)
+            remote.ingest("dataset", tmp_path / "mixed", name="mixed")
+            assert seen["PATCH /api/uploads"] == 1  # the client keeps batches to files of 1 MiB at most
+    finally:
+        server.stop()
+
+
 def test_a_client_that_does_not_ask_for_batches_is_planned_patch(hub: InProcessHub):
     wanted = [{"sha256": hashlib.sha256(b"x%d" % i).hexdigest(), "length": 2} for i in range(3)]
     headers = {"Authorization": f"Bearer {hub.token('alice')}"}
@@ -100,6 +131,10 @@ def test_a_client_that_does_not_ask_for_batches_is_planned_patch(hub: InProcessH
     new = httpx.post(f"{hub.url}/api/uploads", json=asked, headers=headers).json()
     assert {p["method"] for p in new["uploads"]} == {"batch"}
     assert new["batch_bytes"] == 1024 * 1024
+
+
+def test_an_empty_batch_names_nothing():
+    assert decode(b'{"blobs": []}\n') == []
 
 
 def test_a_batch_body_round_trips():
@@ -114,7 +149,6 @@ def test_a_batch_body_round_trips():
         b"",
         b'{"blobs": [["a", 1]]}',  # no newline
         b"[]\n",
-        b'{"blobs": []}\n',
         b'{"blobs": [["a", -1]]}\n',
         b'{"blobs": [["a", 1.5]]}\n',
         b'{"blobs": [["a", true]]}\n',
@@ -202,7 +236,7 @@ def _answering(asked: list[list[str]], entries: dict[str, tuple[FileEntry, bytes
 def _entries(count: int, size: int) -> dict[str, tuple[FileEntry, bytes]]:
     out = {}
     for i in range(count):
-        data = bytes([i % 256]) * size
+        data = i.to_bytes(4, "big") * (size // 4) + bytes(size % 4)
         out[f"f{i:04d}"] = (FileEntry(f"f{i:04d}", size, hashlib.sha256(data).hexdigest()), data)
     return out
 
@@ -228,6 +262,16 @@ def test_a_group_far_behind_the_others_is_dropped_and_its_files_fetched_alone():
     assert groups.bytes_of(entries["f0001"][0]) is None  # dropped: memory stays at KEPT_GROUPS groups
     assert sum("f0001" in paths for paths in asked) == 1  # and not asked for again
     groups.close()
+
+
+def test_files_with_the_same_bytes_are_asked_for_once_and_all_served():
+    entries = _entries(3, 64)
+    twin = FileEntry("twin", 64, entries["f0001"][0].sha256)
+    asked: list[list[str]] = []
+    groups = FileBatches(_answering(asked, entries), [e for e, _ in entries.values()] + [twin])
+    assert groups.bytes_of(twin) == entries["f0001"][1]
+    assert groups.bytes_of(entries["f0001"][0]) == entries["f0001"][1]
+    assert asked == [["f0000", "f0001", "f0002"]]
 
 
 def test_large_and_empty_files_are_never_in_a_group():

@@ -33,35 +33,41 @@ def _missing(hub: HubServer, user: str, digests: list[str]) -> list[str]:
     return answer.json()["missing"]
 
 
-def test_wrong_bytes_under_a_stored_private_digest_prove_nothing(any_hub: HubServer, tmp_path: Path):
-    victim = victim_model(any_hub, tmp_path / "victim", private=True)
+def test_wrong_bytes_under_a_stored_private_digest_prove_nothing(sqlite_hub: HubServer, tmp_path: Path):
+    victim = victim_model(sqlite_hub, tmp_path / "victim", private=True)
     digest = victim["sha256"]
     real = (tmp_path / "victim" / "model.onnx").read_bytes()
     mine = b"mallory's own bytes"
     answer = _batch(
-        any_hub, "mallory", [(digest, b"not the victim's bytes"), (hashlib.sha256(mine).hexdigest(), mine)]
+        sqlite_hub, "mallory", [(digest, b"not the victim's bytes"), (hashlib.sha256(mine).hexdigest(), mine)]
     )
     assert answer.status_code == 200
     first, second = answer.json()["uploads"]
     assert (first["complete"], first["status"]) == (False, 422)
     assert second["complete"] is True
-    assert _missing(any_hub, "mallory", [digest]) == [digest]
-    assert commit(any_hub, "mallory", "Stolen", [{**victim, "path": "stolen.onnx"}]).status_code == 422
-    assert commit(any_hub, "mallory", "Mine", [entry(mine, "mine.bin")]).status_code == 201
+    assert _missing(sqlite_hub, "mallory", [digest]) == [digest]
+    assert commit(sqlite_hub, "mallory", "Stolen", [{**victim, "path": "stolen.onnx"}]).status_code == 422
+    assert commit(sqlite_hub, "mallory", "Mine", [entry(mine, "mine.bin")]).status_code == 201
     victim_file = httpx.get(
-        f"{any_hub.url}/api/models/Victim-Model/versions/1/files/model.onnx",
-        headers=headers(any_hub, "alice"),
+        f"{sqlite_hub.url}/api/models/Victim-Model/versions/1/files/model.onnx",
+        headers=headers(sqlite_hub, "alice"),
         follow_redirects=True,
     )
     assert victim_file.content == real  # the stored blob is untouched
 
 
-def test_the_right_bytes_in_a_batch_prove_possession(any_hub: HubServer, tmp_path: Path):
-    victim = victim_model(any_hub, tmp_path / "victim", private=True)
+def test_a_hub_on_s3_takes_no_batches(any_hub: HubServer):
+    data = b"would go through the hub"
+    answer = _batch(any_hub, "bob", [(hashlib.sha256(data).hexdigest(), data)])
+    assert answer.status_code == (400 if any_hub.env else 200)  # S3: the bytes go straight to storage
+
+
+def test_the_right_bytes_in_a_batch_prove_possession(sqlite_hub: HubServer, tmp_path: Path):
+    victim = victim_model(sqlite_hub, tmp_path / "victim", private=True)
     real = (tmp_path / "victim" / "model.onnx").read_bytes()
-    answer = _batch(any_hub, "bob", [(victim["sha256"], real)])
+    answer = _batch(sqlite_hub, "bob", [(victim["sha256"], real)])
     assert answer.json()["uploads"] == [{"sha256": victim["sha256"], "complete": True}]
-    assert commit(any_hub, "bob", "Bob-Model", [{**victim, "path": "model.onnx"}]).status_code == 201
+    assert commit(sqlite_hub, "bob", "Bob-Model", [{**victim, "path": "model.onnx"}]).status_code == 201
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ The hostile hub is a small HTTP server of the test's own, answering each route w
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -356,8 +357,14 @@ def test_small_files_a_hub_sends_in_a_group_are_checked(hostile: HostileHub, tmp
         Response(b'{"detail": "no"}', status_code=400, media_type="application/json"),
         Response(status_code=307, headers={"Location": "/api/models/Good-Model/versions/1/files/"}),
         Response(b'{"files": []}', media_type="application/json"),
+        Response(b'{"detail": "no"}', status_code=422, media_type="application/json"),
+        Response(
+            gzip.compress(b"\0" * (64 * 1024 * 1024)),
+            media_type=MEDIA_TYPE,
+            headers={"Content-Encoding": "gzip"},
+        ),
     ],
-    ids=["400", "older-hub-307", "json"],
+    ids=["400", "older-hub-307", "json", "422", "gzip-bomb"],
 )
 def test_a_hub_that_does_not_send_groups_serves_each_file(
     hostile: HostileHub, tmp_path: Path, refusal: Response

@@ -46,7 +46,8 @@ class FileBatches:
     def __init__(self, ask: Ask, entries: list[FileEntry]) -> None:
         self._ask = ask
         self._groups = _grouped([e for e in entries if 0 < e.size <= SMALL_FILE_BYTES])
-        self._group_of = {e.path: i for i, group in enumerate(self._groups) for e in group}
+        self._group_of = {e.sha256: i for i, group in enumerate(self._groups) for e in group}
+        """Group of each digest: files with the same bytes are asked for once, served from one group."""
         self._fetched: OrderedDict[int, Future[dict[str, bytes]]] = OrderedDict()
         self._started: set[int] = set()
         self._lock = threading.Lock()
@@ -55,7 +56,7 @@ class FileBatches:
 
     def bytes_of(self, entry: FileEntry) -> bytes | None:
         """The bytes of ``entry`` as the hub sent them in its group, or ``None``: fetch it alone."""
-        number = self._group_of.get(entry.path)
+        number = self._group_of.get(entry.sha256) if 0 < entry.size <= SMALL_FILE_BYTES else None
         if number is None or not self.enabled:
             return None
         with self._lock:
@@ -75,8 +76,7 @@ class FileBatches:
         except Exception as exc:  # noqa: BLE001 - broken off, busy: each file goes alone, with retries
             log.info("a group of files failed (%s); fetching them one by one", exc)
             return None
-        with self._lock:
-            return files.pop(entry.path, None)
+        return files.get(entry.sha256)  # kept until the group is dropped: another file may share it
 
     def close(self) -> None:
         """Stop reading ahead (a download that ended early)."""
@@ -98,6 +98,7 @@ class FileBatches:
             self._pool.shutdown(wait=False)  # nothing more to ask for: its threads end with the last group
 
     def _fetch(self, group: list[FileEntry]) -> dict[str, bytes]:
+        """The bytes of ``group`` by digest (asked for as many paths, one per digest)."""
         body = self._ask([e.path for e in group], sum(e.size for e in group) + MAX_HEAD_BYTES + 1)
         try:
             blobs = decode(body)
@@ -105,14 +106,19 @@ class FileBatches:
             raise IntegrityError(f"the hub sent a malformed group of files ({exc})") from None
         if [(d, len(b)) for d, b in blobs] != [(e.sha256, e.size) for e in group]:
             raise IntegrityError("the hub sent other files than those asked for in a group")
-        return {e.path: bytes(b) for e, (_, b) in zip(group, blobs, strict=True)}
+        return {d: bytes(b) for d, b in blobs}
 
 
 def _grouped(entries: list[FileEntry]) -> list[list[FileEntry]]:
+    """Consecutive groups within :data:`GROUP_BYTES` and :data:`GROUP_FILES`, each digest in one only."""
     groups: list[list[FileEntry]] = []
     group: list[FileEntry] = []
     size = 0
+    seen: set[str] = set()
     for e in entries:
+        if e.sha256 in seen:
+            continue
+        seen.add(e.sha256)
         if group and (size + e.size > GROUP_BYTES or len(group) == GROUP_FILES):
             groups.append(group)
             group, size = [], 0

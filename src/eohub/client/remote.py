@@ -151,14 +151,19 @@ class RemoteRepository(HubUploads, Repository):
         return fetch
 
     def _read_at_most(self, path: str, paths: list[str], most: int) -> bytes:
-        """The body of ``POST path`` with ``paths``, refused (:class:`IntegrityError`) past ``most`` bytes."""
+        """The body of ``POST path`` with ``paths``, as sent (no content decoding: a small compressed
+        answer cannot inflate past the bound), refused (:class:`IntegrityError`) past ``most`` bytes. Any
+        answer but a 200 of the batch media type is a :class:`UsageError`: an older hub redirects to
+        ``GET .../files/``, another refuses; each file is then fetched alone."""
         parts: list[bytes] = []
         size = 0
-        with self.session.stream("POST", path, json={"paths": paths}) as response:
+        headers = {"Accept-Encoding": "identity"}
+        with self.session.http.stream("POST", path, json={"paths": paths}, headers=headers) as response:
             media = response.headers.get("content-type", "").split(";")[0].strip()
-            if response.status_code != 200 or media != MEDIA_TYPE:  # an older hub redirects to GET .../files/
-                raise UsageError(f"{response.status_code} {media or 'without a media type'}")
-            for chunk in response.iter_bytes():
+            encoding = response.headers.get("content-encoding", "identity").strip().lower()
+            if response.status_code != 200 or media != MEDIA_TYPE or encoding != "identity":
+                raise UsageError(f"{response.status_code} {media or 'without a media type'} {encoding}")
+            for chunk in response.iter_raw():
                 size += len(chunk)
                 if size > most:
                     raise IntegrityError(f"the hub at {self.url} sent more than the {most} bytes asked for")

@@ -43,27 +43,35 @@ def groups(files: Sequence[PlannedFile], budget: int, threads: int) -> list[list
     return out
 
 
-def body(files: Sequence[PlannedFile]) -> bytes:
-    """The batch body of ``files``, each read whole; a file whose size changed since the scan is an
-    :class:`IntegrityError`."""
-    chunks = [encode_head([(f.entry.sha256, f.entry.size) for f in files])]
+def body(files: Sequence[PlannedFile]) -> bytearray:
+    """The batch body of ``files``, each read whole into one buffer of the body's size; a file whose size
+    changed since the scan is an :class:`IntegrityError`."""
+    head = encode_head([(f.entry.sha256, f.entry.size) for f in files])
+    out = bytearray(len(head) + sum(f.entry.size for f in files))
+    out[: len(head)] = head
+    view = memoryview(out)
+    at = len(head)
     for f in files:
         assert f.source is not None
         with open_source(f.source) as source:
-            data = source.read(f.entry.size + 1)
-        if len(data) != f.entry.size:
+            got = 0
+            while got < f.entry.size and (n := source.readinto(view[at + got : at + f.entry.size])):
+                got += n
+            grew = bool(source.read(1))
+        if got != f.entry.size or grew:
             raise IntegrityError(f"{f.source}: its size changed since it was scanned; run the command again")
-        chunks.append(data)
-    return b"".join(chunks)
+        at += f.entry.size
+    return out
 
 
 def send(session: HubSession, files: Sequence[PlannedFile]) -> dict[str, str]:
     """``POST /api/uploads/batch`` of ``files``: the refusals (digest: why); bytes that are not their
     digest's raise :class:`IntegrityError`."""
     digests = [f.entry.sha256 for f in files]
-    answer = session.json(
-        "POST", "/api/uploads/batch", content=body(files), headers={"Content-Type": MEDIA_TYPE}
-    )
+    data = body(files)
+    headers = {"Content-Type": MEDIA_TYPE, "Content-Length": str(len(data))}
+    # a list, not the buffer: httpx iterates a bytearray as numbers; a list can be sent again on a retry
+    answer = session.json("POST", "/api/uploads/batch", content=[memoryview(data)], headers=headers)
     return outcomes(answer, digests, session.url, "sending an upload batch")
 
 

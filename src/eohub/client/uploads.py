@@ -50,8 +50,13 @@ COMPLETE_GROUP = 100
 """Blobs sent straight to storage whose checks are asked for together while the next ones are sent."""
 PART_THREADS = 4
 """Parts of one file sent to S3 at once."""
-MAX_BATCH_BYTES = 64 * 1024 * 1024
-"""The largest upload batch a client builds, whatever a hub allows (each is read into memory)."""
+MAX_BATCH_BYTES = 8 * 1024 * 1024
+"""The largest upload batch the client builds, whatever a hub allows (each is read into memory, on
+:data:`UPLOAD_THREADS` threads at once)."""
+MIN_BATCH_BYTES = 64 * 1024
+"""A hub allowing less per request gets no batches (a batch's first line takes 80 bytes per file)."""
+MAX_BATCH_FILE_BYTES = 1024 * 1024
+"""The largest file the client sends in a batch, whatever a hub plans (larger ones go alone)."""
 
 
 class HubUploads:
@@ -182,13 +187,14 @@ class HubUploads:
         if not isinstance(listed, list) or len(listed) != len(entries):
             raise IntegrityError(f"the hub at {self.url} sent a malformed upload plan")
         budget = answer.get("batch_bytes")
-        if not (isinstance(budget, int) and not isinstance(budget, bool) and 0 < budget <= MAX_BATCH_BYTES):
-            budget = None
+        usable = isinstance(budget, int) and not isinstance(budget, bool) and budget >= MIN_BATCH_BYTES
+        budget = min(budget, MAX_BATCH_BYTES) if usable else None
         plans = {e.sha256: checked_plan(data, e, self.url) for e, data in zip(entries, listed, strict=True)}
         for e in entries:
             plan = plans[e.sha256]
             if plan["method"] == "batch":  # sent alone through the hub if it cannot go in a batch
-                fits = batch and budget is not None and plan["offset"] == 0
+                small = e.size <= MAX_BATCH_FILE_BYTES and budget is not None and e.size <= budget // 2
+                fits = batch and small and plan["offset"] == 0
                 plan.update(method="batch" if fits else "patch", batch_bytes=budget)
         return plans
 

@@ -50,8 +50,8 @@ def decode(body: bytes) -> list[tuple[str, memoryview]]:
     except LimitError:
         raise UsageError(f"the first line of a batch nests deeper than {HEAD_DEPTH} levels") from None
     listed = head.get("blobs") if isinstance(head, dict) else None
-    if not isinstance(listed, list) or not 0 < len(listed) <= MAX_BLOBS:
-        raise UsageError(f'a batch names 1 to {MAX_BLOBS} blobs in "blobs"')
+    if not isinstance(listed, list) or len(listed) > MAX_BLOBS:
+        raise UsageError(f'a batch names at most {MAX_BLOBS} blobs in "blobs"')
     lengths: list[tuple[str, int]] = []
     for item in listed:
         if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):

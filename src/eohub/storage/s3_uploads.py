@@ -67,6 +67,8 @@ LISTED_BATCH = 500
 class S3Uploads(Uploads):
     """Uploads into ``store`` with their state in ``database`` (see the module docstring)."""
 
+    through_hub = False  # presigned URLs: the bytes go straight to S3
+
     def __init__(self, store: S3BlobStore, database: Database, limits: Limits) -> None:
         self.store = store
         self.staging = S3Staging(store)

@@ -139,6 +139,8 @@ class Uploads(ABC):
     """Uploads in progress for one hub (see the module docstring)."""
 
     store: BlobStore
+    through_hub: bool = True
+    """Whether the bytes of new blobs come through the hub (planned ``"patch"``, or ``"batch"``)."""
 
     @abstractmethod
     def offset(self, uploader: str, digest: str) -> int:

@@ -2,10 +2,12 @@
 
 A hub on local storage plans its small blobs ``"batch"`` when the client asks for batches
 (``POST /api/uploads`` with ``"batch": true``): the client then sends them a few hundred per request
-instead of one ``PATCH`` each. The body is bounded like any other request (``max_request_bytes``, checked
-by :class:`~eohub.server.limits.BodyLimits` before this route reads it). The hub hashes every blob itself;
-only a blob whose bytes match its digest becomes the caller's (their proof of possession), and a blob
-already stored is never written again.
+instead of one ``PATCH`` each. A hub whose uploads go straight to S3 refuses batches (400). The body is
+bounded like any other request (``max_request_bytes``, checked by
+:class:`~eohub.server.limits.BodyLimits` before this route reads it), and at most :data:`AT_ONCE`
+batches are stored at once per hub process (each may write a thousand files): the others wait without
+holding a worker thread. The hub hashes every blob itself; only a blob whose bytes match its digest
+becomes the caller's (their proof of possession), and a blob already stored is never written again.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import hashlib
 import io
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from eohub.core.blob_batch import decode
+from eohub.errors import UsageError
 from eohub.repository.embedded import EmbeddedRepository
 from eohub.server.context import Hub, HubContext, Repo, SignedIn
 from eohub.server.routes.blobs import check_upload_length
@@ -25,13 +29,22 @@ from eohub.storage.base import check_digest
 
 router = APIRouter(prefix="/api", tags=["transfers"])
 
+AT_ONCE = 2
+"""Batches one hub process stores at once."""
+
 
 @router.post("/uploads/batch", summary="Send many small blobs in one request")
 async def upload_batch(request: Request, context: Hub, repo: Repo, caller: SignedIn) -> dict[str, list[Any]]:
     """One answer per blob, in the batch's order: ``complete``, or ``error`` with its ``status`` (422:
     the bytes are not the digest's, and nothing was stored)."""
+    if not context.uploads.through_hub:
+        raise UsageError("this hub takes uploads straight to its storage: POST /api/uploads says how")
     body = await request.body()
-    return await run_in_threadpool(store_batch, context, repo, body)
+    state = request.app.state
+    if getattr(state, "storing_batches", None) is None:  # made in the app's own event loop
+        state.storing_batches = anyio.Semaphore(AT_ONCE)
+    async with state.storing_batches:
+        return await run_in_threadpool(store_batch, context, repo, body)
 
 
 def store_batch(context: HubContext, repo: EmbeddedRepository, body: bytes) -> dict[str, list[Any]]:
