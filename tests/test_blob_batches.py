@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -286,3 +288,39 @@ def test_large_and_empty_files_are_never_in_a_group():
     assert groups.bytes_of(entries["empty"][0]) is None
     assert groups.bytes_of(entries["f0001"][0]) == entries["f0001"][1]
     assert asked == [["f0000", "f0001", "f0002"]]
+
+
+def test_a_download_that_fails_stops_reading_ahead(
+    hub: InProcessHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    _dataset(tmp_path / "small", files=1500, size=2048)
+    original = FileBatches._fetch
+
+    def slow(self: FileBatches, group: list[FileEntry]) -> dict[str, bytes]:
+        time.sleep(0.2)
+        return original(self, group)
+
+    monkeypatch.setattr(FileBatches, "_fetch", slow)
+    with RemoteRepository(hub.url, hub.token("alice")) as remote:
+        remote.ingest("dataset", tmp_path / "small", name="read-ahead")
+        fetcher = remote.fetcher
+        calls = 0
+
+        def failing(*args: object) -> object:
+            fetch = fetcher(*args)  # type: ignore[arg-type]
+
+            def first_then_fail(entry: FileEntry, start: int, end: int | None = None) -> object:
+                nonlocal calls
+                calls += 1
+                if calls > 3:
+                    raise IntegrityError("stop here")
+                return fetch(entry, start, end)
+
+            first_then_fail.close = fetch.close  # type: ignore[attr-defined]
+            return first_then_fail
+
+        monkeypatch.setattr(remote, "fetcher", failing)
+        with pytest.raises(IntegrityError, match="stop here"):
+            remote.download("dataset", "read-ahead", tmp_path / "out")
+        alive = [t.name for t in threading.enumerate() if t.name.startswith("eohub-file-batch")]
+        assert alive == []  # the groups read ahead were dropped or finished, their threads gone

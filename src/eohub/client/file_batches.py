@@ -79,11 +79,12 @@ class FileBatches:
         return files.get(entry.sha256)  # kept until the group is dropped: another file may share it
 
     def close(self) -> None:
-        """Stop reading ahead (a download that ended early)."""
+        """Stop reading ahead: groups not begun are dropped, those in flight (a few MiB) are waited for."""
         with self._lock:
             self.enabled = False
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
+            pool = self._pool
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _start(self, number: int) -> None:
         if number in self._started:  # fetched, being fetched, or dropped

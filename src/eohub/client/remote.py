@@ -148,6 +148,7 @@ class RemoteRepository(HubUploads, Repository):
                 url, entry, start, stop, lambda at: self.fetch(kind, name, version, entry, at, stop)
             )
 
+        fetch.close = groups.close  # type: ignore[attr-defined]
         return fetch
 
     def _read_at_most(self, path: str, paths: list[str], most: int) -> bytes:

@@ -294,7 +294,12 @@ class Repository(ABC):
         manifest = self.manifest(kind, info.name, number)
         target = version_folder(Path(".") if path is None else path, info.name, number)
         fetch = self.fetcher(kind, info.name, number, manifest)
-        written = write_version(manifest, target, fetch, force, progress, part_threads=self.part_threads)
+        try:
+            written = write_version(manifest, target, fetch, force, progress, part_threads=self.part_threads)
+        finally:
+            close = getattr(fetch, "close", None)  # a fetcher reading ahead stops
+            if close is not None:
+                close()
         files = len(manifest.files) + len(manifest.documents)
         return Downloaded(written, number, files, len(manifest.documents), manifest.size)
 
@@ -303,7 +308,7 @@ class Repository(ABC):
 
     def fetcher(self, kind: Kind, name: str, version: int, manifest: Manifest) -> Fetch:
         """How :meth:`download_version` reads the files of ``manifest`` (a backend may look them up in
-        batches)."""
+        batches; a ``close`` attribute, if any, is called when the download ends)."""
         return lambda entry, start, end=None: self.fetch(kind, name, version, entry, start, end)
 
     def fetch(
