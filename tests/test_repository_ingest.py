@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from eohub.client import upload_batches
 from eohub.errors import EohubError, InvalidNameError, InvalidStacError, NotFoundError, UsageError
 from eohub.repository import Repository
 
@@ -20,17 +21,31 @@ from .repository_helpers import write_deep_catalog, write_json, write_q0_model
 
 
 def uploads(repository: Repository, monkeypatch: pytest.MonkeyPatch, fail_at: int | None = None) -> list[str]:
-    """Record the digests the repository uploads; raise on upload number ``fail_at`` (1-based)."""
+    """Record the digests the repository uploads, one by one or (to a hub) in batches of small files;
+    raise on upload number ``fail_at`` (1-based)."""
     seen: list[str] = []
+    lock = threading.Lock()
     original = repository.upload_blob
 
+    def count(digest: str) -> None:
+        with lock:
+            seen.append(digest)
+            if fail_at is not None and len(seen) == fail_at:
+                raise OSError("disk on fire")
+
     def spy(entry: Any, source: Path, progress: Any) -> None:
-        seen.append(entry.sha256)
-        if fail_at is not None and len(seen) == fail_at:
-            raise OSError("disk on fire")
+        count(entry.sha256)
         original(entry, source, progress)
 
     monkeypatch.setattr(repository, "upload_blob", spy)
+    send = upload_batches.send
+
+    def batch_spy(session: Any, files: Any) -> dict[str, str]:
+        for planned in files:
+            count(planned.entry.sha256)
+        return send(session, files)
+
+    monkeypatch.setattr(upload_batches, "send", batch_spy)
     return seen
 
 
