@@ -179,20 +179,22 @@ class HubSession:
             yield response
 
 
-def read_bounded(response: httpx.Response, hub: str) -> httpx.Response:
-    """``response`` read whole, refusing more than :data:`MAX_ANSWER_BYTES` (a hostile hub could send
-    an endless body)."""
+def read_bounded(
+    response: httpx.Response, hub: str, most: int = MAX_ANSWER_BYTES, raw: bool = False
+) -> httpx.Response:
+    """``response`` read whole, refusing more than ``most`` bytes (a hostile hub could send an endless
+    body); with ``raw``, the bytes as sent, without content decoding (a small compressed answer cannot
+    inflate past the bound while it is decoded)."""
     declared = response.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
-        raise errors.IntegrityError(f"the hub at {hub} sent an answer larger than {MAX_ANSWER_BYTES} bytes")
+    too_long = errors.IntegrityError(f"the hub at {hub} sent an answer of more than {most} bytes")
+    if declared.isascii() and declared.isdigit() and (len(declared) > 20 or int(declared) > most):
+        raise too_long
     parts: list[bytes] = []
     size = 0
-    for chunk in response.iter_bytes():
+    for chunk in response.iter_raw() if raw else response.iter_bytes():
         size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise errors.IntegrityError(
-                f"the hub at {hub} sent an answer larger than {MAX_ANSWER_BYTES} bytes"
-            )
+        if size > most:
+            raise too_long
         parts.append(chunk)
     return httpx.Response(
         response.status_code, headers=response.headers, content=b"".join(parts), request=response.request

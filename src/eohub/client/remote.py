@@ -22,7 +22,7 @@ from urllib.parse import quote
 import httpx
 
 from eohub.client.file_batches import FileBatches
-from eohub.client.http import HubSession, _Retryable
+from eohub.client.http import HubSession, _Retryable, read_bounded
 from eohub.client.hub_checks import short, storage_url
 from eohub.client.locations import Locations
 from eohub.client.storage_reads import SpanReader, StorageReadError
@@ -132,11 +132,8 @@ class RemoteRepository(HubUploads, Repository):
                         self.bytes_received += len(whole)
                     return iter((whole,))
                 if BULK_BYTES <= stop - start <= BULK_MOST:  # from the hub, read into one buffer
-                    here = self._path(
-                        kind, name, "versions", str(check_version(version)), "files", entry.path
-                    )
                     return self._span(
-                        self.url + here,
+                        f"{self.url}{where}/files/{quote(entry.path, safe='/')}",
                         self._token_header(),
                         entry,
                         start,
@@ -156,20 +153,13 @@ class RemoteRepository(HubUploads, Repository):
         answer cannot inflate past the bound), refused (:class:`IntegrityError`) past ``most`` bytes. Any
         answer but a 200 of the batch media type is a :class:`UsageError`: an older hub redirects to
         ``GET .../files/``, another refuses; each file is then fetched alone."""
-        parts: list[bytes] = []
-        size = 0
         headers = {"Accept-Encoding": "identity"}
         with self.session.http.stream("POST", path, json={"paths": paths}, headers=headers) as response:
             media = response.headers.get("content-type", "").split(";")[0].strip()
             encoding = response.headers.get("content-encoding", "identity").strip().lower()
             if response.status_code != 200 or media != MEDIA_TYPE or encoding != "identity":
                 raise UsageError(f"{response.status_code} {media or 'without a media type'} {encoding}")
-            for chunk in response.iter_raw():
-                size += len(chunk)
-                if size > most:
-                    raise IntegrityError(f"the hub at {self.url} sent more than the {most} bytes asked for")
-                parts.append(chunk)
-        return b"".join(parts)
+            return read_bounded(response, self.url, most, raw=True).content
 
     def _token_header(self) -> dict[str, str]:
         """The hub's ``Authorization`` header (only ever sent to the hub's own URL)."""
