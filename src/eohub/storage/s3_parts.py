@@ -7,6 +7,7 @@ send through the hub) and uploads each full part as soon as it has it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eohub.errors import UsageError
@@ -61,12 +62,13 @@ class RelayWriter(UploadWriter):
         self.offset = offset
         self.buffer = bytearray()
 
-    def write(self, data: bytes) -> int:
-        if self.offset + len(self.buffer) + len(data) > self.session.length:
+    def write(self, pieces: Sequence[bytes]) -> int:
+        if self.offset + len(self.buffer) + sum(map(len, pieces)) > self.session.length:
             raise UsageError(
                 f"upload of {self.session.digest[:12]}... sends more than its {self.session.length} bytes"
             )
-        self.buffer += data
+        for piece in pieces:
+            self.buffer += piece
         size = self.session.part_size
         while len(self.buffer) >= size:
             self._send(size)

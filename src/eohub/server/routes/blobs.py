@@ -205,8 +205,9 @@ def _complete(
     return UploadState(offset=length, complete=True)
 
 
-async def _next_batch(stream: AsyncIterator[bytes]) -> bytes | None:
-    """Up to about ``BATCH`` bytes of the request body; ``None`` once it has ended (or the client left)."""
+async def _next_batch(stream: AsyncIterator[bytes]) -> list[bytes] | None:
+    """About ``BATCH`` bytes of the request body, in the pieces it came in (not joined: a copy of each
+    byte less); ``None`` once it has ended (or the client left)."""
     parts: list[bytes] = []
     size = 0
     try:
@@ -217,7 +218,7 @@ async def _next_batch(stream: AsyncIterator[bytes]) -> bytes | None:
                 break
     except ClientDisconnect:
         pass
-    return b"".join(parts) if parts else None
+    return parts or None
 
 
 __all__ = ["OffsetMismatch", "router"]
