@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages used by the integration tests: PostgreSQL server (hub backend tests) and Chromium
 # (the web pages' browser tests drive the system chromium with Playwright; Playwright never downloads one).
+# openssl makes the certificate of the TLS tests.
 # With --bench, also PostGIS for the PostgreSQL server: pgstac, an anchor of `make bench`, needs it.
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium fonts-dejavu-core)
+command -v openssl >/dev/null || need+=(openssl)
 if [ "${1:-}" = "--bench" ]; then
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt-get update -qq

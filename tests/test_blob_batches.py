@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -51,7 +52,8 @@ def _dataset(folder: Path, files: int, size: int, seed: int = 0) -> dict[str, by
 
 
 def _counted(remote: RemoteRepository) -> Counter[str]:
-    """Requests by method and path, a file's path cut off (``GET .../files``)."""
+    """Requests by method and path, a file's path cut off (``GET .../files``), those of the span sender
+    too."""
     seen: Counter[str] = Counter()
 
     def count(request: httpx.Request) -> None:
@@ -60,6 +62,14 @@ def _counted(remote: RemoteRepository) -> Counter[str]:
         seen.update([f"{request.method} {path}"])
 
     remote.session.http.event_hooks["request"].append(count)
+    sender = remote._span_sender()  # file bytes go out through it, not through httpx
+    send = sender.send
+
+    def counted_send(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        count(httpx.Request(method, url))
+        return send(method, url, *args, **kwargs)
+
+    sender.send = counted_send  # type: ignore[method-assign]
     return seen
 
 

@@ -160,7 +160,7 @@ def test_an_s3_upload_begun_through_one_hub_process_resumes_through_another_with
             assert plan["method"] == "direct" and [t["part"] for t in plan["targets"]] == [1, 2, 3, 4]
             with open(folder / "weights.bin", "rb") as f:  # two parts reach S3, then the hub dies
                 for target in plan["targets"][:2]:
-                    remote._put(entry, folder / "weights.bin", f.fileno(), target, Silent(), set())
+                    remote._put(entry, folder / "weights.bin", f, target, Silent(), set())
         first.kill()
         with RemoteRepository(relays[1].url, token) as remote:
             assert remote.upload_offset(entry.sha256) == (10 * MiB, False)

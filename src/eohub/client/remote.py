@@ -26,6 +26,7 @@ from eohub.client.http import HubSession, _Retryable, read_bounded
 from eohub.client.hub_checks import short, storage_url
 from eohub.client.locations import Locations
 from eohub.client.storage_reads import SpanReader, StorageReadError
+from eohub.client.storage_writes import SpanSender
 from eohub.client.uploads import HubUploads, _Batch
 from eohub.core.blob_batch import MEDIA_TYPE
 from eohub.core.names import PLURALS, Kind, check_kind, check_name, name_key
@@ -61,6 +62,7 @@ class RemoteRepository(HubUploads, Repository):
         self._lock = threading.Lock()
         self._storage: httpx.Client | None = None
         self._spans: SpanReader | None = None
+        self._sender: SpanSender | None = None
         self._batches: dict[str, _Batch] = {}
 
     def close(self) -> None:
@@ -69,6 +71,8 @@ class RemoteRepository(HubUploads, Repository):
             self._storage.close()
         if self._spans is not None:
             self._spans.close()
+        if self._sender is not None:
+            self._sender.close()
 
     @staticmethod
     def _path(kind: Kind, name: str, *rest: str) -> str:

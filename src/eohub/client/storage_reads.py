@@ -10,8 +10,9 @@ download thread keeps one connection per storage host.
 from __future__ import annotations
 
 import http.client
-import threading
 from urllib.parse import urlsplit
+
+from eohub.client.kept_connections import KeptConnections
 
 
 class StorageReadError(Exception):
@@ -26,18 +27,12 @@ class SpanReader:
     """Reads ``[start, end)`` of storage URLs; connections are kept per thread and host."""
 
     def __init__(self, timeout: float, user_agent: str) -> None:
-        self.timeout = timeout
         self.user_agent = user_agent
-        self._local = threading.local()
-        self._open: set[http.client.HTTPConnection] = set()
-        self._lock = threading.Lock()
+        self.connections = KeptConnections(timeout)
 
     def close(self) -> None:
         """Close every connection the threads kept."""
-        with self._lock:
-            for connection in self._open:
-                connection.close()
-            self._open.clear()
+        self.connections.close()
 
     def read(
         self, url: str, start: int, end: int, whole: bool, headers: dict[str, str] | None = None
@@ -47,7 +42,7 @@ class SpanReader:
         :class:`StorageReadError`."""
         parts = urlsplit(url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
-        connection = self._connection(parts.scheme, parts.hostname or "", parts.port)
+        connection = self.connections.get(parts.scheme, parts.hostname or "", parts.port)
         buffer = bytearray(end - start)
         got = 0
         try:
@@ -66,34 +61,14 @@ class SpanReader:
             extra = response.read(1)
             response.close()
         except (OSError, ValueError, http.client.HTTPException) as exc:
-            self._drop()
+            self.connections.drop()
             raise StorageReadError(str(exc) or type(exc).__name__, buffer[:got]) from None
         except StorageReadError:
-            self._drop()
+            self.connections.drop()
             raise
         if extra:  # more than asked for: ignored (the file's digest is checked), the connection dropped
-            self._drop()
+            self.connections.drop()
         if got < len(buffer):
-            self._drop()
+            self.connections.drop()
             raise StorageReadError(f"the storage sent {got} of {len(buffer)} bytes", buffer[:got])
         return buffer
-
-    def _connection(self, scheme: str, host: str, port: int | None) -> http.client.HTTPConnection:
-        key = (scheme, host, port)
-        if getattr(self._local, "key", None) != key:
-            self._drop()
-            kind = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-            self._local.connection = kind(host, port, timeout=self.timeout)
-            self._local.key = key
-            with self._lock:
-                self._open.add(self._local.connection)
-        return self._local.connection
-
-    def _drop(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-            with self._lock:
-                self._open.discard(connection)
-        self._local.connection = None
-        self._local.key = None

@@ -17,10 +17,9 @@ few read buffers whatever the file size.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ import httpx
 from eohub.client import upload_batches
 from eohub.client.http import HubSession, _Retryable, hub_error, parse_answer, read_bounded
 from eohub.client.hub_checks import checked_plan
+from eohub.client.storage_writes import SpanSender, StorageWriteError
 from eohub.errors import EohubError, IntegrityError, NotFoundError, TransferError, UsageError
 from eohub.repository.confine import open_source
 from eohub.repository.manifest import FileEntry
@@ -39,7 +39,6 @@ from eohub.repository.scan import IngestPlan, PlannedFile
 
 log = logging.getLogger(__name__)
 
-READ_SIZE = 1024 * 1024
 REQUEST_BYTES = 64 * 1024 * 1024
 """The most bytes one ``PATCH`` carries; a file larger than this takes several requests."""
 UPLOAD_BATCH = 1_000
@@ -53,6 +52,11 @@ PART_THREADS = 4
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 """The largest upload batch the client builds, whatever a hub allows (each is read into memory, on
 :data:`UPLOAD_THREADS` threads at once)."""
+MAX_STORAGE_ANSWER = 64 * 1024
+"""The most of a storage server's answer to a ``PUT`` that the client reads (an S3 error: a few hundred
+bytes)."""
+MAX_STATE_ANSWER = 1024 * 1024
+"""The most of a hub's answer to a ``PATCH`` the client reads (an upload's state, or why not)."""
 MIN_BATCH_BYTES = 64 * 1024
 """A hub allowing less per request gets no batches (a batch's first line takes 80 bytes per file)."""
 MAX_BATCH_FILE_BYTES = 1024 * 1024
@@ -67,6 +71,7 @@ class HubUploads:
     bytes_sent: int
     _lock: threading.Lock
     _storage: httpx.Client | None
+    _sender: SpanSender | None
     _batches: dict[str, _Batch]
 
     def storage(self) -> httpx.Client:
@@ -246,32 +251,24 @@ class HubUploads:
     def _send(self, entry: FileEntry, f: BinaryIO, offset: int, progress: Progress) -> tuple[int, bool]:
         """One ``PATCH`` from ``offset``; after a transient failure, the hub's offset to go on from."""
         stop = min(entry.size, offset + REQUEST_BYTES)
-
-        def body() -> Iterator[bytes]:
-            f.seek(offset)
-            position = offset
-            while position < stop:
-                chunk = f.read(min(READ_SIZE, stop - position))
-                if not chunk:
-                    raise IntegrityError(f"{entry.path}: the file shrank while it was being uploaded")
-                position += len(chunk)
-                with self._lock:
-                    self.bytes_sent += len(chunk)
-                progress.advance(len(chunk))
-                yield chunk
-
         headers = {
+            **self._token_header(),  # type: ignore[attr-defined] - RemoteRepository's
             "Upload-Offset": str(offset),
             "Upload-Length": str(entry.size),
             "Content-Type": "application/octet-stream",
-            "Content-Length": str(stop - offset),
         }
         try:
-            with self.session.http.stream(
-                "PATCH", f"/api/uploads/{entry.sha256}", content=body(), headers=headers
-            ) as streamed:
-                response = read_bounded(streamed, self.url)
-        except httpx.TransportError as exc:
+            response = self._send_span(
+                "PATCH",
+                f"{self.url}/api/uploads/{entry.sha256}",
+                f,
+                offset,
+                stop,
+                headers,
+                MAX_STATE_ANSWER,
+                progress,
+            )
+        except StorageWriteError as exc:
             log.info("upload of %s broke off (%s); asking the hub where to go on", entry.path, exc)
             return self.session.retrying(entry.path, lambda: self._offset_after_failure(entry.sha256))
         if response.status_code in (502, 503, 504):
@@ -281,6 +278,36 @@ class HubUploads:
         if response.status_code >= 400:
             raise hub_error(response)
         return _upload_state(_json(response), self.url)
+
+    def _send_span(
+        self,
+        method: str,
+        url: str,
+        f: BinaryIO,
+        start: int,
+        stop: int,
+        headers: dict[str, str],
+        most: int,
+        progress: Progress,
+    ) -> httpx.Response:
+        """The bytes ``[start, stop)`` of ``f`` sent by ``sendfile`` (:mod:`eohub.client.storage_writes`),
+        counted as sent as they go (also those a broken connection loses, :class:`StorageWriteError`);
+        the answer as an :class:`httpx.Response`."""
+
+        def advance(count: int) -> None:
+            with self._lock:
+                self.bytes_sent += count
+            progress.advance(count)
+
+        answer = self._span_sender().send(method, url, f, start, stop - start, headers, most, advance)
+        return httpx.Response(answer.status, headers=list(answer.headers.items()), content=answer.content)
+
+    def _span_sender(self) -> SpanSender:
+        with self._lock:
+            if self._sender is None:
+                timeout = self.session.http.timeout.read or 120.0
+                self._sender = SpanSender(timeout, self.session.http.headers["User-Agent"])
+            return self._sender
 
     def _send_direct(self, entry: FileEntry, source: Path, plan: dict[str, Any], progress: Progress) -> None:
         """Send ``plan``'s targets straight to storage, asking the hub again for more parts or for new
@@ -292,7 +319,7 @@ class HubUploads:
             while True:
                 targets = [t for t in plan["targets"] if t["part"] not in done]
                 refused = _run_all(
-                    lambda t: self._put(entry, source, f.fileno(), t, progress, done),
+                    lambda t: self._put(entry, source, f, t, progress, done),
                     targets,
                     PART_THREADS if len(targets) > 1 else 1,
                     collect=True,
@@ -316,33 +343,26 @@ class HubUploads:
                 done.clear()
 
     def _put(
-        self, entry: FileEntry, source: Path, fd: int, target: dict[str, Any], progress: Progress, done: set
+        self,
+        entry: FileEntry,
+        source: Path,
+        f: BinaryIO,
+        target: dict[str, Any],
+        progress: Progress,
+        done: set,
     ) -> str | None:
         """One presigned ``PUT`` of a file's span; ``None`` when stored, else why the storage refused it
         (an expired URL: the caller asks the hub for a new one). Transient failures are retried here."""
         start, length = target["offset"], target["length"]
-        sent = [0]
-
-        def body() -> Iterator[bytes]:
-            position, stop = start, start + length
-            while position < stop:
-                chunk = os.pread(fd, min(READ_SIZE, stop - position), position)
-                if not chunk:
-                    raise IntegrityError(f"{entry.path}: the file shrank while it was being uploaded")
-                position += len(chunk)
-                sent[0] += len(chunk)
-                with self._lock:
-                    self.bytes_sent += len(chunk)
-                progress.advance(len(chunk))
-                yield chunk
-
-        headers = {**target["headers"], "Content-Length": str(length)}
+        headers = dict(target["headers"])
         for attempt in range(1, self.session.attempts + 1):
-            sent[0] = 0
             try:
-                response = self.storage().put(target["url"], content=body(), headers=headers)
-            except httpx.TransportError as exc:
-                reason = str(exc) or type(exc).__name__
+                response = self._send_span(
+                    "PUT", target["url"], f, start, start + length, headers, MAX_STORAGE_ANSWER, progress
+                )
+            except StorageWriteError as exc:
+                reason = str(exc)
+                progress.advance(-exc.sent)
             else:
                 if response.status_code < 300:
                     with self._lock:
@@ -355,10 +375,9 @@ class HubUploads:
                     )
                 reason = f"{response.status_code} {response.text[:200]}"
                 # expired, refused, or (412) the blob created by another upload: a new plan helps
+                progress.advance(-length)
                 if response.status_code in (400, 401, 403, 404, 412):
-                    progress.advance(-sent[0])
                     return reason
-            progress.advance(-sent[0])
             log.info("upload of %s to storage failed (%s); retrying", entry.path, reason)
             time.sleep(self.session.backoff * 2 ** (attempt - 1))
         raise TransferError(f"{source}: the storage cannot be reached ({reason}); run the command again")

@@ -1,0 +1,126 @@
+"""A span of a file sent as the body of one request with the standard library's ``http.client``, the
+kernel copying the bytes from the file to the socket (``socket.sendfile``).
+
+Through httpx, each MiB of an upload is read into a new buffer, copied into the socket and freed: for a
+1 GiB file that is a second of the client's CPU on a small machine, taken from the hub or the storage
+server beside it. ``sendfile`` moves the bytes from the page cache to the socket without them passing
+through Python (over TLS the standard library falls back to reads and sends). The answer is read whole
+up to a bound. Each upload thread keeps one connection per host.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+from eohub.client.kept_connections import KeptConnections
+from eohub.errors import IntegrityError
+
+STEP = 8 * 1024 * 1024
+"""Bytes handed to ``sendfile`` at a time (progress is reported after each)."""
+COPY = 1024 * 1024
+"""Over TLS: bytes read into the one buffer, encrypted and sent at a time."""
+
+
+class StorageWriteError(Exception):
+    """The request could not be sent or its answer read (connection, time-out): ``sent`` bytes of the
+    body left first."""
+
+    def __init__(self, reason: str, sent: int = 0) -> None:
+        super().__init__(reason)
+        self.sent = sent
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: http.client.HTTPMessage
+    content: bytes
+
+
+class SpanSender:
+    """Sends ``[start, start + length)`` of open files to URLs; connections are kept per thread and host."""
+
+    def __init__(self, timeout: float, user_agent: str) -> None:
+        self.user_agent = user_agent
+        self.connections = KeptConnections(timeout)
+
+    def close(self) -> None:
+        """Close every connection the threads kept."""
+        self.connections.close()
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        source: BinaryIO,
+        start: int,
+        length: int,
+        headers: dict[str, str],
+        most: int,
+        advance: Callable[[int], None] = lambda n: None,
+    ) -> Answer:
+        """``method url`` with the bytes ``[start, start + length)`` of ``source`` as the body and
+        ``headers`` besides ``Content-Length``; ``advance(n)`` after each ``n`` bytes sent. An answer of
+        more than ``most`` bytes is an :class:`IntegrityError`, a file shorter than the span too; a
+        broken connection a :class:`StorageWriteError`."""
+        parts = urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection = self.connections.get(parts.scheme, parts.hostname or "", parts.port)
+        sent = 0
+        try:
+            connection.putrequest(method, target, skip_accept_encoding=True)
+            sent_headers = {
+                **headers,
+                "Content-Length": str(length),
+                "Accept-Encoding": "identity",
+                "User-Agent": self.user_agent,
+            }
+            for name, value in sent_headers.items():
+                connection.putheader(name, value)
+            connection.endheaders()
+            send = _send_copies if isinstance(connection.sock, ssl.SSLSocket) else _send_file
+            while sent < length:
+                count = send(connection.sock, source, start + sent, min(STEP, length - sent))
+                if not count:
+                    raise IntegrityError(f"{source.name}: the file shrank while it was being uploaded")
+                sent += count
+                advance(count)
+            response = connection.getresponse()
+            content = response.read(most + 1)
+            if len(content) > most:
+                raise IntegrityError(f"{url.split('?')[0]} sent an answer of more than {most} bytes")
+            if response.read(1) or response.will_close:
+                self.connections.drop()
+            return Answer(response.status, response.headers, content)
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            self.connections.drop()
+            raise StorageWriteError(str(exc) or type(exc).__name__, sent) from None
+        except BaseException:
+            self.connections.drop()
+            raise
+
+
+def _send_file(sock: socket.socket, source: BinaryIO, offset: int, count: int) -> int:
+    """Up to ``count`` bytes of ``source`` from ``offset``, copied by the kernel; how many were sent (0 at
+    the end of the file)."""
+    return sock.sendfile(source, offset, count)
+
+
+def _send_copies(sock: socket.socket, source: BinaryIO, offset: int, count: int) -> int:
+    """The same through one reused buffer (a TLS socket encrypts in Python's process)."""
+    buffer = memoryview(bytearray(min(COPY, count)))
+    sent = 0
+    while sent < count:
+        got = os.preadv(source.fileno(), [buffer[: min(len(buffer), count - sent)]], offset + sent)
+        if not got:
+            break
+        sock.sendall(buffer[:got])
+        sent += got
+    return sent
