@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from eohub.client import RemoteRepository
+from eohub.errors import IntegrityError, NotFoundError
 from eohub.storage import sha256_file
 
 from .hub_server import HubServer, start_hub
@@ -265,3 +266,31 @@ def test_a_hub_on_postgresql_and_s3_serves_the_tutorial_flow(
         assert not (tmp_path / "hub-home" / "blobs").exists()  # the bytes went to S3
     finally:
         hub.stop()
+
+
+def test_a_file_cut_short_while_it_is_uploaded_fails_naming_it_and_makes_no_version(
+    hub: HubServer, tmp_path: Path
+):
+    folder = _model_with_big_file(tmp_path / "m")
+    progress = _PauseAt(8 * 1024 * 1024)
+    remote = _remote(hub)
+    outcome: dict[str, object] = {}
+
+    def ingest() -> None:
+        try:
+            outcome["result"] = remote.ingest("model", folder, progress=progress)
+        except Exception as exc:  # reported below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=ingest)
+    worker.start()
+    assert progress.reached.wait(60)
+    os.truncate(folder / "weights.bin", 10 * 1024 * 1024)  # the user's file changes under the upload
+    progress.go.set()
+    worker.join(120)
+    remote.close()
+    error = outcome.get("error")
+    assert isinstance(error, IntegrityError), outcome
+    assert "weights.bin" in str(error) and "shrank" in str(error) and "\n" not in str(error)
+    with _remote(hub) as reader, pytest.raises(NotFoundError):
+        reader.versions("model", "big-model")

@@ -89,6 +89,7 @@ def test_spans_of_a_file_arrive_exactly_on_one_kept_connection(
                 length,
                 {"X-Test": "1"},
                 1024,
+                "w.bin",
                 counted.append,
             )
             assert answer.status == 200 and answer.content == b'{"ok": true}'
@@ -103,8 +104,8 @@ def test_a_file_shorter_than_its_span_is_an_integrity_error(
 ):
     path = tmp_path / "weights.bin"
     path.write_bytes(b"x" * 1000)
-    with open(path, "rb") as f, pytest.raises(IntegrityError, match="shrank"):
-        sender.send("PUT", f"{server.url}/k", f, 0, 5000, {}, 1024)
+    with open(path, "rb") as f, pytest.raises(IntegrityError, match="w.bin: the file shrank"):
+        sender.send("PUT", f"{server.url}/k", f, 0, 5000, {}, 1024, "w.bin")
 
 
 def test_an_answer_past_the_bound_is_refused(server: _Server, sender: SpanSender, tmp_path: Path):
@@ -112,7 +113,7 @@ def test_an_answer_past_the_bound_is_refused(server: _Server, sender: SpanSender
     path = tmp_path / "weights.bin"
     path.write_bytes(b"x" * 1000)
     with open(path, "rb") as f, pytest.raises(IntegrityError, match="more than 4096 bytes"):
-        sender.send("PUT", f"{server.url}/k", f, 0, 1000, {}, 4096)
+        sender.send("PUT", f"{server.url}/k", f, 0, 1000, {}, 4096, "w.bin")
 
 
 def test_a_connection_cut_mid_body_says_how_much_left(server: _Server, sender: SpanSender, tmp_path: Path):
@@ -120,11 +121,11 @@ def test_a_connection_cut_mid_body_says_how_much_left(server: _Server, sender: S
     path = tmp_path / "weights.bin"
     path.write_bytes(os.urandom(64 * 1024 * 1024))
     with open(path, "rb") as f, pytest.raises(StorageWriteError) as caught:
-        sender.send("PUT", f"{server.url}/k", f, 0, 64 * 1024 * 1024, {}, 1024)
+        sender.send("PUT", f"{server.url}/k", f, 0, 64 * 1024 * 1024, {}, 1024, "w.bin")
     assert 0 <= caught.value.sent < 64 * 1024 * 1024
     server.cut = False
     with open(path, "rb") as f:  # the next request opens a new connection
-        assert sender.send("PUT", f"{server.url}/k", f, 0, 10, {}, 1024).status == 200
+        assert sender.send("PUT", f"{server.url}/k", f, 0, 10, {}, 1024, "w.bin").status == 200
 
 
 def test_nothing_listening_is_a_write_error(sender: SpanSender, tmp_path: Path):
@@ -135,7 +136,7 @@ def test_nothing_listening_is_a_write_error(sender: SpanSender, tmp_path: Path):
     path = tmp_path / "weights.bin"
     path.write_bytes(b"x")
     with open(path, "rb") as f, pytest.raises(StorageWriteError):
-        sender.send("PUT", f"http://127.0.0.1:{port}/k", f, 0, 1, {}, 1024)
+        sender.send("PUT", f"http://127.0.0.1:{port}/k", f, 0, 1, {}, 1024, "w.bin")
 
 
 def test_the_copying_path_of_tls_sends_the_same_bytes(tmp_path: Path):
@@ -186,12 +187,14 @@ def test_over_tls_the_bytes_arrive_and_the_certificates_trusted_are_those_of_htt
     try:
         untrusting = SpanSender(10.0, "eohub-test")
         with open(path, "rb") as f, pytest.raises(StorageWriteError, match="CERTIFICATE_VERIFY_FAILED"):
-            untrusting.send("PUT", f"{server.url}/k", f, 0, len(data), {}, 1024)
+            untrusting.send("PUT", f"{server.url}/k", f, 0, len(data), {}, 1024, "w.bin")
         untrusting.close()
         monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # as httpx reads it for the hub's session
         trusting = SpanSender(10.0, "eohub-test")
         with open(path, "rb") as f:
-            assert trusting.send("PUT", f"{server.url}/k", f, 5, len(data) - 5, {}, 1024).status == 200
+            assert (
+                trusting.send("PUT", f"{server.url}/k", f, 5, len(data) - 5, {}, 1024, "w.bin").status == 200
+            )
         trusting.close()
         assert server.bodies == [data[5:]]
     finally:

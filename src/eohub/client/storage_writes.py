@@ -64,12 +64,13 @@ class SpanSender:
         length: int,
         headers: dict[str, str],
         most: int,
+        what: str,
         advance: Callable[[int], None] = lambda n: None,
     ) -> Answer:
-        """``method url`` with the bytes ``[start, start + length)`` of ``source`` as the body and
-        ``headers`` besides ``Content-Length``; ``advance(n)`` after each ``n`` bytes sent. An answer of
-        more than ``most`` bytes is an :class:`IntegrityError`, a file shorter than the span too; a
-        broken connection a :class:`StorageWriteError`."""
+        """``method url`` with the bytes ``[start, start + length)`` of ``source`` (the file ``what``) as
+        the body and ``headers`` besides ``Content-Length``; ``advance(n)`` after each ``n`` bytes sent.
+        An answer of more than ``most`` bytes is an :class:`IntegrityError`, a file shorter than the span
+        too; a broken connection a :class:`StorageWriteError`."""
         parts = urlsplit(url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         connection = self.connections.get(parts.scheme, parts.hostname or "", parts.port)
@@ -89,7 +90,7 @@ class SpanSender:
             while sent < length:
                 count = send(connection.sock, source, start + sent, min(STEP, length - sent))
                 if not count:
-                    raise IntegrityError(f"{source.name}: the file shrank while it was being uploaded")
+                    raise IntegrityError(f"{what}: the file shrank while it was being uploaded")
                 sent += count
                 advance(count)
             response = connection.getresponse()

@@ -267,6 +267,7 @@ class HubUploads:
                 headers,
                 MAX_STATE_ANSWER,
                 progress,
+                str(entry.path),
             )
         except StorageWriteError as exc:
             log.info("upload of %s broke off (%s); asking the hub where to go on", entry.path, exc)
@@ -289,6 +290,7 @@ class HubUploads:
         headers: dict[str, str],
         most: int,
         progress: Progress,
+        what: str,
     ) -> httpx.Response:
         """The bytes ``[start, stop)`` of ``f`` sent by ``sendfile`` (:mod:`eohub.client.storage_writes`),
         counted as sent as they go (also those a broken connection loses, :class:`StorageWriteError`);
@@ -299,7 +301,7 @@ class HubUploads:
                 self.bytes_sent += count
             progress.advance(count)
 
-        answer = self._span_sender().send(method, url, f, start, stop - start, headers, most, advance)
+        answer = self._span_sender().send(method, url, f, start, stop - start, headers, most, what, advance)
         return httpx.Response(answer.status, headers=list(answer.headers.items()), content=answer.content)
 
     def _span_sender(self) -> SpanSender:
@@ -358,7 +360,15 @@ class HubUploads:
         for attempt in range(1, self.session.attempts + 1):
             try:
                 response = self._send_span(
-                    "PUT", target["url"], f, start, start + length, headers, MAX_STORAGE_ANSWER, progress
+                    "PUT",
+                    target["url"],
+                    f,
+                    start,
+                    start + length,
+                    headers,
+                    MAX_STORAGE_ANSWER,
+                    progress,
+                    str(entry.path),
                 )
             except StorageWriteError as exc:
                 reason = str(exc)
