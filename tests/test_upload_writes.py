@@ -12,7 +12,8 @@ import pytest
 
 from eohub.errors import IntegrityError, UsageError
 from eohub.storage import LocalBlobStore
-from eohub.storage.uploads import HASH_BESIDE_BYTES, UploadArea
+from eohub.storage.hashing import BESIDE_BYTES as HASH_BESIDE_BYTES
+from eohub.storage.uploads import UploadArea
 from eohub.storage.writeback import start_writeback
 
 

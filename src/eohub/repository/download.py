@@ -37,6 +37,7 @@ from eohub.errors import AlreadyExistsError, Argument, IntegrityError, TransferE
 from eohub.repository.manifest import FileEntry, Manifest
 from eohub.repository.progress import Progress, Silent
 from eohub.storage.base import CHUNK
+from eohub.storage.hashing import hash_beside
 
 log = logging.getLogger(__name__)
 
@@ -157,10 +158,14 @@ class _Writer:
                     raise TransferError("download stopped")
                 if size + len(chunk) > entry.size:
                     raise IntegrityError(f"{entry.path}: the source sent more than its {entry.size} bytes")
-                h.update(chunk)
-                view = memoryview(chunk)
-                for i in range(0, len(view), WRITE_BYTES):
-                    out.write(view[i : i + WRITE_BYTES])
+                hashing = hash_beside(h, [chunk], len(chunk))
+                try:
+                    view = memoryview(chunk)
+                    for i in range(0, len(view), WRITE_BYTES):
+                        out.write(view[i : i + WRITE_BYTES])
+                finally:
+                    if hashing is not None:
+                        hashing.result()
                 size += len(chunk)
                 self.progress.advance(len(chunk))
         if h.hexdigest() == entry.sha256 and size == entry.size:

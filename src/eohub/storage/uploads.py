@@ -19,11 +19,11 @@ declared length is reached, the bytes are hashed; a mismatch discards them, a ma
 Local uploads are hashed as the bytes arrive (the hasher is kept in the process between requests, and
 used only for the very file it hashed: it holds that file open, so the name cannot have moved to another
 file of the same size), so the last byte costs no second read; a request's bytes are hashed on one
-thread while another writes them. They are flushed to the disk once, when the blob enters the store;
-the disk write of each batch is started as soon as it is written (:mod:`eohub.storage.writeback`), so
-that flush has little left to wait for. A hub that crashes may lose unflushed bytes of a partial upload:
-the file is then shorter, its size is still the offset to continue from, and whatever it holds is hashed
-before it can become a blob.
+thread while another writes them (:mod:`eohub.storage.hashing`). They are flushed to the disk once, when
+the blob enters the store; the disk write of each batch is started as soon as it is written
+(:mod:`eohub.storage.writeback`), so that flush has little left to wait for. A hub that crashes may lose
+unflushed bytes of a partial upload: the file is then shorter, its size is still the offset to continue
+from, and whatever it holds is hashed before it can become a blob.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +46,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from eohub.errors import AlreadyExistsError, BusyError, EohubError, IntegrityError, UsageError
 from eohub.storage.base import AbandonedWrite, BlobStore, check_digest, sha256_file, verify_digest
+from eohub.storage.hashing import hash_beside
 from eohub.storage.writeback import start_writeback
 
 log = logging.getLogger(__name__)
@@ -368,28 +369,6 @@ class UploadArea(Uploads):
         return found
 
 
-HASH_BESIDE_BYTES = 1024 * 1024
-"""Writes at least this large are hashed on another thread while they are written: both let go of the
-GIL, so hashing and copying into the page cache take two cores."""
-_hashing = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="eohub-upload-hash")
-
-
-def _update(hasher: Any, pieces: Sequence[bytes]) -> None:
-    for piece in pieces:
-        hasher.update(piece)
-
-
-def _hash_beside(hasher: Any, pieces: Sequence[bytes], size: int) -> Future[None] | None:
-    """``pieces`` fed to ``hasher``: on another thread when they are large (the caller waits for the
-    result), else here."""
-    if hasher is None:
-        return None
-    if size < HASH_BESIDE_BYTES:
-        _update(hasher, pieces)
-        return None
-    return _hashing.submit(_update, hasher, pieces)
-
-
 class _LocalWriter(UploadWriter):
     """The bytes of one request appended to the part file, which stays locked until :meth:`close`;
     hashed as they are written (the hash state is kept for the next request, see :class:`_RunningHashes`)."""
@@ -420,7 +399,7 @@ class _LocalWriter(UploadWriter):
         if self.offset + size > self.length:
             self.close(keep=False)
             raise UsageError(f"upload of {self.digest[:12]}... sends more than its {self.length} bytes")
-        hashing = _hash_beside(self.hasher, pieces, size)
+        hashing = hash_beside(self.hasher, pieces, size) if self.hasher is not None else None
         try:
             self.out.writelines(pieces)
         except BaseException:
