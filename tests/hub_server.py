@@ -13,8 +13,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -93,7 +95,8 @@ class InProcessHub:
     The repository test suite runs against it through :class:`eohub.client.RemoteRepository`.
     """
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, wrap: Callable[[Any], Any] | None = None) -> None:
+        """``wrap``: what stands between the hub's app and its clients (a proxy, as ASGI middleware)."""
         import uvicorn
 
         from eohub.config import load_settings
@@ -110,8 +113,9 @@ class InProcessHub:
                 os.environ["EOHUB_HOME"] = old
         self.home = home
         self.port = free_port()
+        app = create_app(self.settings)
         config = uvicorn.Config(
-            create_app(self.settings), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            wrap(app) if wrap else app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -184,7 +184,8 @@ def read_bounded(
 ) -> httpx.Response:
     """``response`` read whole, refusing more than ``most`` bytes (a hostile hub could send an endless
     body); with ``raw``, the bytes as sent, without content decoding (a small compressed answer cannot
-    inflate past the bound while it is decoded)."""
+    inflate past the bound while it is decoded; the caller refuses an encoding it did not ask for). A hub
+    behind a proxy that compresses its answers is read decoded."""
     declared = response.headers.get("content-length", "")
     too_long = errors.IntegrityError(f"the hub at {hub} sent an answer of more than {most} bytes")
     if declared.isascii() and declared.isdigit() and (len(declared) > 20 or int(declared) > most):
@@ -196,9 +197,17 @@ def read_bounded(
         if size > most:
             raise too_long
         parts.append(chunk)
-    return httpx.Response(
-        response.status_code, headers=response.headers, content=b"".join(parts), request=response.request
-    )
+    return answer_of(response.status_code, response.headers.multi_items(), b"".join(parts), response.request)
+
+
+def answer_of(
+    status: int, headers: list[tuple[str, str]], content: bytes, request: httpx.Request | None = None
+) -> httpx.Response:
+    """An :class:`httpx.Response` holding ``content`` as it is: httpx decodes the body of a response it
+    builds by its ``Content-Encoding``, so that header is left out (the bytes given are already decoded,
+    or were refused if they were not)."""
+    kept = [(k, v) for k, v in headers if k.lower() != "content-encoding"]
+    return httpx.Response(status, headers=kept, content=content, request=request)
 
 
 def parse_answer(content: bytes, what: str, hub: str) -> Any:

@@ -1,40 +1,93 @@
-"""One ``http.client`` connection kept per thread and host, for the readers and senders of large spans
-(:mod:`eohub.client.storage_reads`, :mod:`eohub.client.storage_writes`)."""
+"""Idle ``http.client`` connections kept per host, for the readers and senders of large spans
+(:mod:`eohub.client.storage_reads`, :mod:`eohub.client.storage_writes`).
+
+A thread borrows a connection for one request and gives it back when the answer has been read whole;
+any failure closes it instead. A connection the server closed while it was idle (uvicorn after 5 s, S3
+after about 20 s) is noticed before it is lent again. At most :data:`MAX_IDLE` are kept, whatever the
+number of threads that used them.
+"""
 
 from __future__ import annotations
 
 import http.client
+import select
 import ssl
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import SplitResult
 
 import httpx
 
+MAX_IDLE = 16
+CONNECT_SECONDS = 10.0
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
 
 class KeptConnections:
-    """The calling thread's connection to a host, opened on first use and kept until dropped."""
+    """Connections lent to one request at a time and kept between them (see the module docstring)."""
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self._tls: ssl.SSLContext | None = None
-        self._local = threading.local()
-        self._open: set[http.client.HTTPConnection] = set()
+        self._idle: list[tuple[tuple[str, str, int], http.client.HTTPConnection]] = []
         self._lock = threading.Lock()
 
-    def get(self, scheme: str, host: str, port: int | None) -> http.client.HTTPConnection:
-        """This thread's connection to ``scheme://host:port`` (its connection to another host is closed)."""
-        key = (scheme, host, port)
-        if getattr(self._local, "key", None) != key:
-            self.drop()
-            if scheme == "https":
-                context = self._context()
-                connection = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=context)
-            else:
-                connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
-            self._local.connection = connection
-            self._local.key = key
+    @contextmanager
+    def lent(self, parts: SplitResult) -> Iterator[http.client.HTTPConnection]:
+        """A connection to the host of ``parts`` (an idle one, else a new one), connected. It is kept
+        again after the block if it is still open (close it to drop it), closed if the block raises.
+        An odd URL (port, scheme) is a ``ValueError``; no server there, an ``OSError``."""
+        if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {parts.scheme}://{parts.netloc}")
+        key = (parts.scheme, parts.hostname, parts.port or _DEFAULT_PORTS[parts.scheme])
+        connection = self._idle_one(key) or self._new(key)
+        try:
+            yield connection
+        except BaseException:
+            connection.close()
+            raise
+        if connection.sock is None:
+            return
+        with self._lock:
+            if len(self._idle) < MAX_IDLE:
+                self._idle.append((key, connection))
+                return
+        connection.close()
+
+    def close(self) -> None:
+        """Close every idle connection."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for _, connection in idle:
+            connection.close()
+
+    def _idle_one(self, key: tuple[str, str, int]) -> http.client.HTTPConnection | None:
+        while True:
             with self._lock:
-                self._open.add(self._local.connection)
-        return self._local.connection
+                found = next((i for i, (k, _) in enumerate(self._idle) if k == key), None)
+                if found is None:
+                    return None
+                _, connection = self._idle.pop(found)
+            if _still_open(connection):
+                return connection
+            connection.close()
+
+    def _new(self, key: tuple[str, str, int]) -> http.client.HTTPConnection:
+        scheme, host, port = key
+        if scheme == "https":
+            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                host, port, timeout=CONNECT_SECONDS, context=self._context()
+            )
+        else:
+            connection = http.client.HTTPConnection(host, port, timeout=CONNECT_SECONDS)
+        try:
+            connection.connect()
+            connection.sock.settimeout(self.timeout)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
 
     def _context(self) -> ssl.SSLContext:
         """The certificates httpx trusts (its bundle, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``), as for every
@@ -44,19 +97,14 @@ class KeptConnections:
                 self._tls = httpx.create_ssl_context()
             return self._tls
 
-    def drop(self) -> None:
-        """Close this thread's connection (after an error, or an answer that leaves it unusable)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-            with self._lock:
-                self._open.discard(connection)
-        self._local.connection = None
-        self._local.key = None
 
-    def close(self) -> None:
-        """Close every connection of every thread."""
-        with self._lock:
-            for connection in self._open:
-                connection.close()
-            self._open.clear()
+def _still_open(connection: http.client.HTTPConnection) -> bool:
+    """Whether an idle connection can carry a request: open, and with nothing to read (an idle
+    connection becomes readable when the server closes it, or sends what was not asked for)."""
+    if connection.sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([connection.sock], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable

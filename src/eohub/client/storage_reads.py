@@ -3,8 +3,8 @@ the standard library's ``http.client``.
 
 httpx reads a body 64 KiB at a time and sets the socket's timeout before each read: for a 1 GiB file
 that is some 16,000 reads, each with an ``ioctl`` and a ``poll``, seconds of CPU on a small machine.
-``HTTPResponse.readinto`` fills the whole span with as few ``recv`` calls as the socket allows. Each
-download thread keeps one connection per storage host.
+``HTTPResponse.readinto`` fills the whole span with as few ``recv`` calls as the socket allows.
+Connections are kept between spans (:mod:`eohub.client.kept_connections`).
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ class StorageReadError(Exception):
 
 
 class SpanReader:
-    """Reads ``[start, end)`` of storage URLs; connections are kept per thread and host."""
+    """Reads ``[start, end)`` of storage URLs on kept connections."""
 
     def __init__(self, timeout: float, user_agent: str) -> None:
         self.user_agent = user_agent
         self.connections = KeptConnections(timeout)
 
     def close(self) -> None:
-        """Close every connection the threads kept."""
+        """Close the kept connections."""
         self.connections.close()
 
     def read(
@@ -42,33 +42,25 @@ class SpanReader:
         :class:`StorageReadError`."""
         parts = urlsplit(url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
-        connection = self.connections.get(parts.scheme, parts.hostname or "", parts.port)
         buffer = bytearray(end - start)
         got = 0
         try:
-            sent = {**(headers or {}), "Range": f"bytes={start}-{end - 1}", "User-Agent": self.user_agent}
-            connection.request("GET", target, headers=sent)
-            response = connection.getresponse()
-            if response.status != 206 and not (whole and response.status == 200):
-                response.read(64 * 1024)
-                raise StorageReadError(f"the storage answered {response.status}")
-            view = memoryview(buffer)
-            while got < len(buffer):
-                count = response.readinto(view[got:])
-                if not count:
-                    break
-                got += count
-            extra = response.read(1)
-            response.close()
+            with self.connections.lent(parts) as connection:
+                sent = {**(headers or {}), "Range": f"bytes={start}-{end - 1}", "User-Agent": self.user_agent}
+                connection.request("GET", target, headers=sent)
+                response = connection.getresponse()
+                if response.status != 206 and not (whole and response.status == 200):
+                    raise StorageReadError(f"the storage answered {response.status}")
+                view = memoryview(buffer)
+                while got < len(buffer):
+                    count = response.readinto(view[got:])
+                    if not count:
+                        break
+                    got += count
+                if response.read(1) or got < len(buffer) or response.will_close:
+                    connection.close()  # more than asked for (ignored: the file's digest is checked), or less
         except (OSError, ValueError, http.client.HTTPException) as exc:
-            self.connections.drop()
             raise StorageReadError(str(exc) or type(exc).__name__, buffer[:got]) from None
-        except StorageReadError:
-            self.connections.drop()
-            raise
-        if extra:  # more than asked for: ignored (the file's digest is checked), the connection dropped
-            self.connections.drop()
         if got < len(buffer):
-            self.connections.drop()
             raise StorageReadError(f"the storage sent {got} of {len(buffer)} bytes", buffer[:got])
         return buffer

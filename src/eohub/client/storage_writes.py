@@ -1,17 +1,18 @@
 """A span of a file sent as the body of one request with the standard library's ``http.client``, the
-kernel copying the bytes from the file to the socket (``socket.sendfile``).
+kernel copying the bytes from the file to the socket (``os.sendfile``).
 
 Through httpx, each MiB of an upload is read into a new buffer, copied into the socket and freed: for a
 1 GiB file that is a second of the client's CPU on a small machine, taken from the hub or the storage
 server beside it. ``sendfile`` moves the bytes from the page cache to the socket without them passing
-through Python (over TLS the standard library falls back to reads and sends). The answer is read whole
-up to a bound. Each upload thread keeps one connection per host.
+through Python (over TLS, through one reused buffer). The answer is read whole up to a bound.
+Connections are kept between requests (:mod:`eohub.client.kept_connections`).
 """
 
 from __future__ import annotations
 
 import http.client
 import os
+import select
 import socket
 import ssl
 from collections.abc import Callable
@@ -45,14 +46,14 @@ class Answer:
 
 
 class SpanSender:
-    """Sends ``[start, start + length)`` of open files to URLs; connections are kept per thread and host."""
+    """Sends ``[start, start + length)`` of open files to URLs on kept connections."""
 
     def __init__(self, timeout: float, user_agent: str) -> None:
         self.user_agent = user_agent
         self.connections = KeptConnections(timeout)
 
     def close(self) -> None:
-        """Close every connection the threads kept."""
+        """Close the kept connections."""
         self.connections.close()
 
     def send(
@@ -71,47 +72,58 @@ class SpanSender:
         the body and ``headers`` besides ``Content-Length``; ``advance(n)`` after each ``n`` bytes sent.
         An answer of more than ``most`` bytes is an :class:`IntegrityError`, a file shorter than the span
         too; a broken connection a :class:`StorageWriteError`."""
-        parts = urlsplit(url)
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        connection = self.connections.get(parts.scheme, parts.hostname or "", parts.port)
         sent = 0
         try:
-            connection.putrequest(method, target, skip_accept_encoding=True)
-            sent_headers = {
-                **headers,
-                "Content-Length": str(length),
-                "Accept-Encoding": "identity",
-                "User-Agent": self.user_agent,
-            }
-            for name, value in sent_headers.items():
-                connection.putheader(name, value)
-            connection.endheaders()
-            send = _send_copies if isinstance(connection.sock, ssl.SSLSocket) else _send_file
-            while sent < length:
-                count = send(connection.sock, source, start + sent, min(STEP, length - sent))
-                if not count:
-                    raise IntegrityError(f"{what}: the file shrank while it was being uploaded")
-                sent += count
-                advance(count)
-            response = connection.getresponse()
-            content = response.read(most + 1)
-            if len(content) > most:
-                raise IntegrityError(f"{url.split('?')[0]} sent an answer of more than {most} bytes")
-            if response.read(1) or response.will_close:
-                self.connections.drop()
-            return Answer(response.status, response.headers, content)
+            parts = urlsplit(url)
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            with self.connections.lent(parts) as connection:
+                connection.putrequest(method, target, skip_accept_encoding=True)
+                sent_headers = {
+                    **headers,
+                    "Content-Length": str(length),
+                    "Accept-Encoding": "identity",
+                    "User-Agent": self.user_agent,
+                }
+                for name, value in sent_headers.items():
+                    connection.putheader(name, value)
+                connection.endheaders()
+                send = _send_copies if isinstance(connection.sock, ssl.SSLSocket) else _send_file
+                while sent < length:
+                    count = send(connection.sock, source, start + sent, min(STEP, length - sent))
+                    if not count:
+                        raise IntegrityError(f"{what}: the file shrank while it was being uploaded")
+                    sent += count
+                    advance(count)
+                response = connection.getresponse()
+                if response.status < 200:  # http.client skips 100 only: a 102 or 103 is not the answer
+                    raise StorageWriteError(f"an interim answer ({response.status}) for the answer", sent)
+                content = response.read(most + 1)
+                if len(content) > most:
+                    raise IntegrityError(f"{parts.netloc} sent an answer of more than {most} bytes")
+                if response.read(1) or response.will_close:
+                    connection.close()
+                encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+                if encoding != "identity":  # asked for none: a compressed answer could inflate past `most`
+                    raise StorageWriteError(
+                        f"an answer in {encoding[:40]!r} encoding, which was not asked for"
+                    )
+                return Answer(response.status, response.headers, content)
         except (OSError, ValueError, http.client.HTTPException) as exc:
-            self.connections.drop()
             raise StorageWriteError(str(exc) or type(exc).__name__, sent) from None
-        except BaseException:
-            self.connections.drop()
-            raise
 
 
 def _send_file(sock: socket.socket, source: BinaryIO, offset: int, count: int) -> int:
     """Up to ``count`` bytes of ``source`` from ``offset``, copied by the kernel; how many were sent (0 at
-    the end of the file)."""
-    return sock.sendfile(source, offset, count)
+    the end of the file). Offsets are explicit: the file object is shared by part threads and never
+    read or moved."""
+    timeout = sock.gettimeout()
+    while True:
+        try:
+            return os.sendfile(sock.fileno(), source.fileno(), offset, count)
+        except BlockingIOError:  # a socket with a time-out does not block: wait until it takes more
+            _, writable, _ = select.select([], [sock], [], timeout)
+            if not writable:
+                raise TimeoutError("the server took no bytes in time") from None
 
 
 def _send_copies(sock: socket.socket, source: BinaryIO, offset: int, count: int) -> int:

@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 import httpx
 
 from eohub.client import upload_batches
-from eohub.client.http import HubSession, _Retryable, hub_error, parse_answer, read_bounded
+from eohub.client.http import HubSession, _Retryable, answer_of, hub_error, parse_answer, read_bounded
 from eohub.client.hub_checks import checked_plan
 from eohub.client.storage_writes import SpanSender, StorageWriteError
 from eohub.errors import EohubError, IntegrityError, NotFoundError, TransferError, UsageError
@@ -302,7 +302,7 @@ class HubUploads:
             progress.advance(count)
 
         answer = self._span_sender().send(method, url, f, start, stop - start, headers, most, what, advance)
-        return httpx.Response(answer.status, headers=list(answer.headers.items()), content=answer.content)
+        return answer_of(answer.status, list(answer.headers.items()), answer.content)
 
     def _span_sender(self) -> SpanSender:
         with self._lock:
