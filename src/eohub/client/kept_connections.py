@@ -1,6 +1,10 @@
 """Idle ``http.client`` connections kept per host, for the readers and senders of large spans
 (:mod:`eohub.client.storage_reads`, :mod:`eohub.client.storage_writes`).
 
+They connect straight to the host: a URL that the environment sends through a proxy
+(``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, unless ``NO_PROXY``; :func:`through_proxy`) is left to
+httpx, which honours them.
+
 A thread borrows a connection for one request and gives it back when the answer has been read whole;
 any failure closes it instead. A connection the server closed while it was idle (uvicorn after 5 s, S3
 after about 20 s) is noticed before it is lent again. At most :data:`MAX_IDLE` are kept, whatever the
@@ -13,9 +17,10 @@ import http.client
 import select
 import ssl
 import threading
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import SplitResult
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
@@ -108,3 +113,12 @@ def _still_open(connection: http.client.HTTPConnection) -> bool:
     except (OSError, ValueError):
         return False
     return not readable
+
+
+def through_proxy(url: str) -> bool:
+    """Whether the environment sends requests to ``url`` through a proxy (as httpx reads it)."""
+    proxies = urllib.request.getproxies_environment()
+    parts = urlsplit(url)
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass_environment(parts.hostname or "", proxies)

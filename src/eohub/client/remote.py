@@ -24,6 +24,7 @@ import httpx
 from eohub.client.file_batches import FileBatches
 from eohub.client.http import HubSession, _Retryable, read_bounded
 from eohub.client.hub_checks import short, storage_url
+from eohub.client.kept_connections import through_proxy
 from eohub.client.locations import Locations
 from eohub.client.storage_reads import SpanReader, StorageReadError
 from eohub.client.storage_writes import SpanSender
@@ -135,7 +136,7 @@ class RemoteRepository(HubUploads, Repository):
                     with self._lock:
                         self.bytes_received += len(whole)
                     return iter((whole,))
-                if BULK_BYTES <= stop - start <= BULK_MOST:  # from the hub, read into one buffer
+                if BULK_BYTES <= stop - start <= BULK_MOST and not through_proxy(self.url):  # one buffer
                     return self._span(
                         f"{self.url}{where}/files/{quote(entry.path, safe='/')}",
                         self._token_header(),
@@ -189,7 +190,7 @@ class RemoteRepository(HubUploads, Repository):
         off) comes from ``rest(position)``, through the hub."""
         position = start
         whole = start == 0 and end == entry.size
-        if BULK_BYTES <= end - start <= BULK_MOST:
+        if BULK_BYTES <= end - start <= BULK_MOST and not through_proxy(url):
             yield from self._span(url, {}, entry, start, end, rest)
             return
         try:

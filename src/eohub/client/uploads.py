@@ -17,9 +17,10 @@ few read buffers whatever the file size.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ import httpx
 from eohub.client import upload_batches
 from eohub.client.http import HubSession, _Retryable, answer_of, hub_error, parse_answer, read_bounded
 from eohub.client.hub_checks import checked_plan
+from eohub.client.kept_connections import through_proxy
 from eohub.client.storage_writes import SpanSender, StorageWriteError
 from eohub.errors import EohubError, IntegrityError, NotFoundError, TransferError, UsageError
 from eohub.repository.confine import open_source
@@ -55,6 +57,8 @@ MAX_BATCH_BYTES = 8 * 1024 * 1024
 MAX_STORAGE_ANSWER = 64 * 1024
 """The most of a storage server's answer to a ``PUT`` that the client reads (an S3 error: a few hundred
 bytes)."""
+STREAM_BYTES = 1024 * 1024
+"""Bytes read and sent at a time when an upload goes through httpx (a proxy)."""
 MAX_STATE_ANSWER = 1024 * 1024
 """The most of a hub's answer to a ``PATCH`` the client reads (an upload's state, or why not)."""
 MIN_BATCH_BYTES = 64 * 1024
@@ -301,8 +305,46 @@ class HubUploads:
                 self.bytes_sent += count
             progress.advance(count)
 
+        if through_proxy(url):
+            return self._send_streamed(method, url, f, start, stop, headers, most, what, advance)
         answer = self._span_sender().send(method, url, f, start, stop - start, headers, most, what, advance)
         return answer_of(answer.status, list(answer.headers.items()), answer.content)
+
+    def _send_streamed(
+        self,
+        method: str,
+        url: str,
+        f: BinaryIO,
+        start: int,
+        stop: int,
+        headers: dict[str, str],
+        most: int,
+        what: str,
+        advance: Callable[[int], None],
+    ) -> httpx.Response:
+        """:meth:`_send_span` through httpx, which honours the environment's proxies: the bytes read 1 MiB
+        at a time. The hub's client for the hub's URL, the storage client (no token) for any other."""
+        sent = 0
+
+        def body() -> Iterator[bytes]:
+            nonlocal sent
+            position = start
+            while position < stop:
+                chunk = os.pread(f.fileno(), min(STREAM_BYTES, stop - position), position)
+                if not chunk:
+                    raise IntegrityError(f"{what}: the file shrank while it was being uploaded")
+                position += len(chunk)
+                sent += len(chunk)
+                advance(len(chunk))
+                yield chunk
+
+        client = self.session.http if url.startswith(f"{self.url}/") else self.storage()
+        sent_headers = {**headers, "Content-Length": str(stop - start)}
+        try:
+            with client.stream(method, url, content=body(), headers=sent_headers) as streamed:
+                return read_bounded(streamed, url.split("?")[0], most)
+        except (httpx.TransportError, httpx.InvalidURL) as exc:
+            raise StorageWriteError(str(exc) or type(exc).__name__, sent) from None
 
     def _span_sender(self) -> SpanSender:
         with self._lock:
