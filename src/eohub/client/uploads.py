@@ -17,11 +17,7 @@ few read buffers whatever the file size.
 from __future__ import annotations
 
 import logging
-import os
-import threading
-import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -29,10 +25,10 @@ from typing import Any, BinaryIO
 import httpx
 
 from eohub.client import upload_batches
-from eohub.client.http import HubSession, _Retryable, answer_of, hub_error, parse_answer, read_bounded
+from eohub.client.file_sends import MAX_STATE_ANSWER, FileSends, run_all
+from eohub.client.http import _Retryable, hub_error, parse_answer, read_bounded
 from eohub.client.hub_checks import checked_plan
-from eohub.client.kept_connections import through_proxy
-from eohub.client.storage_writes import SpanSender, StorageWriteError
+from eohub.client.storage_writes import StorageWriteError
 from eohub.errors import EohubError, IntegrityError, NotFoundError, TransferError, UsageError
 from eohub.repository.confine import open_source
 from eohub.repository.manifest import FileEntry
@@ -49,46 +45,19 @@ UPLOAD_THREADS = 8
 """Files sent at once (small files are round trips more than bytes)."""
 COMPLETE_GROUP = 100
 """Blobs sent straight to storage whose checks are asked for together while the next ones are sent."""
-PART_THREADS = 4
-"""Parts of one file sent to S3 at once."""
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 """The largest upload batch the client builds, whatever a hub allows (each is read into memory, on
 :data:`UPLOAD_THREADS` threads at once)."""
-MAX_STORAGE_ANSWER = 64 * 1024
-"""The most of a storage server's answer to a ``PUT`` that the client reads (an S3 error: a few hundred
-bytes)."""
-STREAM_BYTES = 1024 * 1024
-"""Bytes read and sent at a time when an upload goes through httpx (a proxy)."""
-MAX_STATE_ANSWER = 1024 * 1024
-"""The most of a hub's answer to a ``PATCH`` the client reads (an upload's state, or why not)."""
 MIN_BATCH_BYTES = 64 * 1024
 """A hub allowing less per request gets no batches (a batch's first line takes 80 bytes per file)."""
 MAX_BATCH_FILE_BYTES = 1024 * 1024
 """The largest file the client sends in a batch, whatever a hub plans (larger ones go alone)."""
 
 
-class HubUploads:
+class HubUploads(FileSends):
     """The upload half of :class:`~eohub.client.RemoteRepository` (see the module docstring)."""
 
-    session: HubSession
-    url: str
-    bytes_sent: int
-    _lock: threading.Lock
-    _storage: httpx.Client | None
-    _sender: SpanSender | None
     _batches: dict[str, _Batch]
-
-    def storage(self) -> httpx.Client:
-        """The HTTP client for presigned storage URLs: it never sends the hub's token or cookies."""
-        with self._lock:
-            if self._storage is None:
-                self._storage = httpx.Client(
-                    timeout=httpx.Timeout(self.session.http.timeout.read or 120.0, connect=10.0),
-                    limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-                    headers={"User-Agent": self.session.http.headers["User-Agent"]},
-                    follow_redirects=False,
-                )
-            return self._storage
 
     def upload_offset(self, digest: str) -> tuple[int, bool]:
         """How many bytes of ``digest`` the hub has, and whether the blob is complete."""
@@ -130,7 +99,7 @@ class HubUploads:
                 complete_sent(COMPLETE_GROUP)  # the hub checks these while the next ones are sent
 
             try:
-                _run_all(send, files, UPLOAD_THREADS)
+                run_all(send, files, UPLOAD_THREADS)
                 complete_sent(1)
                 failed = {k: v for check in checks for k, v in check.result().items()}
             finally:
@@ -165,7 +134,7 @@ class HubUploads:
             return failed
 
         refused: dict[str, str] = {}
-        for failed in _run_all(
+        for failed in run_all(
             send, upload_batches.groups(small, budget, UPLOAD_THREADS), UPLOAD_THREADS, True
         ):
             refused.update(failed)
@@ -284,156 +253,6 @@ class HubUploads:
             raise hub_error(response)
         return _upload_state(_json(response), self.url)
 
-    def _send_span(
-        self,
-        method: str,
-        url: str,
-        f: BinaryIO,
-        start: int,
-        stop: int,
-        headers: dict[str, str],
-        most: int,
-        progress: Progress,
-        what: str,
-    ) -> httpx.Response:
-        """The bytes ``[start, stop)`` of ``f`` sent by ``sendfile`` (:mod:`eohub.client.storage_writes`),
-        counted as sent as they go (also those a broken connection loses, :class:`StorageWriteError`);
-        the answer as an :class:`httpx.Response`."""
-
-        def advance(count: int) -> None:
-            with self._lock:
-                self.bytes_sent += count
-            progress.advance(count)
-
-        if through_proxy(url):
-            return self._send_streamed(method, url, f, start, stop, headers, most, what, advance)
-        answer = self._span_sender().send(method, url, f, start, stop - start, headers, most, what, advance)
-        return answer_of(answer.status, list(answer.headers.items()), answer.content)
-
-    def _send_streamed(
-        self,
-        method: str,
-        url: str,
-        f: BinaryIO,
-        start: int,
-        stop: int,
-        headers: dict[str, str],
-        most: int,
-        what: str,
-        advance: Callable[[int], None],
-    ) -> httpx.Response:
-        """:meth:`_send_span` through httpx, which honours the environment's proxies: the bytes read 1 MiB
-        at a time. The hub's client for the hub's URL, the storage client (no token) for any other."""
-        sent = 0
-
-        def body() -> Iterator[bytes]:
-            nonlocal sent
-            position = start
-            while position < stop:
-                chunk = os.pread(f.fileno(), min(STREAM_BYTES, stop - position), position)
-                if not chunk:
-                    raise IntegrityError(f"{what}: the file shrank while it was being uploaded")
-                position += len(chunk)
-                sent += len(chunk)
-                advance(len(chunk))
-                yield chunk
-
-        client = self.session.http if url.startswith(f"{self.url}/") else self.storage()
-        sent_headers = {**headers, "Content-Length": str(stop - start)}
-        try:
-            with client.stream(method, url, content=body(), headers=sent_headers) as streamed:
-                return read_bounded(streamed, url.split("?")[0], most)
-        except (httpx.TransportError, httpx.InvalidURL) as exc:
-            raise StorageWriteError(str(exc) or type(exc).__name__, sent) from None
-
-    def _span_sender(self) -> SpanSender:
-        with self._lock:
-            if self._sender is None:
-                timeout = self.session.http.timeout.read or 120.0
-                self._sender = SpanSender(timeout, self.session.http.headers["User-Agent"])
-            return self._sender
-
-    def _send_direct(self, entry: FileEntry, source: Path, plan: dict[str, Any], progress: Progress) -> None:
-        """Send ``plan``'s targets straight to storage, asking the hub again for more parts or for new
-        URLs when some expired; the hub's offset is counted as done."""
-        progress.advance(plan["offset"])
-        done: set[int | None] = set()
-        refusals = 0
-        with open_source(source) as f:
-            while True:
-                targets = [t for t in plan["targets"] if t["part"] not in done]
-                refused = _run_all(
-                    lambda t: self._put(entry, source, f, t, progress, done),
-                    targets,
-                    PART_THREADS if len(targets) > 1 else 1,
-                    collect=True,
-                )
-                if not refused and not plan["more"]:
-                    return
-                refusals = refusals + 1 if refused else 0
-                if refused:
-                    log.info(
-                        "upload of %s refused by the storage (%s); planning again", entry.path, refused[0]
-                    )
-                if refusals > self.session.attempts:
-                    raise TransferError(
-                        f"{source}: the storage keeps refusing the upload ({refused[0]}); "
-                        "run the command again"
-                    )
-                plan = self._plans([entry]).get(entry.sha256) or {}
-                if plan.get("complete") or not plan.get("targets"):
-                    return
-                progress.advance(-sum(t["length"] for t in plan["targets"] if t["part"] in done))
-                done.clear()
-
-    def _put(
-        self,
-        entry: FileEntry,
-        source: Path,
-        f: BinaryIO,
-        target: dict[str, Any],
-        progress: Progress,
-        done: set,
-    ) -> str | None:
-        """One presigned ``PUT`` of a file's span; ``None`` when stored, else why the storage refused it
-        (an expired URL: the caller asks the hub for a new one). Transient failures are retried here."""
-        start, length = target["offset"], target["length"]
-        headers = dict(target["headers"])
-        for attempt in range(1, self.session.attempts + 1):
-            try:
-                response = self._send_span(
-                    "PUT",
-                    target["url"],
-                    f,
-                    start,
-                    start + length,
-                    headers,
-                    MAX_STORAGE_ANSWER,
-                    progress,
-                    str(entry.path),
-                )
-            except StorageWriteError as exc:
-                reason = str(exc)
-                progress.advance(-exc.sent)
-            else:
-                if response.status_code < 300:
-                    with self._lock:
-                        done.add(target["part"])
-                    return None
-                if response.status_code == 400 and b"BadDigest" in response.content[:4096]:
-                    raise IntegrityError(
-                        f"{source}: the file changed since it was read (its bytes no longer match its "
-                        "SHA-256)"
-                    )
-                reason = f"{response.status_code} {response.text[:200]}"
-                # expired, refused, or (412) the blob created by another upload: a new plan helps
-                progress.advance(-length)
-                if response.status_code in (400, 401, 403, 404, 412):
-                    return reason
-            log.info("upload of %s to storage failed (%s); retrying", entry.path, reason)
-            time.sleep(self.session.backoff * 2 ** (attempt - 1))
-        raise TransferError(f"{source}: the storage cannot be reached ({reason}); run the command again")
-
     def _offset_after_failure(self, digest: str) -> tuple[int, bool]:
         with self.session.http.stream("GET", f"/api/uploads/{digest}") as streamed:
             response = read_bounded(streamed, self.url)
@@ -450,24 +269,6 @@ class _Batch:
 
     plans: dict[str, dict[str, Any]]
     sent: list[str] = field(default_factory=list)
-
-
-def _run_all(work: Callable[[Any], Any], items: list[Any], threads: int, collect: bool = False) -> list[Any]:
-    """``work(item)`` for every item on ``threads`` threads; the first exception stops the rest and is
-    raised. With ``collect``, the results that are not ``None``."""
-    if threads <= 1 or len(items) <= 1:
-        results = [work(item) for item in items]
-    else:
-        with ThreadPoolExecutor(min(threads, len(items)), thread_name_prefix="eohub-upload") as pool:
-            futures = [pool.submit(work, item) for item in items]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = next((f for f in futures if f.done() and f.exception() is not None), None)
-            if failed is not None:
-                for future in futures:
-                    future.cancel()
-                raise failed.exception()  # type: ignore[misc]
-            results = [f.result() for f in futures]
-    return [r for r in results if r is not None] if collect else []
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
