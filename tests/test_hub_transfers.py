@@ -159,22 +159,30 @@ class _PauseAt:
         pass
 
 
+def _ingest_in_background(
+    remote: RemoteRepository, folder: Path, progress: _PauseAt
+) -> tuple[threading.Thread, dict[str, object]]:
+    """An ingest started on a thread; its ``"result"`` or ``"error"`` lands in the dict once joined."""
+    outcome: dict[str, object] = {}
+
+    def ingest() -> None:
+        try:
+            outcome["result"] = remote.ingest("model", folder, progress=progress)
+        except Exception as exc:  # reported by the caller
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=ingest)
+    worker.start()
+    return worker, outcome
+
+
 def test_an_upload_survives_a_server_restart_and_continues_where_it_stopped(hub: HubServer, tmp_path: Path):
     folder = _model_with_big_file(tmp_path / "m")
     digest, size = sha256_file(folder / "weights.bin")
     others = sum(p.stat().st_size for p in folder.iterdir() if p.name != "weights.bin")
     progress = _PauseAt(20 * 1024 * 1024)
     remote = _remote(hub, backoff=0.2, attempts=10)
-    outcome: dict[str, object] = {}
-
-    def ingest() -> None:
-        try:
-            outcome["result"] = remote.ingest("model", folder, progress=progress)
-        except Exception as exc:  # reported below
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=ingest)
-    worker.start()
+    worker, outcome = _ingest_in_background(remote, folder, progress)
     assert progress.reached.wait(60)
     _stable_offset(hub, digest, 8 * 1024 * 1024)  # the hub has written part of what was sent
     hub.kill()  # as a crash: whatever was in flight is lost
@@ -274,16 +282,7 @@ def test_a_file_cut_short_while_it_is_uploaded_fails_naming_it_and_makes_no_vers
     folder = _model_with_big_file(tmp_path / "m")
     progress = _PauseAt(8 * 1024 * 1024)
     remote = _remote(hub)
-    outcome: dict[str, object] = {}
-
-    def ingest() -> None:
-        try:
-            outcome["result"] = remote.ingest("model", folder, progress=progress)
-        except Exception as exc:  # reported below
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=ingest)
-    worker.start()
+    worker, outcome = _ingest_in_background(remote, folder, progress)
     assert progress.reached.wait(60)
     os.truncate(folder / "weights.bin", 10 * 1024 * 1024)  # the user's file changes under the upload
     progress.go.set()

@@ -9,7 +9,6 @@ import hashlib
 import os
 import socket
 import threading
-import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,9 +26,14 @@ from eohub.repository.progress import Silent
 HUB = "http://127.0.0.1:9"  # nothing there: these tests talk to the storage server only
 
 
-def _raw_server(answer: bytes, family: socket.AddressFamily = socket.AF_INET, close: bool = False) -> str:
+def _raw_server(
+    answer: bytes,
+    family: socket.AddressFamily = socket.AF_INET,
+    close: bool = False,
+    closed: threading.Event | None = None,
+) -> str:
     """A server answering every request (headers and a Content-Length body) with ``answer``, on kept
-    connections unless ``close``; its URL."""
+    connections unless ``close`` (then ``closed`` is set once the connection is closed); its URL."""
     host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
     listener = socket.create_server((host, 0), family=family)
 
@@ -55,6 +59,8 @@ def _raw_server(answer: bytes, family: socket.AddressFamily = socket.AF_INET, cl
             pass
         finally:
             conn.close()
+            if closed is not None:
+                closed.set()
 
     def serve() -> None:
         while True:
@@ -146,14 +152,15 @@ def test_an_odd_storage_url_is_a_one_line_error(tmp_path: Path, repo, url: str):
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced_not_a_failure(tmp_path: Path):
-    storage = _raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", close=True)
+    closed = threading.Event()
+    storage = _raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", close=True, closed=closed)
     path = tmp_path / "f"
     path.write_bytes(b"abc")
     sender = SpanSender(5.0, "ua")
     try:
         with path.open("rb") as f:
             assert sender.send("PUT", f"{storage}/k", f, 0, 3, {}, 100, "f").status == 200
-            time.sleep(0.3)  # the server has closed the connection meanwhile
+            assert closed.wait(10)  # the server has closed the kept connection
             assert sender.send("PUT", f"{storage}/k", f, 0, 3, {}, 100, "f").status == 200
     finally:
         sender.close()

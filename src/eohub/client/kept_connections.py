@@ -108,11 +108,12 @@ def _still_open(connection: http.client.HTTPConnection) -> bool:
     connection becomes readable when the server closes it, or sends what was not asked for)."""
     if connection.sock is None:
         return False
+    poller = select.poll()  # not select(): it refuses descriptors past 1023
+    poller.register(connection.sock, select.POLLIN)
     try:
-        readable, _, _ = select.select([connection.sock], [], [], 0)
-    except (OSError, ValueError):
+        return not poller.poll(0)
+    except OSError:
         return False
-    return not readable
 
 
 def through_proxy(url: str) -> bool:

@@ -121,8 +121,9 @@ def _send_file(sock: socket.socket, source: BinaryIO, offset: int, count: int) -
         try:
             return os.sendfile(sock.fileno(), source.fileno(), offset, count)
         except BlockingIOError:  # a socket with a time-out does not block: wait until it takes more
-            _, writable, _ = select.select([], [sock], [], timeout)
-            if not writable:
+            poller = select.poll()  # not select(): it refuses descriptors past 1023
+            poller.register(sock, select.POLLOUT)
+            if not poller.poll(None if timeout is None else timeout * 1000):
                 raise TimeoutError("the server took no bytes in time") from None
 
 
