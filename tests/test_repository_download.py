@@ -264,3 +264,31 @@ def test_a_span_cut_short_is_a_transfer_error_not_a_wrong_file(
     with pytest.raises(TransferError, match="999 of 1000 bytes"):
         write_version(manifest, tmp_path / "m" / "v1", short, part_threads=2)
     assert (tmp_path / "m" / ".v1.partial" / "big.bin").read_bytes() == data[:1000]
+
+
+def test_a_link_planted_in_a_partial_folder_is_never_written_through(tmp_path: Path):
+    """Folders already checked are not resolved again (one ``realpath`` per folder, not per file), but a
+    folder met for the first time still is, and a link in a file's place is refused."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    partial = tmp_path / "m" / ".v1.partial"
+    (partial / "data").mkdir(parents=True)
+    (partial / "data" / "sub").symlink_to(outside, target_is_directory=True)  # left behind, or planted
+    content = {f"data/f{i}.bin": bytes([i]) * 100 for i in range(5)} | {"data/sub/g.bin": b"evil"}
+    manifest, fetch = _serve(content)
+    with pytest.raises(IntegrityError, match="leave the download folder"):
+        write_version(manifest, tmp_path / "m" / "v1", fetch, workers=1)
+    assert list(outside.iterdir()) == [] and not partial.exists()  # a refusal leaves no partial folder
+    (partial / "data").mkdir(parents=True)
+    (partial / "data" / "f2.bin").symlink_to(outside / "stolen.bin")
+    with pytest.raises(IntegrityError, match="a link or folder is in the way"):
+        write_version(manifest, tmp_path / "m" / "v1", fetch, workers=1)
+    assert list(outside.iterdir()) == []
+
+
+def test_many_files_in_few_folders_all_arrive(tmp_path: Path):
+    folders = ("a", "a/b", "c")
+    content = {f"{folder}/f{i:03d}.bin": f"{folder}{i}".encode() for folder in folders for i in range(50)}
+    manifest, fetch = _serve(content)
+    target = write_version(manifest, tmp_path / "m" / "v1", fetch, workers=4)
+    assert {p.relative_to(target).as_posix(): p.read_bytes() for p in target.rglob("*.bin")} == content

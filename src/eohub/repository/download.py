@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import posixpath
 import shutil
 import tempfile
 import threading
@@ -107,11 +108,10 @@ class _Writer:
         self.reuse = reuse
         self.part_threads = part_threads
         self.stop = threading.Event()
+        self.folders: set[str] = set()
 
     def write(self, entry: FileEntry) -> None:
-        dest = _inside(self.root, entry.path)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest = _inside(self.root, entry.path)  # the folders just created are real folders inside
+        dest = self._destination(entry.path)
         if dest.is_symlink() or (dest.exists() and not dest.is_file()):
             raise IntegrityError(f"refusing to write {entry.path!r}: a link or folder is in the way")
         if self._reused(dest, entry):
@@ -120,6 +120,19 @@ class _Writer:
         if not self._download(dest, entry, resume=resumed) and resumed:
             log.info("%s: the resumed bytes did not verify; downloading it again", entry.path)
             self._download(dest, entry, resume=False)
+
+    def _destination(self, stored: str) -> Path:
+        """Where ``stored`` goes, its folders made; each folder is resolved once per download (a thousand
+        small files in one folder are not a thousand ``realpath`` walks)."""
+        folder = posixpath.dirname(stored)
+        if folder in self.folders:
+            check_stored_path(stored)
+            return self.root / stored
+        dest = _inside(self.root, stored)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest = _inside(self.root, stored)  # the folders just created are real folders inside
+        self.folders.add(folder)
+        return dest
 
     def _reused(self, dest: Path, entry: FileEntry) -> bool:
         if _valid_copy(dest, entry):
