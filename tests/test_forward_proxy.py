@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from eohub.client import RemoteRepository
-from eohub.client.kept_connections import through_proxy
+from eohub.core.kept_connections import through_proxy
 
 from .hub_server import InProcessHub
 from .repository_helpers import write_q0_model

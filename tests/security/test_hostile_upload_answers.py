@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from eohub.client.hub_checks import checked_plan
-from eohub.client.kept_connections import MAX_IDLE
 from eohub.client.remote import RemoteRepository
 from eohub.client.storage_writes import SpanSender, StorageWriteError
+from eohub.core.kept_connections import MAX_IDLE
 from eohub.errors import EohubError
 from eohub.repository.manifest import FileEntry
 from eohub.repository.progress import Silent

@@ -17,8 +17,8 @@ from typing import Any, BinaryIO
 import httpx
 
 from eohub.client.http import HubSession, answer_of, read_bounded
-from eohub.client.kept_connections import through_proxy
 from eohub.client.storage_writes import SpanSender, StorageWriteError
+from eohub.core.kept_connections import through_proxy
 from eohub.errors import IntegrityError, TransferError
 from eohub.repository.confine import open_source
 from eohub.repository.manifest import FileEntry

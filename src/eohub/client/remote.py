@@ -24,12 +24,12 @@ import httpx
 from eohub.client.file_batches import FileBatches
 from eohub.client.http import HubSession, _Retryable, read_bounded
 from eohub.client.hub_checks import short, storage_url
-from eohub.client.kept_connections import through_proxy
 from eohub.client.locations import Locations
 from eohub.client.storage_reads import SpanReader, StorageReadError
 from eohub.client.storage_writes import SpanSender
 from eohub.client.uploads import HubUploads, _Batch
 from eohub.core.blob_batch import MEDIA_TYPE
+from eohub.core.kept_connections import through_proxy
 from eohub.core.names import PLURALS, Kind, check_kind, check_name, name_key
 from eohub.errors import EohubError, IntegrityError, TransferError, UsageError
 from eohub.quality import QualityReport

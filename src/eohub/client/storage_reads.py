@@ -4,7 +4,7 @@ the standard library's ``http.client``.
 httpx reads a body 64 KiB at a time and sets the socket's timeout before each read: for a 1 GiB file
 that is some 16,000 reads, each with an ``ioctl`` and a ``poll``, seconds of CPU on a small machine.
 ``HTTPResponse.readinto`` fills the whole span with as few ``recv`` calls as the socket allows.
-Connections are kept between spans (:mod:`eohub.client.kept_connections`).
+Connections are kept between spans (:mod:`eohub.core.kept_connections`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import http.client
 from urllib.parse import urlsplit
 
-from eohub.client.kept_connections import KeptConnections
+from eohub.core.kept_connections import KeptConnections
 
 
 class StorageReadError(Exception):

@@ -5,7 +5,7 @@ Through httpx, each MiB of an upload is read into a new buffer, copied into the 
 1 GiB file that is a second of the client's CPU on a small machine, taken from the hub or the storage
 server beside it. ``sendfile`` moves the bytes from the page cache to the socket without them passing
 through Python (over TLS, through one reused buffer). The answer is read whole up to a bound.
-Connections are kept between requests (:mod:`eohub.client.kept_connections`).
+Connections are kept between requests (:mod:`eohub.core.kept_connections`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
-from eohub.client.kept_connections import KeptConnections
+from eohub.core.kept_connections import KeptConnections
 from eohub.errors import IntegrityError
 
 STEP = 8 * 1024 * 1024

@@ -39,6 +39,7 @@ from eohub.storage.base import (
     check_digest,
     verify_digest,
 )
+from eohub.storage.s3_heads import QuickHeads
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class S3BlobStore(BlobStore):
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.part_size = part_size
+        self.heads = QuickHeads(client, bucket)
 
     @classmethod
     def from_url(cls, url: str, endpoint: str | None = None, part_size: int = PART_SIZE) -> S3BlobStore:
@@ -121,9 +123,12 @@ class S3BlobStore(BlobStore):
     def _head(self, digest: str) -> dict:
         key = self.key(digest)
         try:
-            return self.client.head_object(Bucket=self.bucket, Key=key)
+            head = self.heads.head(key)
         except (ClientError, BotoCoreError) as e:
             raise self._error(e, digest) from None
+        if head is None:
+            raise NotFoundError(f"blob {digest} is not stored")
+        return head
 
     def write(self, digest: str, source: BinaryIO) -> int:
         key = self.key(digest)

@@ -148,12 +148,14 @@ class S3Staging:
         checked when the object was written, ``None`` if it has none; ``upload``: the token of the upload
         that wrote it at a blob's key, else ``None``); ``None`` when there is no such object."""
         try:
-            head = self.store.client.head_object(Bucket=self.store.bucket, Key=key, ChecksumMode="ENABLED")
+            head = self.store.heads.head(key, checksum=True)
         except (ClientError, BotoCoreError) as e:
             error = self.store._error(e, key)
             if isinstance(error, NotFoundError):
                 return None
             raise error from None
+        if head is None:
+            return None
         checksum = head.get("ChecksumSHA256")
         digest = None
         if isinstance(checksum, str) and "-" not in checksum:  # "-N": a checksum of part checksums

@@ -1,5 +1,6 @@
-"""Idle ``http.client`` connections kept per host, for the readers and senders of large spans
-(:mod:`eohub.client.storage_reads`, :mod:`eohub.client.storage_writes`).
+"""Idle ``http.client`` connections kept per host, for the client's readers and senders of spans
+(:mod:`eohub.client.storage_reads`, :mod:`eohub.client.storage_writes`) and the hub's HEADs to S3
+(:mod:`eohub.storage.s3_heads`).
 
 They connect straight to the host: a URL that the environment sends through a proxy
 (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, unless ``NO_PROXY``; :func:`through_proxy`) is left to
