@@ -292,3 +292,23 @@ def test_many_files_in_few_folders_all_arrive(tmp_path: Path):
     manifest, fetch = _serve(content)
     target = write_version(manifest, tmp_path / "m" / "v1", fetch, workers=4)
     assert {p.relative_to(target).as_posix(): p.read_bytes() for p in target.rglob("*.bin")} == content
+
+
+def test_a_folder_swapped_for_a_link_while_the_download_runs_is_not_written_through(tmp_path: Path):
+    """A local user who can write in the partial folder swaps a folder already checked for a link: the
+    files after the swap are refused, none lands outside (one ``stat`` per file notices the swap)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    partial = tmp_path / "m" / ".v1.partial"
+    content = {f"data/f{i}.bin": bytes([65 + i]) * 100 for i in range(3)}
+    manifest, fetch = _serve(content)
+
+    def racing(entry: FileEntry, start: int) -> Iterator[bytes]:
+        if entry.path == "data/f0.bin":
+            os.rename(partial / "data", partial / "data.moved")
+            (partial / "data").symlink_to(outside, target_is_directory=True)
+        yield from fetch(entry, start)
+
+    with pytest.raises(IntegrityError, match="leave the download folder"):
+        write_version(manifest, tmp_path / "m" / "v1", racing, workers=1)
+    assert list(outside.iterdir()) == []

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import email.parser
 import hashlib
+import http.client
 import http.server
+import socket
 import threading
 from collections.abc import Iterator
 
@@ -13,7 +16,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from eohub.storage.s3_heads import QuickHeads
+from eohub.storage.s3_heads import QuickHeads, _answer
 
 
 @pytest.fixture
@@ -113,3 +116,76 @@ def test_a_proxy_in_the_environment_leaves_the_request_to_boto3(odd_server, monk
     heads = QuickHeads(_client("http://s3.example.invalid"), "bucket")
     assert heads.head("k")["ContentLength"] == 7
     assert handler.seen and all(" http://s3.example.invalid/" in line for line in handler.seen)
+
+
+def _serve_in_order(connection: socket.socket) -> None:
+    """HTTP/1.1 answers in order; the presigned HEAD of key ``a`` gets a ``102`` first, and its final
+    answer only once the next request has come in (as a slow server would)."""
+    final_a = (
+        b'HTTP/1.1 200 OK\r\nContent-Length: 11\r\nETag: "a"\r\nx-amz-meta-eohub-upload: token-of-a\r\n\r\n'
+    )
+    missing = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+    pending, owed = b"", b""
+    with connection:
+        while True:
+            while b"\r\n\r\n" not in pending:
+                data = connection.recv(65536)
+                if not data:
+                    return
+                pending += data
+            head, _, pending = pending.partition(b"\r\n\r\n")
+            line = head.split(b"\r\n")[0].decode()
+            key = line.split(" ")[1].split("?")[0].rsplit("/", 1)[-1]
+            connection.sendall(owed)
+            owed = b""
+            if "X-Amz-Signature=" in line and key == "a":
+                connection.sendall(b"HTTP/1.1 102 Processing\r\n\r\n")
+                owed = final_a
+            else:
+                connection.sendall(final_a if key == "a" else missing)
+
+
+def test_a_connection_that_carried_an_interim_answer_is_not_kept(tmp_path) -> None:
+    """Otherwise the final answer about one key would be read as the answer about the next (its size,
+    ETag and upload token: the proof an upload completes on)."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=_serve_in_order, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    heads = QuickHeads(_client(f"http://127.0.0.1:{server.getsockname()[1]}"), "bucket")
+    try:
+        assert heads.head("a")["Metadata"] == {"eohub-upload": "token-of-a"}  # boto3's, after the 102
+        assert heads.head("b", checksum=True) is None
+    finally:
+        heads.close()
+        server.close()
+
+
+@pytest.mark.parametrize(
+    "twice",
+    ["x-amz-meta-eohub-upload", "X-Amz-Checksum-SHA256", "ETag", "Content-Length"],
+)
+def test_a_field_sent_twice_is_left_to_boto3(twice: str) -> None:
+    fields = {
+        "Content-Length": "11",
+        "ETag": '"e"',
+        "x-amz-checksum-sha256": "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=",
+        "x-amz-meta-eohub-upload": "my-token",
+    }
+    text = "".join(f"{name}: {value}\r\n" for name, value in fields.items())
+    parse = email.parser.Parser(_class=http.client.HTTPMessage).parsestr
+    assert _answer(parse(text + "\r\n"))["Metadata"] == {"eohub-upload": "my-token"}
+    with pytest.raises(ValueError, match="twice"):
+        _answer(parse(text + f"{twice}: {fields.get(twice, fields.get(twice.lower(), 'x'))}\r\n\r\n"))
+
+
+def test_a_bundle_boto3_cannot_load_leaves_every_head_to_boto3(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(tmp_path / "no-such-bundle.pem"))
+    assert not QuickHeads(_client("https://s3.example.invalid"), "bucket").direct

@@ -33,9 +33,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 class KeptConnections:
     """Connections lent to one request at a time and kept between them (see the module docstring)."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, tls: ssl.SSLContext | None = None) -> None:
         self.timeout = timeout
-        self._tls: ssl.SSLContext | None = None
+        self._tls = tls
         self._idle: list[tuple[tuple[str, str, int], http.client.HTTPConnection]] = []
         self._lock = threading.Lock()
 
@@ -96,8 +96,8 @@ class KeptConnections:
         return connection
 
     def _context(self) -> ssl.SSLContext:
-        """The certificates httpx trusts (its bundle, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``), as for every
-        other request of the client."""
+        """The context given, else the certificates httpx trusts (its bundle, or
+        ``SSL_CERT_FILE``/``SSL_CERT_DIR``), as for every other request of the client."""
         with self._lock:
             if self._tls is None:
                 self._tls = httpx.create_ssl_context()

@@ -79,6 +79,15 @@ def _inside(root: Path, stored: str) -> Path:
     return dest
 
 
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """The device and inode ``folder`` leads to now (following links), ``None`` if it leads nowhere."""
+    try:
+        found = os.stat(folder)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 def _digest_prefix(path: Path) -> tuple[hashlib._Hash, int]:
     h = hashlib.sha256()
     size = 0
@@ -108,7 +117,7 @@ class _Writer:
         self.reuse = reuse
         self.part_threads = part_threads
         self.stop = threading.Event()
-        self.folders: set[str] = set()
+        self.folders: dict[str, tuple[int, int]] = {}
 
     def write(self, entry: FileEntry) -> None:
         dest = self._destination(entry.path)
@@ -122,16 +131,23 @@ class _Writer:
             self._download(dest, entry, resume=False)
 
     def _destination(self, stored: str) -> Path:
-        """Where ``stored`` goes, its folders made; each folder is resolved once per download (a thousand
-        small files in one folder are not a thousand ``realpath`` walks)."""
+        """Where ``stored`` goes, its folders made. A folder is resolved once per download (a thousand
+        small files in one folder are not a thousand ``realpath`` walks); before each later file, one
+        ``stat`` checks that its path still leads to the folder that was checked, else it is resolved
+        again (a folder swapped for a link is refused as before)."""
         folder = posixpath.dirname(stored)
-        if folder in self.folders:
+        checked = self.folders.get(folder)
+        if checked is not None:
             check_stored_path(stored)
-            return self.root / stored
+            dest = self.root / stored
+            if _identity(dest.parent) == checked:
+                return dest
         dest = _inside(self.root, stored)
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest = _inside(self.root, stored)  # the folders just created are real folders inside
-        self.folders.add(folder)
+        identity = _identity(dest.parent)
+        if identity is not None:
+            self.folders[folder] = identity
         return dest
 
     def _reused(self, dest: Path, entry: FileEntry) -> bool:

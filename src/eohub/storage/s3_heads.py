@@ -7,13 +7,17 @@ much as the rest of the hub's work on the file. Here botocore only signs the req
 (``generate_presigned_url``, so the URL is the one boto3 would use: endpoint, addressing style,
 region, session token) and the request goes out on a kept connection: 0.9-1.6 ms of CPU in all.
 
-Anything but a 200 or a 404 (a refusal, a server error, a broken connection, a proxy in the environment)
-is asked again through ``client.head_object``, so errors, retries and proxies are boto3's as before.
+Anything but a 200 or a 404 (a refusal, a server error, a broken connection, a proxy in the environment,
+a field sent twice) is asked again through ``client.head_object``, so errors, retries and proxies are
+boto3's as before; a connection that carried any other answer is closed. TLS trusts what boto3 trusts:
+``AWS_CA_BUNDLE`` when it is set, else the same certifi bundle.
 """
 
 from __future__ import annotations
 
 import http.client
+import os
+import ssl
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +26,7 @@ from eohub.core.kept_connections import KeptConnections, through_proxy
 SIGNED_SECONDS = 60
 TIMEOUT_SECONDS = 30.0
 _META = "x-amz-meta-"
+_SINGLE = ("content-length", "etag", "x-amz-checksum-sha256")
 
 
 class QuickHeads:
@@ -30,7 +35,14 @@ class QuickHeads:
     def __init__(self, client: Any, bucket: str) -> None:
         self.client = client
         self.bucket = bucket
-        self.connections = KeptConnections(TIMEOUT_SECONDS)
+        self.direct = True
+        tls = None
+        if bundle := os.environ.get("AWS_CA_BUNDLE"):  # the certificates boto3 trusts, and no others
+            try:
+                tls = ssl.create_default_context(cafile=bundle)
+            except (OSError, ValueError, ssl.SSLError):
+                self.direct = False  # boto3 reports it, on every request
+        self.connections = KeptConnections(TIMEOUT_SECONDS, tls)
 
     def head(self, key: str, checksum: bool = False) -> dict[str, Any] | None:
         """What ``client.head_object`` answers for ``key`` (``ContentLength``, ``ETag``, ``Metadata``, and
@@ -38,7 +50,7 @@ class QuickHeads:
         Other failures raise boto3's errors."""
         params = {"Bucket": self.bucket, "Key": key} | ({"ChecksumMode": "ENABLED"} if checksum else {})
         url = self.client.generate_presigned_url("head_object", Params=params, ExpiresIn=SIGNED_SECONDS)
-        if not through_proxy(url):
+        if self.direct and not through_proxy(url):
             try:
                 status, answer = self._send(url, checksum)
             except (OSError, ValueError, http.client.HTTPException):
@@ -60,15 +72,21 @@ class QuickHeads:
             connection.request("HEAD", f"{parts.path}?{parts.query}", headers=headers)
             response = connection.getresponse()
             response.read()  # nothing: an answer to a HEAD has no body
-            if response.will_close:
-                connection.close()
+            if response.will_close or response.status not in (200, 404):
+                connection.close()  # an interim 1xx: the final answer is still to come on it
             if response.status != 200:
                 return response.status, None
             return 200, _answer(response.headers)
 
 
 def _answer(headers: http.client.HTTPMessage) -> dict[str, Any]:
-    """The fields of boto3's ``head_object`` answer that the store reads, from the response's headers."""
+    """The fields of boto3's ``head_object`` answer that the store reads, from the response's headers.
+    A field sent twice (boto3 would join the values) makes the answer odd: boto3 is asked."""
+    names = [name.lower() for name in headers.keys()]
+    if len(names) != len(set(names)) and any(
+        names.count(name) > 1 for name in (*_SINGLE, *(n for n in names if n.startswith(_META)))
+    ):
+        raise ValueError("a field sent twice")
     length = headers.get("Content-Length", "")
     if not length.isdigit():
         raise ValueError(f"an answer without a length: {length!r}")
