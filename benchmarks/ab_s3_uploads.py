@@ -1,8 +1,9 @@
-"""A/B of uploads to a hub on S3: the code of a git revision (exported, first on ``PYTHONPATH``) against the
-working tree, two hub processes on one SeaweedFS, the CLI of each, rounds alternating which goes first.
+"""A/B of transfers with a hub on S3: the code of a git revision (exported, first on ``PYTHONPATH``) against
+the working tree, two hub processes on one SeaweedFS, the CLI of each, rounds alternating which goes first.
 
-``python benchmarks/ab_s3_uploads.py REVISION [ROUNDS]`` prints the seconds of each round (a 1 GiB model,
-1,000 small files; new bytes every round) and the best of each. Quoted in ``benchmarks/results/transfers.md``.
+``python benchmarks/ab_s3_uploads.py REVISION [ROUNDS]`` prints the seconds of each round (ingest of a
+1 GiB model and of 1,000 small files, new bytes every round; get of those small files) and the best of
+each. Quoted in ``benchmarks/results/transfers.md``.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def main(revision: str, rounds: int) -> None:
             large = root / "large"
             large.mkdir()
             (large / "README.md").write_text(README)
-            times: dict[tuple[str, str], list[float]] = {(h, k): [] for h in hubs for k in ("large", "small")}
+            kinds = ("large", "small", "small get")
+            times: dict[tuple[str, str], list[float]] = {(h, k): [] for h in hubs for k in kinds}
             for r in range(rounds):
                 for label in ("old", "new") if r % 2 == 0 else ("new", "old"):
                     env = hubs[label][1]
@@ -58,6 +60,9 @@ def main(revision: str, rounds: int) -> None:
                     _small_folder(folder, seed=r * 2 + (label == "new"))
                     ingest = [EOHUB, "datasets", "ingest", str(folder), "--name", f"s-{label}-{r}", "--quiet"]
                     times[(label, "small")].append(_run(ingest, env)[0])
+                    target = str(root / f"got-{label}-{r}")
+                    get = [EOHUB, "datasets", "get", f"s-{label}-{r}", "--path", target, "--quiet"]
+                    times[(label, "small get")].append(_run(get, env)[0])
             for (label, kind), values in times.items():
                 print(label, kind, " / ".join(f"{v:.2f}" for v in values), f"best {min(values):.2f}")
         finally:
