@@ -189,3 +189,15 @@ def test_a_field_sent_twice_is_left_to_boto3(twice: str) -> None:
 def test_a_bundle_boto3_cannot_load_leaves_every_head_to_boto3(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("AWS_CA_BUNDLE", str(tmp_path / "no-such-bundle.pem"))
     assert not QuickHeads(_client("https://s3.example.invalid"), "bucket").direct
+
+
+def test_a_bundle_that_does_not_load_leaves_the_head_to_boto3(odd_server, monkeypatch, tmp_path) -> None:
+    handler, endpoint = odd_server
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text("not a certificate\n")
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(bundle))
+    heads = QuickHeads(_client(endpoint.replace("http://", "https://")), "bucket")
+    assert heads.direct  # the file is there; it is read on the first https HEAD
+    with pytest.raises((ClientError, BotoCoreError, OSError)):  # boto3's own complaint about it
+        heads.head("k")
+    assert not any("X-Amz-Signature=" in line for line in handler.seen)

@@ -19,7 +19,7 @@ import select
 import ssl
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import SplitResult, urlsplit
 
@@ -33,9 +33,10 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 class KeptConnections:
     """Connections lent to one request at a time and kept between them (see the module docstring)."""
 
-    def __init__(self, timeout: float, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, timeout: float, tls: Callable[[], ssl.SSLContext] = httpx.create_ssl_context) -> None:
         self.timeout = timeout
-        self._tls = tls
+        self._make_tls = tls
+        self._tls: ssl.SSLContext | None = None
         self._idle: list[tuple[tuple[str, str, int], http.client.HTTPConnection]] = []
         self._lock = threading.Lock()
 
@@ -96,11 +97,11 @@ class KeptConnections:
         return connection
 
     def _context(self) -> ssl.SSLContext:
-        """The context given, else the certificates httpx trusts (its bundle, or
+        """Made by ``tls`` on first use: by default the certificates httpx trusts (its bundle, or
         ``SSL_CERT_FILE``/``SSL_CERT_DIR``), as for every other request of the client."""
         with self._lock:
             if self._tls is None:
-                self._tls = httpx.create_ssl_context()
+                self._tls = self._make_tls()
             return self._tls
 
 

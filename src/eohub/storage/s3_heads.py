@@ -18,8 +18,11 @@ from __future__ import annotations
 import http.client
 import os
 import ssl
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
+
+import httpx
 
 from eohub.core.kept_connections import KeptConnections, through_proxy
 
@@ -36,12 +39,10 @@ class QuickHeads:
         self.client = client
         self.bucket = bucket
         self.direct = True
-        tls = None
+        tls = httpx.create_ssl_context
         if bundle := os.environ.get("AWS_CA_BUNDLE"):  # the certificates boto3 trusts, and no others
-            try:
-                tls = ssl.create_default_context(cafile=bundle)
-            except (OSError, ValueError, ssl.SSLError):
-                self.direct = False  # boto3 reports it, on every request
+            self.direct = os.path.isfile(bundle)  # else boto3 reports it, on every request
+            tls = partial(ssl.create_default_context, cafile=bundle)  # loaded on the first https HEAD
         self.connections = KeptConnections(TIMEOUT_SECONDS, tls)
 
     def head(self, key: str, checksum: bool = False) -> dict[str, Any] | None:
