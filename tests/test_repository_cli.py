@@ -134,3 +134,11 @@ def test_unreachable_database_is_a_one_line_error(monkeypatch: pytest.MonkeyPatc
     result = runner.invoke(app, ["models", "list"])
     assert result.exit_code == 2
     assert result.output.startswith("error: cannot open the database") and "secret" not in result.output
+
+
+def test_a_wrong_folder_is_said_before_any_hub_is_opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    home = tmp_path / "fresh-home"
+    monkeypatch.setenv("EOHUB_HOME", str(home))
+    result = runner.invoke(app, ["datasets", "ingest", str(tmp_path / "typo")])
+    assert result.exit_code == 2 and "no such folder" in result.output
+    assert not home.exists()  # no database made (nor migrated) for a typo

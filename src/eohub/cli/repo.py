@@ -194,8 +194,10 @@ def make_group(kind: Kind) -> typer.Typer:
     ) -> None:
         """Store a folder as the next version of a {kind}; "no changes" when nothing changed."""
         from eohub.cli.progress import progress_for
+        from eohub.repository.scan import folder_of
 
         with user_errors():
+            folder_of(path)  # a wrong path is said at once, before the repository opens
             try:
                 with open_repository() as repo:
                     result = repo.ingest(

@@ -351,7 +351,7 @@ def _read_readme(file: LocalFile) -> ReadmeMetadata:
     return parse_readme_text(text, shown(file.path))
 
 
-def _folder_of(path: str | Path) -> Path:
+def folder_of(path: str | Path) -> Path:
     """The folder to ingest: ``path``, or the folder of a ``catalog.json`` path."""
     given = Path(path)
     try:
@@ -377,7 +377,7 @@ def scan_folder(path: str | Path, allow_outside: Sequence[str | Path] = ()) -> I
     Files outside the folder are read only as the module docstring says: local assets under the current
     directory, or anything under a file or folder of ``allow_outside``.
     """
-    folder = _folder_of(path)
+    folder = folder_of(path)
     root = real_path(folder.absolute())
     confinement = Confinement(root, allow_outside)
     files = _Files(root)
