@@ -33,14 +33,13 @@ import copy
 import hashlib
 import logging
 import os
-import posixpath
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eohub.core.hrefs import SCHEME, is_link, missing_hint
+from eohub.core.hrefs import is_link, missing_hint
 from eohub.core.names import check_stored_path
 from eohub.core.readme import ReadmeMetadata, parse_readme_text, stac_metadata
 from eohub.errors import UsageError
@@ -63,13 +62,13 @@ from eohub.repository.confine import (
     walk_folder,
 )
 from eohub.repository.manifest import FileEntry, Manifest
+from eohub.repository.placement import Placer, relative_href
 
 log = logging.getLogger(__name__)
 
 README = "README.md"
 CATALOG = "catalog.json"
 STRUCTURAL_RELS = frozenset({"child", "item", "parent", "root", "collection", "items"})
-EXTERNAL_PREFIX = "external"
 HASH_READ_BYTES = 256 * 1024
 """Bytes read per call while hashing: one buffer, refilled, small enough to be hashed from the CPU's cache
 (SHA-256 of a 1 GiB file: about 1.1 GB/s in 8 MiB reads, 1.25 in 256 KiB ones on this project's VM)."""
@@ -147,79 +146,6 @@ def _local_href(value: Any) -> str | None:
     return value if isinstance(value, str) and value and not is_link(value) else None
 
 
-# --- placing files in the version ---------------------------------------------------------------------
-
-
-def _inside(path: Path, root: Path) -> str | None:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return None
-
-
-class _Placer:
-    """Chooses the stored path of every local file or document the version holds."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.internal: dict[Path, str] = {}
-        self.external: set[Path] = set()
-        self.placed: dict[Path, str] = {}
-
-    def add(self, path: Path) -> None:
-        rel = _inside(path, self.root)
-        if rel is None:
-            self.external.add(path)
-        else:
-            self.internal[path] = rel
-
-    def place(self) -> dict[Path, str]:
-        self.placed = dict(self.internal)
-        if not self.external:
-            return self.placed
-        common = Path(os.path.commonpath([str(p.parent) for p in self.external]))
-        relative = {p: p.relative_to(common).as_posix() for p in self.external}
-        taken = set(self.internal.values()) | {README}
-        taken_dirs = {posixpath.dirname(t) for t in taken}
-        taken_dirs |= {d for t in list(taken_dirs) for d in _ancestors(t)}
-        for n in range(1, 1000):
-            prefix = "" if n == 1 else EXTERNAL_PREFIX if n == 2 else f"{EXTERNAL_PREFIX}-{n - 1}"
-            paths = {p: posixpath.join(prefix, rel) if prefix else rel for p, rel in relative.items()}
-            if not any(_collides(s, taken, taken_dirs) for s in paths.values()):
-                self.placed.update(paths)
-                return self.placed
-        raise UsageError("cannot find a free folder name for the files outside the catalog folder")
-
-    def __getitem__(self, path: Path) -> str:
-        return self.placed[path]
-
-    def folder(self, directory: Path) -> str | None:
-        """Where the files of a local folder were placed (``None`` when none of them was)."""
-        for path, stored in self.placed.items():
-            if path.is_relative_to(directory):
-                rel = path.relative_to(directory).as_posix()
-                return stored[: -len(rel)].rstrip("/") or "."
-        return None
-
-
-def _ancestors(path: str) -> list[str]:
-    parts = path.split("/")
-    return ["/".join(parts[:i]) for i in range(1, len(parts))]
-
-
-def _collides(path: str, taken: set[str], taken_dirs: set[str]) -> bool:
-    return path in taken or path in taken_dirs or any(a in taken for a in _ancestors(path))
-
-
-def _relative_href(from_doc: str, to_path: str, original: str = "") -> str:
-    """The href from a stored document to a stored path; an equivalent relative original is kept."""
-    href = posixpath.relpath(to_path, posixpath.dirname(from_doc) or ".")
-    if original and not posixpath.isabs(original) and not SCHEME.match(original):
-        if posixpath.normpath(original) == href:
-            return original
-    return href
-
-
 class _Files:
     """The checked files of one ingest, keyed by where they are placed in the version."""
 
@@ -243,7 +169,7 @@ class _Files:
 class _StacScanner:
     """Walks the catalog, checks local hrefs and rewrites documents for their stored paths."""
 
-    def __init__(self, root: Path, placer: _Placer, confinement: Confinement, files: _Files) -> None:
+    def __init__(self, root: Path, placer: Placer, confinement: Confinement, files: _Files) -> None:
         self.root = root
         self.placer = placer
         self.confinement = confinement
@@ -312,7 +238,7 @@ class _StacScanner:
                         shown_href(href),
                     )
                     continue
-                links.append({**link, "href": _relative_href(stored, target, href)})
+                links.append({**link, "href": relative_href(stored, target, href)})
             elif self.checked.get((doc.path, href)) is None:
                 log.warning("%s: dropping link to missing local file %s", shown(doc.path), shown_href(href))
             else:
@@ -335,8 +261,8 @@ class _StacScanner:
             return href  # a missing file (reported as a problem)
         if file.is_dir:
             folder = self.placer.folder(file.real)
-            return href if folder is None else _relative_href(stored, folder, href)
-        return _relative_href(stored, self.placer[self.files.key(file)], href)
+            return href if folder is None else relative_href(stored, folder, href)
+        return relative_href(stored, self.placer[self.files.key(file)], href)
 
 
 def _read_readme(file: LocalFile) -> ReadmeMetadata:
@@ -381,7 +307,7 @@ def scan_folder(path: str | Path, allow_outside: Sequence[str | Path] = ()) -> I
     root = real_path(folder.absolute())
     confinement = Confinement(root, allow_outside)
     files = _Files(root)
-    placer = _Placer(root)
+    placer = Placer(root, reserved={README})
     local = [files.add(f) for f in walk_folder(root, confinement, assets=True)]
     stac = os.path.lexists(root / CATALOG) and not (root / CATALOG).is_dir()
     scanner = _StacScanner(root, placer, confinement, files) if stac else None
