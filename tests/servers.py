@@ -61,6 +61,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def request_head(connection: socket.socket, pending: bytes) -> tuple[bytes, bytes] | None:
+    """The head of the next HTTP request on ``connection`` (``pending``: bytes already received) and the
+    bytes after it, or ``None`` once the peer has closed: for the raw-socket servers of the tests."""
+    while b"\r\n\r\n" not in pending:
+        more = connection.recv(65536)
+        if not more:
+            return None
+        pending += more
+    head, _, rest = pending.partition(b"\r\n\r\n")
+    return head, rest
+
+
 def _die_with_parent() -> None:
     """In a child process: get SIGKILL when the test process dies, so no server outlives a killed run."""
     if sys.platform.startswith("linux"):

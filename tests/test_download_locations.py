@@ -158,8 +158,8 @@ def _expire_every_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(locations, "MARGIN_SECONDS", -3600)
     fill = locations.Locations._fill
 
-    def late(self: locations.Locations, paths: list[str]) -> None:
-        fill(self, paths)
+    def late(self: locations.Locations, start: int, end: int) -> None:
+        fill(self, start, end)
         time.sleep(2)
 
     monkeypatch.setattr(locations.Locations, "_fill", late)

@@ -85,3 +85,10 @@ def test_a_hub_without_urls_is_asked_once() -> None:
     locations = Locations(hub, PATHS, lambda url: url)
     assert [locations.url(p) for p in PATHS[:200]] == [None] * 200
     assert len(hub.asked) == 1
+
+
+def test_an_unexpected_error_asking_ahead_is_raised_not_waited_for() -> None:
+    locations = Locations(Hub({FIRST: RuntimeError("a bug")}), PATHS, lambda url: url)
+    with pytest.raises(RuntimeError, match="a bug"):
+        for path in PATHS:
+            locations.url(path)  # past the first batch: its waiter is told, and raises

@@ -17,6 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from eohub.storage.s3_heads import QuickHeads, _answer
+from tests.servers import request_head
 
 
 @pytest.fixture
@@ -127,13 +128,8 @@ def _serve_in_order(connection: socket.socket) -> None:
     missing = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
     pending, owed = b"", b""
     with connection:
-        while True:
-            while b"\r\n\r\n" not in pending:
-                data = connection.recv(65536)
-                if not data:
-                    return
-                pending += data
-            head, _, pending = pending.partition(b"\r\n\r\n")
+        while (request := request_head(connection, pending)) is not None:
+            head, pending = request
             line = head.split(b"\r\n")[0].decode()
             key = line.split(" ")[1].split("?")[0].rsplit("/", 1)[-1]
             connection.sendall(owed)

@@ -22,6 +22,7 @@ from eohub.core.kept_connections import MAX_IDLE
 from eohub.errors import EohubError
 from eohub.repository.manifest import FileEntry
 from eohub.repository.progress import Silent
+from tests.servers import request_head
 
 HUB = "http://127.0.0.1:9"  # nothing there: these tests talk to the storage server only
 
@@ -40,13 +41,8 @@ def _raw_server(
     def one(conn: socket.socket) -> None:
         buf = b""
         try:
-            while True:
-                while b"\r\n\r\n" not in buf:
-                    more = conn.recv(65536)
-                    if not more:
-                        return
-                    buf += more
-                head, buf = buf.split(b"\r\n\r\n", 1)
+            while (request := request_head(conn, buf)) is not None:
+                head, buf = request
                 line = next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length"))
                 length = int(line.split(b":")[1])
                 while len(buf) < length:

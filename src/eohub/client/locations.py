@@ -32,9 +32,9 @@ KEPT_BATCHES = 3
 MAX_SECONDS = 7 * 24 * 3600
 """The longest life a presigned S3 URL can have (a hub claiming more sent something else)."""
 MARGIN_SECONDS = 60
+"""A URL is not used when it expires within this many seconds (the file may take that long)."""
 TRIES = 2
 """Failed questions for one batch before its files all go through the hub."""
-"""A URL is not used when it expires within this many seconds (the file may take that long)."""
 
 Ask = Callable[[list[str]], Any]
 """``ask(paths)``: the hub's JSON answer for ``paths``."""
@@ -102,33 +102,36 @@ class Locations:
 
     def _fill(self, start: int, end: int) -> None:
         """Ask for the URLs of ``paths[start:end]``; whoever waits for them is told when it is done."""
-        paths = self._paths[start:end]
         urls: dict[str, str] = {}
-        seconds, failure = 0, None
+        seconds, failure, failed, no_urls = 0, None, False, False
         try:
+            paths = self._paths[start:end]
             answer = self._ask(paths)
         except (NotFoundError, UsageError) as exc:  # an older hub, or one that does not presign
             log.info("the hub gives no storage URLs (%s); downloading through it", exc)
-            self.enabled = False
+            no_urls = True
         except EohubError as exc:
             log.info("asking the hub for storage URLs failed (%s); downloading through it", exc)
-            with self._lock:
-                self._tries[start] = self._tries.get(start, 0) + 1
+            failed = True
         except BaseException as exc:  # on a thread of its own: the downloads that need it raise it
             failure = exc
         else:
             try:
                 urls, seconds = _checked(answer, set(paths), self._check_url)
+                no_urls = not urls  # the hub serves the bytes itself
             except BaseException as exc:  # a malformed answer fails the download
                 failure = exc
-        with self._lock:
-            if urls:
-                deadline = time.monotonic() + seconds - MARGIN_SECONDS
-                self._batches.appendleft({p: (u, deadline) for p, u in urls.items()})
-            elif seconds:
-                self.enabled = False  # the hub serves the bytes itself
-            self.failure = self.failure or failure
-            self._asking.pop(start).set()
+        finally:  # whatever happened, the downloads waiting for this batch go on
+            with self._lock:
+                if urls:
+                    deadline = time.monotonic() + seconds - MARGIN_SECONDS
+                    self._batches.appendleft({p: (u, deadline) for p, u in urls.items()})
+                if no_urls:
+                    self.enabled = False
+                if failed:
+                    self._tries[start] = self._tries.get(start, 0) + 1
+                self.failure = self.failure or failure
+                self._asking.pop(start).set()
 
     def _find(self, path: str) -> tuple[str, float] | None:
         return next((batch[path] for batch in self._batches if path in batch), None)

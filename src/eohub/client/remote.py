@@ -192,7 +192,7 @@ class RemoteRepository(HubUploads, Repository):
         position = start
         whole = start == 0 and end == entry.size
         if end - start <= BULK_MOST and not through_proxy(url):
-            yield from self._span(url, {}, entry, start, end, rest)
+            yield from self._span(url, {}, entry, start, end, rest, "from storage")
             return
         try:
             headers = {"Range": f"bytes={start}-{end - 1}"}
@@ -221,14 +221,14 @@ class RemoteRepository(HubUploads, Repository):
         start: int,
         end: int,
         rest: Callable[[int], Iterator[bytes]],
+        source: str = "from the hub",
     ) -> Iterator[bytes]:
-        """Bytes ``[start, end)`` of ``entry`` read from ``url`` into one buffer
+        """Bytes ``[start, end)`` of ``entry`` read from ``url`` (``source``, for the log) into one buffer
         (:mod:`eohub.client.storage_reads`); what it does not give comes from ``rest(position)``."""
         try:
             data = self._span_reader().read(url, start, end, start == 0 and end == entry.size, headers)
         except StorageReadError as exc:
-            where = "" if headers else " from storage"  # the hub's own URL carries the token
-            log.info("%s%s stopped at byte %d (%s); streamed from the hub", entry.path, where, start, exc)
+            log.info("%s %s stopped at byte %d (%s); streamed from the hub", entry.path, source, start, exc)
             data = exc.got
         with self._lock:
             self.bytes_received += len(data)

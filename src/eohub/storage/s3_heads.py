@@ -18,6 +18,7 @@ from __future__ import annotations
 import http.client
 import os
 import ssl
+from collections import Counter
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -83,10 +84,8 @@ class QuickHeads:
 def _answer(headers: http.client.HTTPMessage) -> dict[str, Any]:
     """The fields of boto3's ``head_object`` answer that the store reads, from the response's headers.
     A field sent twice (boto3 would join the values) makes the answer odd: boto3 is asked."""
-    names = [name.lower() for name in headers.keys()]
-    if len(names) != len(set(names)) and any(
-        names.count(name) > 1 for name in (*_SINGLE, *(n for n in names if n.startswith(_META)))
-    ):
+    counts = Counter(name.lower() for name in headers.keys())
+    if any(n > 1 and (name in _SINGLE or name.startswith(_META)) for name, n in counts.items()):
         raise ValueError("a field sent twice")
     length = headers.get("Content-Length", "")
     if not length.isdigit():
